@@ -1,0 +1,4 @@
+//! BN254 BLS signatures with EigenLayer's exact conventions (hash-to-G1, encodings, operator ids).
+
+#[cfg(feature = "fake")]
+pub mod fake;

@@ -1,0 +1,3 @@
+//! EigenLayer contract adapters: operator registry and response submitter over alloy.
+//!
+//! Filled by the chain-adapter work; it builds empty until then so the workspace stays whole.

@@ -1,0 +1,1 @@
+//! Median normalization of operators' numeric responses and the two-digest scheme.

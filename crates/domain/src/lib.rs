@@ -1,0 +1,20 @@
+//! Quorate's pure domain: ids, task and aggregate types, typed errors, and the ports
+//! (signature scheme, operator registry, response submitter) the runtime is generic over.
+
+mod error;
+mod ids;
+mod operators;
+mod points;
+pub mod ports;
+mod response;
+mod task;
+
+pub use error::*;
+pub use ids::*;
+pub use operators::*;
+pub use points::*;
+pub use ports::*;
+pub use response::*;
+pub use task::*;
+
+pub use alloy_primitives::{B256, U256};

@@ -1,0 +1,3 @@
+//! Subcommands of the `quorate` binary, one module each.
+
+pub mod consensus;

@@ -1,0 +1,1 @@
+//! The async aggregation pipeline: `AggregatorCore`, per-task actors, buffers, metrics.
