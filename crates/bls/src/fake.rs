@@ -49,7 +49,9 @@ pub struct FakeKeyPair {
 impl FakeKeyPair {
     /// A key pair from any non-zero seed.
     pub fn new(seed: u64) -> Self {
-        Self { secret: (seed % (MODULUS - 1)) + 1 }
+        Self {
+            secret: (seed % (MODULUS - 1)) + 1,
+        }
     }
 
     /// The G1 public key.
@@ -110,7 +112,11 @@ impl SignatureScheme for FakeScheme {
     }
 
     fn aggregate_signatures(&self, items: &[(&FakePoint, u64)]) -> FakePoint {
-        FakePoint(items.iter().fold(0, |acc, (p, k)| add(acc, mul(p.0, k % MODULUS))))
+        FakePoint(
+            items
+                .iter()
+                .fold(0, |acc, (p, k)| add(acc, mul(p.0, k % MODULUS))),
+        )
     }
 
     fn aggregate_g1(&self, items: &[(&FakePoint, i64)]) -> FakePoint {
@@ -138,7 +144,10 @@ impl SignatureScheme for FakeScheme {
     }
 
     fn encode_g1(&self, key: &FakePoint) -> G1Point {
-        G1Point { x: U256::from(key.0), y: U256::from(u64::from(key.0 != 0)) }
+        G1Point {
+            x: U256::from(key.0),
+            y: U256::from(u64::from(key.0 != 0)),
+        }
     }
 
     fn encode_g2(&self, key: &FakePoint) -> G2Point {
@@ -196,11 +205,18 @@ mod tests {
         assert!(!s.verify(&m, &sa, &b.public_g2()));
         let sigma = s.aggregate_signatures(&[(&sa, 2), (&sb, 1)]);
         let apk2 = s.aggregate_g2(&[(&a.public_g2(), 2), (&b.public_g2(), 1)]);
-        let apk1 = s.aggregate_g1(&[(&a.public_g1(), 3), (&b.public_g1(), 1), (&a.public_g1(), -1)]);
+        let apk1 = s.aggregate_g1(&[
+            (&a.public_g1(), 3),
+            (&b.public_g1(), 1),
+            (&a.public_g1(), -1),
+        ]);
         assert!(s.check_aggregate(&digest(1), &apk1, &apk2, &sigma));
         assert!(!s.check_aggregate(&digest(2), &apk1, &apk2, &sigma));
         let bad = FakePoint(sb.0 ^ 1);
-        assert_eq!(s.verify_same_digest(&m, &[(&sa, &a.public_g2()), (&bad, &b.public_g2())]), vec![1]);
+        assert_eq!(
+            s.verify_same_digest(&m, &[(&sa, &a.public_g2()), (&bad, &b.public_g2())]),
+            vec![1]
+        );
     }
 
     #[test]
@@ -209,8 +225,17 @@ mod tests {
         let k = FakeKeyPair::new(42).public_g1();
         assert_eq!(s.decode_g1(&s.encode_g1(&k)), Ok(k));
         assert_eq!(s.decode_g2(&s.encode_g2(&k)), Ok(k));
-        assert_eq!(s.decode_g1(&G1Point::default()), Err(PointDecodingError::Identity));
-        let big = G1Point { x: U256::MAX, y: U256::from(1u8) };
-        assert!(matches!(s.decode_g1(&big), Err(PointDecodingError::NonCanonical { .. })));
+        assert_eq!(
+            s.decode_g1(&G1Point::default()),
+            Err(PointDecodingError::Identity)
+        );
+        let big = G1Point {
+            x: U256::MAX,
+            y: U256::from(1u8),
+        };
+        assert!(matches!(
+            s.decode_g1(&big),
+            Err(PointDecodingError::NonCanonical { .. })
+        ));
     }
 }

@@ -1,0 +1,213 @@
+//! Batch verification with random coefficients and bisection.
+//!
+//! For items `(Hⱼ, σᵢ, pkᵢ)` grouped by message point `Hⱼ`, draw random non-zero 64-bit `rᵢ`
+//! from a CSPRNG and check, with one multi-Miller loop over `#messages + 1` pairs and one final
+//! exponentiation,
+//!
+//! `e(Σ rᵢσᵢ, −G2) · ∏ⱼ e(Hⱼ, Σ_{i∈j} rᵢpkᵢ) = 1`,
+//!
+//! the sums computed by multi-scalar multiplication. Random coefficients stop invalid
+//! signatures from cancelling each other (probability of a false accept ≤ 2⁻⁶⁴ per check).
+//!
+//! On failure the range is bisected with the same coefficients. The left half's sums are
+//! computed by MSM and the right half's as `parent − left`; because the pairing product is a
+//! homomorphism, a failed parent whose left half passes has a failing right half, which is then
+//! known bad without a check, and a known-bad single item is reported without a check.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use ark_bn254::{G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_ec::{CurveGroup, VariableBaseMSM};
+use ark_ff::{BigInt, Zero};
+use quorate_domain::BatchItem;
+use rand_core::{CryptoRng, RngCore};
+
+use crate::pairing::{neg_g2_prepared, pairing_product_is_one};
+use crate::points::{G2Prepared, G2PublicKey, MessagePoint, Signature};
+use crate::scheme::Bn254Scheme;
+
+/// The items of one batch, flattened, with their coefficients.
+struct Batch {
+    sigs: Vec<G1Affine>,
+    keys: Vec<G2Affine>,
+    /// Message group of each item.
+    groups: Vec<usize>,
+    /// Message point of each group.
+    messages: Vec<G1Affine>,
+    coeffs: Vec<BigInt<4>>,
+}
+
+/// `Σ rᵢσᵢ` and, per message group, `Σ rᵢpkᵢ` over some range of items.
+#[derive(Clone)]
+struct Sums {
+    sig: G1Projective,
+    keys: Vec<G2Projective>,
+}
+
+impl Sums {
+    fn minus(&self, other: &Sums) -> Sums {
+        Sums {
+            sig: self.sig - other.sig,
+            keys: self
+                .keys
+                .iter()
+                .zip(&other.keys)
+                .map(|(a, b)| *a - b)
+                .collect(),
+        }
+    }
+}
+
+impl Batch {
+    fn new<R: CryptoRng + RngCore>(
+        rng: &mut R,
+        sigs: Vec<G1Affine>,
+        keys: Vec<G2Affine>,
+        groups: Vec<usize>,
+        messages: Vec<G1Affine>,
+    ) -> Self {
+        let coeffs = (0..sigs.len())
+            .map(|_| BigInt::from(rng.next_u64().max(1)))
+            .collect();
+        Self {
+            sigs,
+            keys,
+            groups,
+            messages,
+            coeffs,
+        }
+    }
+
+    fn sums(&self, range: Range<usize>) -> Sums {
+        let (sigs, keys, coeffs) = (
+            &self.sigs[range.clone()],
+            &self.keys[range.clone()],
+            &self.coeffs[range.clone()],
+        );
+        let sig = G1Projective::msm_bigint(sigs, coeffs);
+        let keys = if self.messages.len() == 1 {
+            vec![G2Projective::msm_bigint(keys, coeffs)]
+        } else {
+            let mut bases: Vec<Vec<G2Affine>> = vec![Vec::new(); self.messages.len()];
+            let mut scalars: Vec<Vec<BigInt<4>>> = vec![Vec::new(); self.messages.len()];
+            for ((k, c), &g) in keys.iter().zip(coeffs).zip(&self.groups[range]) {
+                if let (Some(b), Some(s)) = (bases.get_mut(g), scalars.get_mut(g)) {
+                    b.push(*k);
+                    s.push(*c);
+                }
+            }
+            bases
+                .iter()
+                .zip(&scalars)
+                .map(|(b, s)| {
+                    if b.is_empty() {
+                        G2Projective::zero()
+                    } else {
+                        G2Projective::msm_bigint(b, s)
+                    }
+                })
+                .collect()
+        };
+        Sums { sig, keys }
+    }
+
+    /// The batched pairing check of some sums.
+    fn check(&self, sums: &Sums) -> bool {
+        let mut g1 = vec![sums.sig.into_affine()];
+        let mut live = Vec::with_capacity(sums.keys.len());
+        for (key, msg) in sums.keys.iter().zip(&self.messages) {
+            if !key.is_zero() {
+                g1.push(*msg);
+                live.push(*key);
+            }
+        }
+        let mut g2: Vec<G2Prepared> = vec![neg_g2_prepared()];
+        g2.extend(
+            G2Projective::normalize_batch(&live)
+                .into_iter()
+                .map(G2Prepared::from),
+        );
+        pairing_product_is_one(g1, g2)
+    }
+
+    /// Finds the invalid items of `range`, whose sums are `sums`. `known_bad` means the range is
+    /// already known to fail.
+    fn search(&self, range: Range<usize>, sums: Sums, known_bad: bool, bad: &mut Vec<usize>) {
+        if range.is_empty() || (!known_bad && self.check(&sums)) {
+            return;
+        }
+        if range.len() == 1 {
+            bad.push(range.start);
+            return;
+        }
+        let mid = range.start + range.len() / 2;
+        let left = self.sums(range.start..mid);
+        let right = sums.minus(&left);
+        if self.check(&left) {
+            // Parent fails, left passes: right fails.
+            self.search(mid..range.end, right, true, bad);
+        } else {
+            self.search(range.start..mid, left, true, bad);
+            self.search(mid..range.end, right, false, bad);
+        }
+    }
+
+    fn run(self) -> Vec<usize> {
+        let n = self.sigs.len();
+        let mut bad = Vec::new();
+        if n > 0 {
+            let all = self.sums(0..n);
+            self.search(0..n, all, false, &mut bad);
+        }
+        bad
+    }
+}
+
+/// Checks `n` signatures of one message; returns the indices of the invalid ones, ascending
+/// (empty when all are valid). Coefficients come from `rand::thread_rng` (a CSPRNG).
+pub fn verify_same_digest(
+    message: &MessagePoint,
+    items: &[(&Signature, &G2PublicKey)],
+) -> Vec<usize> {
+    verify_same_digest_with_rng(&mut rand::thread_rng(), message, items)
+}
+
+/// [`verify_same_digest`] with the coefficients drawn from `rng`.
+pub fn verify_same_digest_with_rng<R: CryptoRng + RngCore>(
+    rng: &mut R,
+    message: &MessagePoint,
+    items: &[(&Signature, &G2PublicKey)],
+) -> Vec<usize> {
+    let sigs = items.iter().map(|(s, _)| s.0).collect();
+    let keys = items.iter().map(|(_, k)| *k.as_affine()).collect();
+    Batch::new(rng, sigs, keys, vec![0; items.len()], vec![message.0]).run()
+}
+
+/// Checks signatures over many messages at once; returns the indices of the invalid items,
+/// ascending. Items are grouped by their message point (the digest's hash), one pairing per
+/// group plus one for the signatures. Coefficients come from `rand::thread_rng`.
+pub fn verify_batch(items: &[BatchItem<'_, Bn254Scheme>]) -> Vec<usize> {
+    verify_batch_with_rng(&mut rand::thread_rng(), items)
+}
+
+/// [`verify_batch`] with the coefficients drawn from `rng`.
+pub fn verify_batch_with_rng<R: CryptoRng + RngCore>(
+    rng: &mut R,
+    items: &[BatchItem<'_, Bn254Scheme>],
+) -> Vec<usize> {
+    let mut index: HashMap<MessagePoint, usize> = HashMap::new();
+    let mut messages = Vec::new();
+    let groups = items
+        .iter()
+        .map(|it| {
+            *index.entry(*it.message).or_insert_with(|| {
+                messages.push(it.message.0);
+                messages.len() - 1
+            })
+        })
+        .collect();
+    let sigs = items.iter().map(|it| it.signature.0).collect();
+    let keys = items.iter().map(|it| *it.key.as_affine()).collect();
+    Batch::new(rng, sigs, keys, groups, messages).run()
+}
