@@ -36,6 +36,8 @@ struct Batch {
     /// Message point of each group.
     messages: Vec<G1Affine>,
     coeffs: Vec<BigInt<4>>,
+    /// Pairing checks run so far (for tests of the bisection's economy).
+    checks: std::cell::Cell<usize>,
 }
 
 /// `Σ rᵢσᵢ` and, per message group, `Σ rᵢpkᵢ` over some range of items.
@@ -76,6 +78,7 @@ impl Batch {
             groups,
             messages,
             coeffs,
+            checks: std::cell::Cell::new(0),
         }
     }
 
@@ -114,6 +117,7 @@ impl Batch {
 
     /// The batched pairing check of some sums.
     fn check(&self, sums: &Sums) -> bool {
+        self.checks.set(self.checks.get() + 1);
         let mut g1 = vec![sums.sig.into_affine()];
         let mut live = Vec::with_capacity(sums.keys.len());
         for (key, msg) in sums.keys.iter().zip(&self.messages) {
@@ -153,7 +157,7 @@ impl Batch {
         }
     }
 
-    fn run(self) -> Vec<usize> {
+    fn run(&self) -> Vec<usize> {
         let n = self.sigs.len();
         let mut bad = Vec::new();
         if n > 0 {
@@ -210,4 +214,49 @@ pub fn verify_batch_with_rng<R: CryptoRng + RngCore>(
     let sigs = items.iter().map(|it| it.signature.0).collect();
     let keys = items.iter().map(|it| *it.key.as_affine()).collect();
     Batch::new(rng, sigs, keys, groups, messages).run()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::KeyPair;
+    use ark_bn254::G1Projective;
+    use ark_ec::PrimeGroup;
+    use rand::SeedableRng;
+
+    /// Runs a same-digest batch of 8 with the given bad indices; returns (bad, checks).
+    fn run(bad: &[usize]) -> (Vec<usize>, usize) {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
+        let m = MessagePoint::hash(&[7; 32]);
+        let keys: Vec<KeyPair> = (0..8).map(|_| KeyPair::random(&mut rng)).collect();
+        let sigs: Vec<G1Affine> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let s = G1Projective::from(k.sign_hashed_point(&m).0);
+                let s = if bad.contains(&i) {
+                    s + G1Projective::generator()
+                } else {
+                    s
+                };
+                s.into_affine()
+            })
+            .collect();
+        let g2 = keys.iter().map(|k| *k.public_g2().as_affine()).collect();
+        let batch = Batch::new(&mut rng, sigs, g2, vec![0; 8], vec![m.0]);
+        let found = batch.run();
+        (found, batch.checks.get())
+    }
+
+    #[test]
+    fn bisection_skips_known_bad_halves() {
+        // All valid: one check.
+        assert_eq!(run(&[]), (vec![], 1));
+        // Last bad: top, [0..4] ok, [4..6] ok, [6] ok; [4..8], [6..8] and [7] known bad.
+        assert_eq!(run(&[7]), (vec![7], 4));
+        // First bad: top, [0..4] bad, [0..2] bad, [0] bad, [1] ok, [2..4] ok, [4..8] ok.
+        assert_eq!(run(&[0]), (vec![0], 7));
+        assert_eq!(run(&[1, 2, 6]).0, vec![1, 2, 6]);
+        assert_eq!(run(&[0, 1, 2, 3, 4, 5, 6, 7]).0, (0..8).collect::<Vec<_>>());
+    }
 }
