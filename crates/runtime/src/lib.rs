@@ -1,1 +1,25 @@
-//! The async aggregation pipeline: `AggregatorCore`, per-task actors, buffers, metrics.
+//! The async aggregation pipeline: `AggregatorCore`, per-task actors, the pending buffer,
+//! the verification pool, in-memory adapters and metrics.
+
+mod actor;
+mod config;
+mod core;
+pub mod memory;
+pub mod metrics;
+mod operator_set;
+mod outcome;
+mod pending;
+mod results;
+mod stats;
+mod tally;
+mod verifier;
+
+pub use crate::config::{AggregatorConfig, VerificationMode};
+pub use crate::core::{AggregatorCore, TaskEvent};
+pub use crate::operator_set::{OperatorEntry, OperatorSet, OperatorSetCache};
+pub use crate::outcome::SignatureOutcome;
+pub use crate::pending::{BufferOutcome, PendingBuffer};
+pub use crate::results::{ResultStore, TaskResult};
+pub use crate::stats::StatsSnapshot;
+pub use crate::tally::{AggregateParts, TaskTally};
+pub use crate::verifier::{PoolError, VerificationPool, VerifyItem};

@@ -1,0 +1,75 @@
+//! Every limit and interval of the aggregator, with documented defaults.
+
+use std::time::Duration;
+
+/// When signatures are checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum VerificationMode {
+    /// Verify every signature as it arrives (batched with random coefficients across the
+    /// signatures and tasks waiting at that moment). Callers get a definite verdict.
+    #[default]
+    Eager,
+    /// Count signatures unverified; when a digest reaches its thresholds, check its aggregate
+    /// once and bisect only if that fails. Cheapest when operators are honest; callers are told
+    /// their signature was accepted unverified.
+    Optimistic,
+}
+
+/// Configuration of an [`AggregatorCore`](crate::AggregatorCore). Every bound on memory is here.
+#[derive(Clone, Debug)]
+pub struct AggregatorConfig {
+    /// How signatures are verified. Default: [`VerificationMode::Eager`].
+    pub verification_mode: VerificationMode,
+    /// Tasks aggregating at once; `initialize_task` beyond it is rejected with
+    /// `LimitReached(ActiveTasks)`. Default 10 000.
+    pub max_active_tasks: usize,
+    /// Not-yet-initialized tasks for which signatures are buffered; a new one beyond it evicts
+    /// the oldest buffered task (FIFO). Default 1 000.
+    pub max_pending_tasks: usize,
+    /// Buffered signatures per not-yet-initialized task; more are rejected. Default 1 000.
+    pub max_pending_signatures_per_task: usize,
+    /// How long buffered signatures wait for their task. Default 5 s.
+    pub pending_signature_timeout: Duration,
+    /// Distinct response digests one task may track; a new digest beyond it is rejected.
+    /// Default 100.
+    pub max_digests_per_task: usize,
+    /// Finished task results kept for `wait_for_aggregation` callers that come late; the oldest
+    /// is evicted (FIFO). Default 10 000.
+    pub max_stored_responses: usize,
+    /// Signatures queued for one task's actor; more are rejected. Default 4 096.
+    pub task_queue_capacity: usize,
+    /// Signature errors remembered per task (reported with `Timeout`). Default 256.
+    pub max_recorded_errors_per_task: usize,
+    /// Operator sets cached per (block, quorums). Default 64.
+    pub operator_state_cache_size: usize,
+    /// Worker threads verifying signatures (CPU-bound, off the async executor).
+    /// Default: the number of available cores.
+    pub verification_threads: usize,
+    /// Most signatures verified in one batch (one multi-pairing). Default 256.
+    pub max_verification_batch: usize,
+    /// Verification jobs queued for the pool before senders wait. Default 4 096.
+    pub verification_queue_capacity: usize,
+    /// How often expired pending signatures are dropped. Default 1 s.
+    pub pending_cleanup_interval: Duration,
+}
+
+impl Default for AggregatorConfig {
+    fn default() -> Self {
+        Self {
+            verification_mode: VerificationMode::Eager,
+            max_active_tasks: 10_000,
+            max_pending_tasks: 1_000,
+            max_pending_signatures_per_task: 1_000,
+            pending_signature_timeout: Duration::from_secs(5),
+            max_digests_per_task: 100,
+            max_stored_responses: 10_000,
+            task_queue_capacity: 4_096,
+            max_recorded_errors_per_task: 256,
+            operator_state_cache_size: 64,
+            verification_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            max_verification_batch: 256,
+            verification_queue_capacity: 4_096,
+            pending_cleanup_interval: Duration::from_secs(1),
+        }
+    }
+}

@@ -1,0 +1,477 @@
+//! `AggregatorCore`: the entry point. Routes signatures to per-task actors, buffers early
+//! ones, keeps finished results for late waiters, and owns the background loops.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dashmap::DashMap;
+use futures::FutureExt;
+use quorate_domain::{
+    AggregatedResponse, AggregationError, BlockNumber, LimitKind, OperatorRegistry,
+    ResponseSubmitter, SignatureScheme, SignedTaskResponse, SubmissionReceipt, SubmissionRequest,
+    TaskId, TaskMetadata,
+};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, info_span, warn, Instrument};
+
+use crate::actor::{ErrorLog, SignatureRequest, TaskActor};
+use crate::config::AggregatorConfig;
+use crate::metrics as m;
+use crate::operator_set::OperatorSetCache;
+use crate::outcome::SignatureOutcome;
+use crate::pending::{BufferOutcome, PendingBuffer};
+use crate::results::{ResultStore, TaskResult};
+use crate::stats::{Stats, StatsSnapshot};
+use crate::tally::TaskTally;
+use crate::verifier::VerificationPool;
+
+/// A finished task, as broadcast to [`AggregatorCore::subscribe`]rs.
+#[derive(Clone, Debug)]
+pub struct TaskEvent {
+    /// The task.
+    pub task_id: TaskId,
+    /// Its final result.
+    pub result: TaskResult,
+}
+
+struct TaskHandle<S: SignatureScheme> {
+    signatures: mpsc::Sender<SignatureRequest<S>>,
+    result: watch::Receiver<Option<TaskResult>>,
+    errors: ErrorLog,
+}
+
+struct Shared<S: SignatureScheme, R> {
+    config: AggregatorConfig,
+    scheme: Arc<S>,
+    registry: Arc<R>,
+    pool: Arc<VerificationPool<S>>,
+    operator_sets: OperatorSetCache<S>,
+    tasks: DashMap<TaskId, TaskHandle<S>>,
+    pending: Mutex<PendingBuffer<S::Signature>>,
+    results: Mutex<ResultStore>,
+    stats: Arc<Stats>,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+    events: broadcast::Sender<TaskEvent>,
+}
+
+/// The aggregator. Cheap to clone: clones share the same tasks and loops.
+pub struct AggregatorCore<S: SignatureScheme, R> {
+    shared: Arc<Shared<S, R>>,
+}
+
+impl<S: SignatureScheme, R> Clone for AggregatorCore<S, R> {
+    fn clone(&self) -> Self {
+        Self { shared: Arc::clone(&self.shared) }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string())
+}
+
+impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
+    /// Starts an aggregator and its background loops (pending-buffer cleanup, verification
+    /// pool). Must be called inside a tokio runtime.
+    pub fn new(config: AggregatorConfig, registry: Arc<R>, scheme: Arc<S>) -> Self {
+        let pool = Arc::new(VerificationPool::start(
+            Arc::clone(&scheme),
+            config.verification_threads,
+            config.verification_queue_capacity,
+            config.max_verification_batch,
+        ));
+        let (events, _) = broadcast::channel(1024);
+        let shared = Arc::new(Shared {
+            operator_sets: OperatorSetCache::new(config.operator_state_cache_size),
+            pending: Mutex::new(PendingBuffer::new(
+                config.max_pending_tasks,
+                config.max_pending_signatures_per_task,
+            )),
+            results: Mutex::new(ResultStore::new(config.max_stored_responses)),
+            config,
+            scheme,
+            registry,
+            pool,
+            tasks: DashMap::new(),
+            stats: Arc::new(Stats::default()),
+            cancel: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+            events,
+        });
+        let weak = Arc::downgrade(&shared);
+        let cancel = shared.cancel.clone();
+        let interval = shared.config.pending_cleanup_interval.max(Duration::from_millis(1));
+        shared.tracker.spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = tick.tick() => {
+                        let Some(shared) = weak.upgrade() else { break };
+                        shared.expire_pending();
+                    }
+                }
+            }
+        });
+        Self { shared }
+    }
+
+    /// The scheme in use.
+    pub fn scheme(&self) -> &Arc<S> {
+        &self.shared.scheme
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &AggregatorConfig {
+        &self.shared.config
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.shared.stats.snapshot()
+    }
+
+    /// Tasks aggregating now.
+    pub fn active_tasks(&self) -> usize {
+        self.shared.tasks.len()
+    }
+
+    /// (tasks, signatures) held in the pending buffer.
+    pub fn pending_sizes(&self) -> (usize, usize) {
+        let p = lock(&self.shared.pending);
+        (p.task_count(), p.signature_count())
+    }
+
+    /// Finished results held for late waiters.
+    pub fn stored_results(&self) -> usize {
+        lock(&self.shared.results).len()
+    }
+
+    /// A stream of finished tasks. A receiver that falls more than 1 024 events behind loses
+    /// the oldest (`RecvError::Lagged`); results stay available through `wait_for_aggregation`.
+    pub fn subscribe(&self) -> broadcast::Receiver<TaskEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// Starts aggregating a task: reads its operator set (shared by every task at the same
+    /// block and quorums), spawns its actor and replays any signatures buffered for it.
+    pub async fn initialize_task(&self, metadata: TaskMetadata) -> Result<(), AggregationError> {
+        let shared = &self.shared;
+        let task_id = metadata.task_id();
+        if shared.cancel.is_cancelled() {
+            return Err(AggregationError::Cancelled { task_id });
+        }
+        if shared.tasks.contains_key(&task_id) || lock(&shared.results).contains(&task_id) {
+            return Err(AggregationError::DuplicateTaskId { task_id });
+        }
+        if shared.tasks.len() >= shared.config.max_active_tasks {
+            return Err(shared.limit(task_id, LimitKind::ActiveTasks, shared.config.max_active_tasks));
+        }
+        let quorums = metadata.quorum_numbers();
+        let set = shared
+            .operator_sets
+            .get(&*shared.scheme, &*shared.registry, metadata.reference_block(), &quorums)
+            .await
+            .map_err(|source| AggregationError::Registry { task_id, source })?;
+        let thresholds = metadata.quorums().iter().map(|q| q.threshold).collect();
+        let (tx, rx) = mpsc::channel(shared.config.task_queue_capacity.max(1));
+        let (result_tx, result_rx) = watch::channel(None);
+        let errors: ErrorLog = Arc::default();
+        let actor = TaskActor {
+            tally: TaskTally::new(set, thresholds, shared.config.max_digests_per_task),
+            metadata,
+            scheme: Arc::clone(&shared.scheme),
+            registry: Arc::clone(&shared.registry),
+            pool: Arc::clone(&shared.pool),
+            rx,
+            cancel: shared.cancel.child_token(),
+            errors: Arc::clone(&errors),
+            max_errors: shared.config.max_recorded_errors_per_task,
+            mode: shared.config.verification_mode,
+            max_drain: shared.config.max_verification_batch.max(1),
+            max_digests: shared.config.max_digests_per_task,
+            stats: Arc::clone(&shared.stats),
+            started: Instant::now(),
+        };
+        // Insert and drain the buffer under the buffer's lock, so a signature racing with
+        // initialization is either buffered before the drain or routed to the actor.
+        let replay = {
+            let mut pending = lock(&shared.pending);
+            match shared.tasks.entry(task_id) {
+                dashmap::Entry::Occupied(_) => {
+                    return Err(AggregationError::DuplicateTaskId { task_id });
+                }
+                dashmap::Entry::Vacant(v) => {
+                    v.insert(TaskHandle { signatures: tx.clone(), result: result_rx, errors });
+                }
+            }
+            pending.take(&task_id)
+        };
+        Stats::bump(&shared.stats.tasks_initialized);
+        metrics::counter!(m::TASKS_INITIALIZED).increment(1);
+        metrics::gauge!(m::ACTIVE_TASKS).set(shared.tasks.len() as f64);
+        let span = info_span!("task", %task_id);
+        let weak = Arc::downgrade(&self.shared);
+        shared.tracker.spawn(
+            async move {
+                let result = match std::panic::AssertUnwindSafe(actor.run()).catch_unwind().await {
+                    Ok(result) => result,
+                    Err(p) => {
+                        let message = panic_message(&*p);
+                        tracing::error!(%message, "task aggregator panicked");
+                        Err(AggregationError::Panicked { task_id, message })
+                    }
+                };
+                if let Some(shared) = weak.upgrade() {
+                    shared.finish(task_id, result, &result_tx);
+                } else {
+                    result_tx.send_replace(Some(result));
+                }
+            }
+            .instrument(span),
+        );
+        for signed in replay {
+            if tx.try_send(SignatureRequest { signed, reply: None }).is_err() {
+                warn!(%task_id, "task queue full while replaying buffered signatures");
+                Stats::bump(&shared.stats.pending_dropped);
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands in one operator's signed response and returns its verdict: counted, buffered
+    /// (task not initialized yet), or a typed error naming task, operator and reason.
+    pub async fn process_signed_response(
+        &self,
+        signed: SignedTaskResponse<S::Signature>,
+    ) -> Result<SignatureOutcome, AggregationError> {
+        let (task_id, operator_id) = (signed.task_id, signed.operator_id);
+        let span = tracing::debug_span!("signature", %task_id, %operator_id);
+        async move {
+            let shared = &self.shared;
+            if shared.cancel.is_cancelled() {
+                return Err(AggregationError::Cancelled { task_id });
+            }
+            let sender = shared.tasks.get(&task_id).map(|h| h.signatures.clone());
+            let Some(sender) = sender else {
+                return shared.buffer_or_reject(signed);
+            };
+            let (reply, verdict) = oneshot::channel();
+            match sender.try_send(SignatureRequest { signed, reply: Some(reply) }) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    Stats::bump(&shared.stats.signatures_rejected);
+                    return Err(shared.limit(
+                        task_id,
+                        LimitKind::TaskQueue,
+                        shared.config.task_queue_capacity,
+                    ));
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    return Err(shared.late(task_id, operator_id));
+                }
+            }
+            match verdict.await {
+                Ok(v) => v,
+                Err(_) => Err(shared.late(task_id, operator_id)),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Waits for a task's final result: its aggregate, or the reason it has none.
+    pub async fn wait_for_aggregation(
+        &self,
+        task_id: TaskId,
+        timeout: Duration,
+    ) -> Result<Arc<AggregatedResponse>, AggregationError> {
+        let shared = &self.shared;
+        let handle = shared.tasks.get(&task_id).map(|h| (h.result.clone(), Arc::clone(&h.errors)));
+        let Some((mut rx, errors)) = handle else {
+            return match lock(&shared.results).get(&task_id) {
+                Some(result) => result.clone(),
+                None => Err(AggregationError::TaskNotFound { task_id }),
+            };
+        };
+        let waited = match tokio::time::timeout(timeout, rx.wait_for(Option::is_some)).await {
+            Ok(Ok(result)) => Ok(result.clone()),
+            Ok(Err(_)) => Ok(None),
+            Err(_) => Err(()),
+        };
+        match waited {
+            Ok(Some(result)) => result,
+            Ok(None) => match lock(&shared.results).get(&task_id) {
+                Some(result) => result.clone(),
+                None => Err(AggregationError::ChannelClosed { task_id }),
+            },
+            Err(()) => Err(AggregationError::Timeout {
+                task_id,
+                operator_errors: lock(&errors).clone(),
+            }),
+        }
+    }
+
+    /// Submits an aggregate with the AVS's response payload through a submitter.
+    pub async fn submit_aggregated_response<T: ResponseSubmitter + ?Sized>(
+        &self,
+        submitter: &T,
+        aggregate: &AggregatedResponse,
+        payload: Vec<u8>,
+    ) -> Result<SubmissionReceipt, AggregationError> {
+        let request = SubmissionRequest { aggregate: aggregate.clone(), payload };
+        let span = info_span!("submit", task_id = %aggregate.task_id);
+        match submitter.submit(&request).instrument(span).await {
+            Ok(receipt) => {
+                metrics::counter!(m::SUBMISSIONS, "outcome" => "ok").increment(1);
+                Ok(receipt)
+            }
+            Err(e) => {
+                metrics::counter!(m::SUBMISSIONS, "outcome" => "error").increment(1);
+                warn!(task_id = %aggregate.task_id, error = %e, "submission failed");
+                Err(AggregationError::Submit(e))
+            }
+        }
+    }
+
+    /// Re-reads only the index arrays of an aggregate for a newer reference block, from its
+    /// stored non-signer ids (no key matching, no signature work). Keys, apks and stakes are
+    /// left as they were: use it when the operator set did not change between the blocks.
+    pub async fn update_response_indices(
+        &self,
+        response: &AggregatedResponse,
+        new_reference_block: BlockNumber,
+    ) -> Result<AggregatedResponse, AggregationError> {
+        let indices = self
+            .shared
+            .registry
+            .check_signatures_indices(
+                new_reference_block,
+                &response.quorum_numbers,
+                &response.non_signer_ids,
+            )
+            .await
+            .map_err(|source| AggregationError::Registry { task_id: response.task_id, source })?;
+        let mut updated = response.clone();
+        updated.indices = indices;
+        updated.reference_block = new_reference_block;
+        Ok(updated)
+    }
+
+    /// Stops everything: active tasks end with `Cancelled` (their waiters are told), the
+    /// loops and the verification pool stop. Returns when all of it has finished.
+    pub async fn shutdown(&self) {
+        let shared = &self.shared;
+        shared.cancel.cancel();
+        shared.tracker.close();
+        shared.tracker.wait().await;
+        shared.pool.shutdown().await;
+    }
+}
+
+impl<S: SignatureScheme, R> Shared<S, R> {
+    fn limit(&self, task_id: TaskId, limit: LimitKind, max: usize) -> AggregationError {
+        warn!(%task_id, %limit, max, "limit reached");
+        Stats::bump(&self.stats.limits_reached);
+        metrics::counter!(m::LIMITS_REACHED, "limit" => limit.to_string()).increment(1);
+        AggregationError::LimitReached { task_id, limit, max }
+    }
+
+    fn late(&self, task_id: TaskId, operator_id: quorate_domain::OperatorId) -> AggregationError {
+        Stats::bump(&self.stats.signatures_rejected);
+        metrics::counter!(m::SIGNATURES_REJECTED, "reason" => "task_completed").increment(1);
+        AggregationError::TaskCompleted { task_id, operator_id }
+    }
+
+    fn buffer_or_reject(
+        &self,
+        signed: SignedTaskResponse<S::Signature>,
+    ) -> Result<SignatureOutcome, AggregationError> {
+        let (task_id, operator_id) = (signed.task_id, signed.operator_id);
+        let mut pending = lock(&self.pending);
+        // Re-check under the buffer lock: initialization inserts the task under it.
+        if self.tasks.contains_key(&task_id) || lock(&self.results).contains(&task_id) {
+            drop(pending);
+            return Err(self.late(task_id, operator_id));
+        }
+        match pending.push(signed, Instant::now()) {
+            BufferOutcome::Buffered { evicted } => {
+                if let Some((old, lost)) = evicted {
+                    warn!(evicted_task = %old, lost, "pending buffer full: evicted oldest task");
+                    Stats::bump(&self.stats.limits_reached);
+                    Stats::add(&self.stats.pending_dropped, lost as u64);
+                    metrics::counter!(m::LIMITS_REACHED, "limit" => LimitKind::PendingTasks.to_string())
+                        .increment(1);
+                }
+                Stats::bump(&self.stats.signatures_buffered);
+                metrics::counter!(m::SIGNATURES_BUFFERED).increment(1);
+                debug!("task not initialized yet: signature buffered");
+                Ok(SignatureOutcome::Buffered { task_id, operator_id })
+            }
+            BufferOutcome::TaskFull => {
+                drop(pending);
+                Stats::bump(&self.stats.signatures_rejected);
+                Err(self.limit(
+                    task_id,
+                    LimitKind::PendingSignaturesPerTask,
+                    self.config.max_pending_signatures_per_task,
+                ))
+            }
+        }
+    }
+
+    fn expire_pending(&self) {
+        let mut pending = lock(&self.pending);
+        let dropped = pending.expire(Instant::now(), self.config.pending_signature_timeout);
+        if dropped > 0 {
+            debug!(dropped, "expired buffered signatures");
+            Stats::add(&self.stats.pending_dropped, dropped as u64);
+        }
+        metrics::gauge!(m::PENDING_TASKS).set(pending.task_count() as f64);
+        metrics::gauge!(m::PENDING_SIGNATURES).set(pending.signature_count() as f64);
+    }
+
+    /// Publishes a task's result exactly once: to its waiters, the result store and the
+    /// event stream, then forgets the active task.
+    fn finish(
+        &self,
+        task_id: TaskId,
+        result: TaskResult,
+        result_tx: &watch::Sender<Option<TaskResult>>,
+    ) {
+        let counter = match &result {
+            Ok(_) => {
+                metrics::counter!(m::TASKS_AGGREGATED).increment(1);
+                &self.stats.tasks_aggregated
+            }
+            Err(AggregationError::TaskExpired { .. }) => {
+                metrics::counter!(m::TASKS_EXPIRED).increment(1);
+                &self.stats.tasks_expired
+            }
+            Err(e) => {
+                warn!(%task_id, error = %e, "task failed");
+                metrics::counter!(m::TASKS_FAILED).increment(1);
+                &self.stats.tasks_failed
+            }
+        };
+        Stats::bump(counter);
+        result_tx.send_replace(Some(result.clone()));
+        if let Some(evicted) = lock(&self.results).insert(task_id, result.clone()) {
+            debug!(%evicted, "result store full: evicted oldest result");
+        }
+        self.tasks.remove(&task_id);
+        metrics::gauge!(m::ACTIVE_TASKS).set(self.tasks.len() as f64);
+        let _ = self.events.send(TaskEvent { task_id, result });
+    }
+}

@@ -1,0 +1,240 @@
+//! The pure bookkeeping of one task: signatures and stake per response digest, the threshold
+//! decision, and the checker-exact aggregate. No async, no I/O: property-tested directly.
+
+use std::sync::Arc;
+
+use quorate_domain::{
+    G1Point, G2Point, OperatorId, QuorumThreshold, ResponseDigest, SignatureScheme,
+    SignatureVerificationError, Stake,
+};
+
+use crate::operator_set::OperatorSet;
+
+/// A fixed-size set of operator positions.
+#[derive(Clone, Debug, Default)]
+pub struct PositionSet {
+    words: Vec<u64>,
+}
+
+impl PositionSet {
+    /// An empty set for positions `0..len`.
+    pub fn with_len(len: usize) -> Self {
+        Self { words: vec![0; len.div_ceil(64)] }
+    }
+
+    /// Inserts; returns false if it was present (or out of range).
+    pub fn insert(&mut self, pos: usize) -> bool {
+        let Some(w) = self.words.get_mut(pos / 64) else { return false };
+        let bit = 1u64 << (pos % 64);
+        let fresh = *w & bit == 0;
+        *w |= bit;
+        fresh
+    }
+
+    /// Removes.
+    pub fn remove(&mut self, pos: usize) {
+        if let Some(w) = self.words.get_mut(pos / 64) {
+            *w &= !(1u64 << (pos % 64));
+        }
+    }
+
+    /// Membership.
+    pub fn contains(&self, pos: usize) -> bool {
+        self.words.get(pos / 64).is_some_and(|w| w & (1u64 << (pos % 64)) != 0)
+    }
+}
+
+/// Signatures and stake gathered for one response digest.
+#[derive(Debug)]
+pub struct DigestTally<S: SignatureScheme> {
+    /// The digest.
+    pub digest: ResponseDigest,
+    /// `hash_to_g1(digest)`, computed once.
+    pub message: S::MessagePoint,
+    /// Signed stake per quorum of the task.
+    pub signed_stake: Vec<Stake>,
+    /// Counted signers: operator position and signature.
+    pub signers: Vec<(usize, S::Signature)>,
+    /// Set when every threshold was met (the first such digest wins).
+    pub verified_aggregate: bool,
+}
+
+/// What the task's signers produced for the winning digest, before index lookup.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AggregateParts {
+    /// Signer ids, ascending.
+    pub signer_ids: Vec<OperatorId>,
+    /// Non-signer ids, ascending.
+    pub non_signer_ids: Vec<OperatorId>,
+    /// Non-signer G1 keys, in `non_signer_ids` order.
+    pub non_signer_pubkeys_g1: Vec<G1Point>,
+    /// `apkG2`.
+    pub signers_apk_g2: G2Point,
+    /// `sigma`.
+    pub signers_agg_sig_g1: G1Point,
+    /// Signed stake per quorum.
+    pub signed_stake: Vec<Stake>,
+}
+
+/// Why a signature could not be admitted to the tally.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AdmitError {
+    /// A per-operator reason.
+    Signature(SignatureVerificationError),
+    /// The task already tracks the maximum number of digests.
+    DigestLimit,
+}
+
+/// The task's tally across digests.
+#[derive(Debug)]
+pub struct TaskTally<S: SignatureScheme> {
+    set: Arc<OperatorSet<S>>,
+    thresholds: Vec<QuorumThreshold>,
+    digests: Vec<DigestTally<S>>,
+    /// Operators with a counted or in-flight signature: one signature per operator per task.
+    taken: PositionSet,
+    max_digests: usize,
+}
+
+impl<S: SignatureScheme> TaskTally<S> {
+    /// An empty tally; `thresholds` align with the set's quorums.
+    pub fn new(set: Arc<OperatorSet<S>>, thresholds: Vec<QuorumThreshold>, max_digests: usize) -> Self {
+        let taken = PositionSet::with_len(set.operators.len());
+        Self { set, thresholds, digests: Vec::new(), taken, max_digests }
+    }
+
+    /// The operator set.
+    pub fn set(&self) -> &Arc<OperatorSet<S>> {
+        &self.set
+    }
+
+    /// Checks that the operator may sign and reserves its slot; returns its position and the
+    /// digest's index. Nothing is counted until [`Self::count`].
+    pub fn admit(
+        &mut self,
+        scheme: &S,
+        operator_id: &OperatorId,
+        digest: &ResponseDigest,
+    ) -> Result<(usize, usize), AdmitError> {
+        let Some(pos) = self.set.position(operator_id) else {
+            let reason = if self.set.is_outsider(operator_id) {
+                SignatureVerificationError::OperatorNotInQuorums
+            } else {
+                SignatureVerificationError::OperatorNotFound
+            };
+            return Err(AdmitError::Signature(reason));
+        };
+        if self.taken.contains(pos) {
+            return Err(AdmitError::Signature(SignatureVerificationError::DuplicateSignature));
+        }
+        let d = match self.digests.iter().position(|d| &d.digest == digest) {
+            Some(d) => d,
+            None => {
+                if self.digests.len() >= self.max_digests {
+                    return Err(AdmitError::DigestLimit);
+                }
+                self.digests.push(DigestTally {
+                    digest: *digest,
+                    message: scheme.hash_to_g1(digest),
+                    signed_stake: vec![Stake::ZERO; self.set.quorums.len()],
+                    signers: Vec::new(),
+                    verified_aggregate: false,
+                });
+                self.digests.len() - 1
+            }
+        };
+        self.taken.insert(pos);
+        Ok((pos, d))
+    }
+
+    /// Frees a reservation whose signature turned out invalid (the operator may try again).
+    pub fn release(&mut self, pos: usize) {
+        self.taken.remove(pos);
+    }
+
+    /// Counts an admitted signature: adds the operator's stake to every quorum it is in.
+    pub fn count(&mut self, pos: usize, digest_index: usize, signature: S::Signature) {
+        let (Some(op), Some(d)) = (self.set.operators.get(pos), self.digests.get_mut(digest_index))
+        else {
+            return;
+        };
+        for (signed, stake) in d.signed_stake.iter_mut().zip(&op.stakes) {
+            *signed = signed.saturating_add(*stake);
+        }
+        d.signers.push((pos, signature));
+    }
+
+    /// Removes a counted signature (optimistic mode found it invalid) and frees the slot.
+    pub fn uncount(&mut self, pos: usize, digest_index: usize) {
+        let Some(op) = self.set.operators.get(pos) else { return };
+        if let Some(d) = self.digests.get_mut(digest_index) {
+            if let Some(i) = d.signers.iter().position(|(p, _)| *p == pos) {
+                d.signers.swap_remove(i);
+                for (signed, stake) in d.signed_stake.iter_mut().zip(&op.stakes) {
+                    *signed = signed.saturating_sub(*stake);
+                }
+            }
+        }
+        self.taken.remove(pos);
+    }
+
+    /// Whether every quorum's threshold is met for the digest.
+    pub fn thresholds_met(&self, digest_index: usize) -> bool {
+        let Some(d) = self.digests.get(digest_index) else { return false };
+        self.thresholds
+            .iter()
+            .zip(&d.signed_stake)
+            .zip(&self.set.total_stakes)
+            .all(|((t, signed), total)| t.is_met(*signed, *total))
+    }
+
+    /// The digest at an index.
+    pub fn digest(&self, digest_index: usize) -> Option<&DigestTally<S>> {
+        self.digests.get(digest_index)
+    }
+
+    /// Mutable access to a digest's tally.
+    pub fn digest_mut(&mut self, digest_index: usize) -> Option<&mut DigestTally<S>> {
+        self.digests.get_mut(digest_index)
+    }
+
+    /// Number of digests tracked.
+    pub fn digest_count(&self) -> usize {
+        self.digests.len()
+    }
+
+    /// The checker-exact aggregate for a digest: every signer counted once per task quorum it
+    /// is in, non-signers = every other operator of the quorums, sorted by id.
+    pub fn aggregate(&self, scheme: &S, digest_index: usize) -> Option<AggregateParts> {
+        let d = self.digests.get(digest_index)?;
+        let ops = &self.set.operators;
+        let mut signed = PositionSet::with_len(ops.len());
+        let mut sig_items = Vec::with_capacity(d.signers.len());
+        let mut key_items = Vec::with_capacity(d.signers.len());
+        for (pos, sig) in &d.signers {
+            let op = ops.get(*pos)?;
+            signed.insert(*pos);
+            sig_items.push((sig, u64::from(op.quorum_count)));
+            key_items.push((&op.pubkey_g2, u64::from(op.quorum_count)));
+        }
+        let mut signer_ids = Vec::with_capacity(d.signers.len());
+        let mut non_signer_ids = Vec::new();
+        let mut non_signer_pubkeys_g1 = Vec::new();
+        for (pos, op) in ops.iter().enumerate() {
+            if signed.contains(pos) {
+                signer_ids.push(op.id);
+            } else {
+                non_signer_ids.push(op.id);
+                non_signer_pubkeys_g1.push(op.pubkey_g1);
+            }
+        }
+        Some(AggregateParts {
+            signer_ids,
+            non_signer_ids,
+            non_signer_pubkeys_g1,
+            signers_apk_g2: scheme.encode_g2(&scheme.aggregate_g2(&key_items)),
+            signers_agg_sig_g1: scheme.encode_signature(&scheme.aggregate_signatures(&sig_items)),
+            signed_stake: d.signed_stake.clone(),
+        })
+    }
+}
