@@ -12,9 +12,10 @@
 //!    the strictly largest weight (one per operator, or stake under a stake-weighted policy)
 //!    is the majority and everyone else gets an issue there (`Missing`, `Unexpected`,
 //!    `Differs`); on a tie nobody has a majority and everyone there gets `NoMajority`.
-//! 4. **Numbers**: for each numeric path, over the operators with no structural issue, the
-//!    median is computed once (see [`crate::median`]), and each value outside the tolerance
-//!    gets `OutOfTolerance`. The median includes the outliers (it is robust to them by
+//! 4. **Numbers**: for each numeric path the median is computed once, over the operators with
+//!    no structural issue (see [`crate::median`]), and every value of the field's kind outside
+//!    the tolerance gets `OutOfTolerance` (also for operators already failing elsewhere, so a
+//!    report is complete). The median includes the numeric outliers (it is robust to them by
 //!    construction) and is never recomputed, so every agreeing value is guaranteed to be
 //!    within tolerance of the value written to the normalized document.
 //! 5. **Policy**: `Strict` fails on any issue, listing them all by field; `ExcludeOutliers`
@@ -311,12 +312,13 @@ impl Class {
     }
 }
 
-/// Step 3: records structural issues; returns the paths whose majority class is numeric.
+/// Step 3: records structural issues; returns the paths whose majority class is numeric, with
+/// that class.
 fn structural_pass(
     leaves: &[BTreeMap<FieldPath, Leaf>],
     weights: &[BigInt],
     issues: &mut [Vec<(FieldPath, Issue)>],
-) -> Vec<FieldPath> {
+) -> Vec<(FieldPath, Class)> {
     let paths: BTreeSet<&FieldPath> = leaves.iter().flat_map(BTreeMap::keys).collect();
     let mut numeric = Vec::new();
     for path in paths {
@@ -353,8 +355,8 @@ fn structural_pass(
                 }
             }
         }
-        if winner.as_ref().is_some_and(Class::is_numeric) {
-            numeric.push(path.clone());
+        if let Some(w) = winner.filter(Class::is_numeric) {
+            numeric.push((path.clone(), w));
         }
     }
     numeric
@@ -369,37 +371,36 @@ struct FieldMedian {
     rendered: Value,
 }
 
-/// Step 4: medians over structurally sound operators, and tolerance issues.
+/// Step 4: medians over structurally sound operators, and tolerance issues for every operator
+/// holding a value of the field's kind (so a `Strict` error also reports the numeric outliers
+/// among operators that have structural issues elsewhere).
 fn numeric_pass(
-    paths: &[FieldPath],
+    paths: &[(FieldPath, Class)],
     leaves: &[BTreeMap<FieldPath, Leaf>],
     structurally_ok: &[bool],
     tolerance: &Tolerance,
     issues: &mut [Vec<(FieldPath, Issue)>],
 ) -> Result<Vec<FieldMedian>, ConsensusError> {
     let mut fields = Vec::with_capacity(paths.len());
-    for path in paths {
-        let mut holders: Vec<(usize, &Decimal)> = Vec::new();
-        let mut is_string = false;
+    for (path, class) in paths {
+        let is_string = *class == Class::NumericString;
+        // Every operator with a value of the field's kind, and whether it is structurally sound.
+        let mut checked: Vec<(usize, &Decimal, bool)> = Vec::new();
         for (i, map) in leaves.iter().enumerate() {
-            if !structurally_ok.get(i).copied().unwrap_or(false) {
-                continue;
-            }
-            match map.get(path) {
-                Some(Leaf::Number { value, .. }) => holders.push((i, value)),
-                Some(Leaf::NumericString { value, .. }) => {
-                    is_string = true;
-                    holders.push((i, value));
-                }
+            let sound = structurally_ok.get(i).copied().unwrap_or(false);
+            match (map.get(path), is_string) {
+                (Some(Leaf::Number { value, .. }), false)
+                | (Some(Leaf::NumericString { value, .. }), true) => checked.push((i, value, sound)),
                 _ => {}
             }
         }
-        let scale = field_scale(holders.iter().map(|(_, v)| *v));
-        let mut values: Vec<Decimal> = holders.iter().map(|(_, v)| (*v).clone()).collect();
+        let holders = checked.iter().filter(|(_, _, sound)| *sound);
+        let scale = field_scale(holders.clone().map(|(_, v, _)| *v));
+        let mut values: Vec<Decimal> = holders.map(|(_, v, _)| (*v).clone()).collect();
         let Some(m) = median(&mut values, scale) else {
             continue;
         };
-        for &(i, v) in &holders {
+        for &(i, v, _) in &checked {
             if !tolerance.accepts(v, &m) {
                 if let Some(list) = issues.get_mut(i) {
                     list.push((
