@@ -117,7 +117,10 @@ impl Codec for AbiCodec {
                 found: kind_of(doc),
             });
         };
-        if let Some(k) = map.keys().find(|k| !self.fields.iter().any(|f| &f.name == *k)) {
+        if let Some(k) = map
+            .keys()
+            .find(|k| !self.fields.iter().any(|f| &f.name == *k))
+        {
             return Err(CodecError::UndeclaredField { name: k.clone() });
         }
         let mut parts = Vec::with_capacity(self.fields.len());
@@ -178,15 +181,19 @@ fn encode_value(field: &AbiField, v: &Value) -> Result<Encoded, CodecError> {
     match field.ty {
         AbiType::Uint256 { decimals } | AbiType::Int256 { decimals } => {
             let d = match v {
-                Value::Number(n) => Decimal::parse_json_number(&n.to_string()).map_err(|e| err(e.to_string()))?,
-                Value::String(s) => {
-                    Decimal::parse_numeric_string(s).ok_or_else(|| err(format!("got the string {s:?}")))?
+                Value::Number(n) => {
+                    Decimal::parse_json_number(&n.to_string()).map_err(|e| err(e.to_string()))?
                 }
+                Value::String(s) => Decimal::parse_numeric_string(s)
+                    .ok_or_else(|| err(format!("got the string {s:?}")))?,
                 other => return Err(err(format!("got {}", kind_of(other)))),
             };
-            let int = scaled_integer(&d, decimals).ok_or_else(|| err(format!("{d} has more than {decimals} decimals")))?;
+            let int = scaled_integer(&d, decimals)
+                .ok_or_else(|| err(format!("{d} has more than {decimals} decimals")))?;
             let signed = matches!(field.ty, AbiType::Int256 { .. });
-            int_word(&int, signed).map(Encoded::Static).ok_or_else(|| err(format!("{d} is out of range")))
+            int_word(&int, signed)
+                .map(Encoded::Static)
+                .ok_or_else(|| err(format!("{d} is out of range")))
         }
         AbiType::Bool => match v {
             Value::Bool(b) => {
@@ -201,7 +208,8 @@ fn encode_value(field: &AbiField, v: &Value) -> Result<Encoded, CodecError> {
                 return Err(err(format!("got {}", kind_of(v))));
             };
             let len = if field.ty == AbiType::Address { 20 } else { 32 };
-            let bytes = parse_hex(s, len).ok_or_else(|| err(format!("got {s:?}, want 0x and {} hex digits", 2 * len)))?;
+            let bytes = parse_hex(s, len)
+                .ok_or_else(|| err(format!("got {s:?}, want 0x and {} hex digits", 2 * len)))?;
             let mut w = [0u8; 32];
             if field.ty == AbiType::Address {
                 w[12..].copy_from_slice(&bytes);
@@ -237,7 +245,11 @@ fn int_word(x: &BigInt, signed: bool) -> Option<[u8; 32]> {
     if bytes.len() > 32 {
         return None;
     }
-    let fill = if signed && x.sign() == Sign::Minus { 0xff } else { 0 };
+    let fill = if signed && x.sign() == Sign::Minus {
+        0xff
+    } else {
+        0
+    };
     let mut w = [fill; 32];
     w[32 - bytes.len()..].copy_from_slice(&bytes);
     Some(w)
@@ -288,7 +300,13 @@ mod tests {
         assert_eq!(words[4], format!("{:064x}", 2));
         assert_eq!(words[5], format!("6869{}", "0".repeat(60)));
         // Without the optional attestation: just the three static words.
-        assert_eq!(codec.encode(&json!({"price": 1.5, "delta": -1, "ok": true})).unwrap().len(), 96);
+        assert_eq!(
+            codec
+                .encode(&json!({"price": 1.5, "delta": -1, "ok": true}))
+                .unwrap()
+                .len(),
+            96
+        );
     }
 
     #[test]
@@ -297,18 +315,45 @@ mod tests {
             AbiField::required("p", AbiType::Uint256 { decimals: 2 }),
             AbiField::optional("who", AbiType::Address),
         ]);
-        assert!(matches!(codec.encode(&json!({"p": 1.234})), Err(CodecError::AbiValue { .. })));
-        assert!(matches!(codec.encode(&json!({"p": -1})), Err(CodecError::AbiValue { .. })));
-        assert!(matches!(codec.encode(&json!({})), Err(CodecError::MissingField { .. })));
-        assert!(matches!(codec.encode(&json!({"p": 1, "x": 1})), Err(CodecError::UndeclaredField { .. })));
-        assert!(matches!(codec.encode(&json!({"p": 1, "who": "0x12"})), Err(CodecError::AbiValue { .. })));
-        assert!(matches!(codec.encode(&json!([1])), Err(CodecError::NotAnObject { .. })));
+        assert!(matches!(
+            codec.encode(&json!({"p": 1.234})),
+            Err(CodecError::AbiValue { .. })
+        ));
+        assert!(matches!(
+            codec.encode(&json!({"p": -1})),
+            Err(CodecError::AbiValue { .. })
+        ));
+        assert!(matches!(
+            codec.encode(&json!({})),
+            Err(CodecError::MissingField { .. })
+        ));
+        assert!(matches!(
+            codec.encode(&json!({"p": 1, "x": 1})),
+            Err(CodecError::UndeclaredField { .. })
+        ));
+        assert!(matches!(
+            codec.encode(&json!({"p": 1, "who": "0x12"})),
+            Err(CodecError::AbiValue { .. })
+        ));
+        assert!(matches!(
+            codec.encode(&json!([1])),
+            Err(CodecError::NotAnObject { .. })
+        ));
         let addr = format!("0x{}", "ab".repeat(20));
         let out = codec.encode(&json!({"p": 1, "who": addr})).unwrap();
-        assert_eq!(hex(&out[32..]), format!("{}{}", "0".repeat(24), "ab".repeat(20)));
+        assert_eq!(
+            hex(&out[32..]),
+            format!("{}{}", "0".repeat(24), "ab".repeat(20))
+        );
         let max = "115792089237316195423570985008687907853269984665640564039457584007913129639935";
-        let big = AbiCodec::new(vec![AbiField::required("n", AbiType::Uint256 { decimals: 0 })]);
-        assert_eq!(hex(&big.encode(&json!({"n": max})).unwrap()), "f".repeat(64));
+        let big = AbiCodec::new(vec![AbiField::required(
+            "n",
+            AbiType::Uint256 { decimals: 0 },
+        )]);
+        assert_eq!(
+            hex(&big.encode(&json!({"n": max})).unwrap()),
+            "f".repeat(64)
+        );
         let over = "115792089237316195423570985008687907853269984665640564039457584007913129639936";
         assert!(big.encode(&json!({"n": over})).is_err());
     }

@@ -58,7 +58,12 @@ pub fn canonical_json_string(doc: &Value) -> Result<String, CodecError> {
     Ok(out)
 }
 
-fn write_value(v: &Value, path: &FieldPath, depth: usize, out: &mut String) -> Result<(), CodecError> {
+fn write_value(
+    v: &Value,
+    path: &FieldPath,
+    depth: usize,
+    out: &mut String,
+) -> Result<(), CodecError> {
     if depth > MAX_DEPTH {
         return Err(CodecError::TooDeep {
             path: path.clone(),
@@ -70,9 +75,11 @@ fn write_value(v: &Value, path: &FieldPath, depth: usize, out: &mut String) -> R
         Value::Bool(true) => out.push_str("true"),
         Value::Bool(false) => out.push_str("false"),
         Value::Number(n) => {
-            let d = Decimal::parse_json_number(&n.to_string()).map_err(|source| CodecError::Number {
-                path: path.clone(),
-                source,
+            let d = Decimal::parse_json_number(&n.to_string()).map_err(|source| {
+                CodecError::Number {
+                    path: path.clone(),
+                    source,
+                }
             })?;
             out.push_str(&d.canonical_string());
         }
@@ -88,8 +95,10 @@ fn write_value(v: &Value, path: &FieldPath, depth: usize, out: &mut String) -> R
             out.push(']');
         }
         Value::Object(m) => {
-            let mut entries: Vec<(Vec<u16>, &String, &Value)> =
-                m.iter().map(|(k, v)| (k.encode_utf16().collect(), k, v)).collect();
+            let mut entries: Vec<(Vec<u16>, &String, &Value)> = m
+                .iter()
+                .map(|(k, v)| (k.encode_utf16().collect(), k, v))
+                .collect();
             entries.sort_by(|a, b| a.0.cmp(&b.0));
             out.push('{');
             for (i, (_, k, child)) in entries.into_iter().enumerate() {
@@ -136,15 +145,24 @@ mod tests {
 
     #[test]
     fn sorts_keys_strips_whitespace_and_keeps_numbers_exact() {
-        assert_eq!(canon(r#"{ "b": 1.50, "a": [1e3, -0.0, "x"] }"#), r#"{"a":[1000,0,"x"],"b":1.5}"#);
+        assert_eq!(
+            canon(r#"{ "b": 1.50, "a": [1e3, -0.0, "x"] }"#),
+            r#"{"a":[1000,0,"x"],"b":1.5}"#
+        );
         let big = "115792089237316195423570985008687907853269984665640564039457584007913129639935";
         assert_eq!(canon(&format!("[{big}]")), format!("[{big}]"));
     }
 
     #[test]
     fn rfc8785_string_escapes_and_utf16_order() {
-        assert_eq!(canon(r#""a\u0001\n\"\\é\u2028""#), "\"a\\u0001\\n\\\"\\\\é\u{2028}\"");
+        assert_eq!(
+            canon(r#""a\u0001\n\"\\é\u2028""#),
+            "\"a\\u0001\\n\\\"\\\\é\u{2028}\""
+        );
         // U+1F600 (surrogates D83D DE00) sorts before U+E000 in UTF-16, unlike in scalar order.
-        assert_eq!(canon("{\"\u{E000}\":2,\"\u{1F600}\":1}"), "{\"\u{1F600}\":1,\"\u{E000}\":2}");
+        assert_eq!(
+            canon("{\"\u{E000}\":2,\"\u{1F600}\":1}"),
+            "{\"\u{1F600}\":1,\"\u{E000}\":2}"
+        );
     }
 }

@@ -47,7 +47,10 @@ pub fn consensus_digest<C: Codec + ?Sized>(
 }
 
 /// keccak256 of the encoding of the whole of `doc`.
-pub fn full_digest<C: Codec + ?Sized>(doc: &Value, codec: &C) -> Result<ResponseDigest, CodecError> {
+pub fn full_digest<C: Codec + ?Sized>(
+    doc: &Value,
+    codec: &C,
+) -> Result<ResponseDigest, CodecError> {
     Ok(ResponseDigest::new(keccak256(&codec.encode(doc)?)))
 }
 
@@ -73,7 +76,10 @@ mod tests {
         let att = AttestationPaths::default();
         let a = serde_json::json!({"p": 1, "attestation": "x"});
         let b = serde_json::json!({"p": 1, "attestation": "y"});
-        let (da, db) = (digests(&a, &att, &CanonicalJson).unwrap(), digests(&b, &att, &CanonicalJson).unwrap());
+        let (da, db) = (
+            digests(&a, &att, &CanonicalJson).unwrap(),
+            digests(&b, &att, &CanonicalJson).unwrap(),
+        );
         assert_eq!(da.consensus, db.consensus);
         assert_ne!(da.full, db.full);
         let plain = serde_json::json!({"p": 1});

@@ -120,30 +120,35 @@ pub enum ConsensusError {
         disagreements: Vec<Disagreement>,
     },
     /// `ExcludeOutliers` policy: too few operators (or too little stake) agree.
-    #[error(
-        "no consensus: {agreeing} of {responders} operators agree ({measure} {agreeing_weight} \
-         of {total_weight}), below the required fraction {required}; excluded: {}",
-        summarize_exclusions(.excluded)
-    )]
-    BelowMinimum {
-        /// How many operators agree.
-        agreeing: usize,
-        /// How many responded.
-        responders: usize,
-        /// Whether weights are operator counts or stake.
-        measure: WeightMeasure,
-        /// Agreeing weight (count or stake), in decimal.
-        agreeing_weight: String,
-        /// Weight of all responders, in decimal.
-        total_weight: String,
-        /// The required fraction.
-        required: Decimal,
-        /// The excluded operators and why.
-        excluded: Vec<Exclusion>,
-    },
+    #[error("{0}")]
+    BelowMinimum(Box<Shortfall>),
     /// The codec could not encode the normalized document (e.g. it does not fit an ABI layout).
     #[error("cannot encode the normalized document: {0}")]
     Encode(CodecError),
+}
+
+/// The details of [`ConsensusError::BelowMinimum`].
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error(
+    "no consensus: {agreeing} of {responders} operators agree ({measure} {agreeing_weight} of \
+     {total_weight}), below the required fraction {required}; excluded: {}",
+    summarize_exclusions(.excluded)
+)]
+pub struct Shortfall {
+    /// How many operators agree.
+    pub agreeing: usize,
+    /// How many responded.
+    pub responders: usize,
+    /// Whether weights are operator counts or stake.
+    pub measure: WeightMeasure,
+    /// Agreeing weight (count or stake), in decimal.
+    pub agreeing_weight: String,
+    /// Weight of all responders, in decimal.
+    pub total_weight: String,
+    /// The required fraction.
+    pub required: Decimal,
+    /// The excluded operators and why.
+    pub excluded: Vec<Exclusion>,
 }
 
 fn summarize(disagreements: &[Disagreement]) -> String {

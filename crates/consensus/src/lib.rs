@@ -1,13 +1,13 @@
 //! Median normalization of operators' numeric responses, and the two-digest scheme.
 //!
 //! Operators that fetch time-sensitive data (prices, rates) return slightly different numbers,
-//! but BLS aggregation needs every signer to sign the same bytes. [`normalize`] takes one JSON
+//! but BLS aggregation needs every signer to sign the same bytes. [`normalize()`] takes one JSON
 //! document per operator and reaches agreement exactly and explicitly:
 //!
 //! - every numeric leaf at any depth (JSON numbers and numeric strings; paths through object
 //!   keys and array indices) is compared in exact decimal arithmetic ([`Decimal`]; 256-bit
 //!   integers and long decimals keep every digit);
-//! - each numeric field's [median](median) must be within a [`Tolerance`] of every value;
+//! - each numeric field's [median](mod@median) must be within a [`Tolerance`] of every value;
 //! - non-numeric leaves must be identical, and a field missing from some responses is a
 //!   structural mismatch; every failure names the [`FieldPath`] and the operators;
 //! - an [`OutlierPolicy`] decides whether any disagreement fails (`Strict`) or disagreeing
@@ -53,7 +53,7 @@ pub mod policy;
 pub use abi::{AbiCodec, AbiField, AbiType};
 pub use codec::{canonical_json_string, CanonicalJson, Codec};
 pub use digest::{consensus_digest, digests, full_digest, keccak256, Digests};
-pub use error::{CodecError, ConsensusError, NumberError};
+pub use error::{CodecError, ConsensusError, NumberError, Shortfall};
 pub use median::{median, Tolerance};
 pub use normalize::{normalize, normalize_with_codec, ConsensusConfig, OperatorResponse};
 pub use number::Decimal;

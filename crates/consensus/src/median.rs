@@ -105,11 +105,36 @@ mod tests {
 
     #[test]
     fn odd_even_and_empty() {
-        assert_eq!(median(&mut ds(&["3", "1", "2"]), 0).unwrap().to_plain_string(), "2");
-        assert_eq!(median(&mut ds(&["4", "1", "2", "3"]), 0).unwrap().to_plain_string(), "3");
-        assert_eq!(median(&mut ds(&["-4", "-1", "-2", "-3"]), 0).unwrap().to_plain_string(), "-3");
-        assert_eq!(median(&mut ds(&["1.5", "1.25"]), 2).unwrap().to_plain_string(), "1.38");
-        assert_eq!(median(&mut ds(&["1.5", "1.2", "9"]), 2).unwrap().to_plain_string(), "1.50");
+        assert_eq!(
+            median(&mut ds(&["3", "1", "2"]), 0)
+                .unwrap()
+                .to_plain_string(),
+            "2"
+        );
+        assert_eq!(
+            median(&mut ds(&["4", "1", "2", "3"]), 0)
+                .unwrap()
+                .to_plain_string(),
+            "3"
+        );
+        assert_eq!(
+            median(&mut ds(&["-4", "-1", "-2", "-3"]), 0)
+                .unwrap()
+                .to_plain_string(),
+            "-3"
+        );
+        assert_eq!(
+            median(&mut ds(&["1.5", "1.25"]), 2)
+                .unwrap()
+                .to_plain_string(),
+            "1.38"
+        );
+        assert_eq!(
+            median(&mut ds(&["1.5", "1.2", "9"]), 2)
+                .unwrap()
+                .to_plain_string(),
+            "1.50"
+        );
         assert!(median(&mut [], 0).is_none());
     }
 

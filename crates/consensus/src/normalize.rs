@@ -13,7 +13,7 @@
 //!    is the majority and everyone else gets an issue there (`Missing`, `Unexpected`,
 //!    `Differs`); on a tie nobody has a majority and everyone there gets `NoMajority`.
 //! 4. **Numbers**: for each numeric path the median is computed once, over the operators with
-//!    no structural issue (see [`crate::median`]), and every value of the field's kind outside
+//!    no structural issue (see [`crate::median`](mod@crate::median)), and every value of the field's kind outside
 //!    the tolerance gets `OutOfTolerance` (also for operators already failing elsewhere, so a
 //!    report is complete). The median includes the numeric outliers (it is robust to them by
 //!    construction) and is never recomputed, so every agreeing value is guaranteed to be
@@ -34,7 +34,7 @@ use serde_json::Value;
 
 use crate::codec::{canonical_json_string, CanonicalJson, Codec};
 use crate::digest::digests;
-use crate::error::{CodecError, ConsensusError, NumberError};
+use crate::error::{CodecError, ConsensusError, NumberError, Shortfall};
 use crate::median::{field_scale, median, Tolerance};
 use crate::number::{truncate, Decimal};
 use crate::outcome::{
@@ -133,7 +133,9 @@ pub fn normalize_with_codec<C: Codec + ?Sized>(
     for pair in sorted.windows(2) {
         if let [a, b] = pair {
             if a.operator == b.operator {
-                return Err(ConsensusError::DuplicateOperator { operator: a.operator });
+                return Err(ConsensusError::DuplicateOperator {
+                    operator: a.operator,
+                });
             }
         }
     }
@@ -143,7 +145,9 @@ pub fn normalize_with_codec<C: Codec + ?Sized>(
     let measure = config.policy.measure();
     if measure == WeightMeasure::Stake {
         if let Some(r) = sorted.iter().find(|r| r.stake.is_none()) {
-            return Err(ConsensusError::MissingStake { operator: r.operator });
+            return Err(ConsensusError::MissingStake {
+                operator: r.operator,
+            });
         }
     }
     let weights: Vec<BigInt> = sorted.iter().map(|r| weight_of(measure, r.stake)).collect();
@@ -161,7 +165,8 @@ pub fn normalize_with_codec<C: Codec + ?Sized>(
         let all: Vec<usize> = (0..sorted.len()).collect();
         check_minimum(config, &sorted, &weights, &all, &[])?;
         let normalized = first.document.clone();
-        let d = digests(&normalized, &config.attestations, codec).map_err(ConsensusError::Encode)?;
+        let d =
+            digests(&normalized, &config.attestations, codec).map_err(ConsensusError::Encode)?;
         return Ok(ConsensusOutcome {
             normalized,
             consensus_digest: d.consensus,
@@ -197,9 +202,17 @@ pub fn normalize_with_codec<C: Codec + ?Sized>(
     let mut issues: Vec<Vec<(FieldPath, Issue)>> = vec![Vec::new(); sorted.len()];
     let numeric_paths = structural_pass(&leaves, &weights, &mut issues);
     let structurally_ok: Vec<bool> = issues.iter().map(Vec::is_empty).collect();
-    let fields = numeric_pass(&numeric_paths, &leaves, &structurally_ok, &config.tolerance, &mut issues)?;
+    let fields = numeric_pass(
+        &numeric_paths,
+        &leaves,
+        &structurally_ok,
+        &config.tolerance,
+        &mut issues,
+    )?;
 
-    let agreeing: Vec<usize> = (0..sorted.len()).filter(|&i| issues.get(i).is_some_and(Vec::is_empty)).collect();
+    let agreeing: Vec<usize> = (0..sorted.len())
+        .filter(|&i| issues.get(i).is_some_and(Vec::is_empty))
+        .collect();
     let excluded: Vec<Exclusion> = sorted
         .iter()
         .zip(&issues)
@@ -271,7 +284,10 @@ pub fn normalize_with_codec<C: Codec + ?Sized>(
         consensus_digest: d.consensus,
         full_digest: d.full,
         codec: codec.name().to_owned(),
-        agreeing: agreeing.iter().filter_map(|&i| sorted.get(i).map(|r| r.operator)).collect(),
+        agreeing: agreeing
+            .iter()
+            .filter_map(|&i| sorted.get(i).map(|r| r.operator))
+            .collect(),
         reference_operator: reference.operator,
         adjustments,
         excluded,
@@ -331,7 +347,10 @@ fn structural_pass(
         let Some(max) = classes.values().map(|(w, _)| w).max().cloned() else {
             continue;
         };
-        let mut top = classes.iter().filter(|(_, (w, _))| *w == max).map(|(c, _)| c);
+        let mut top = classes
+            .iter()
+            .filter(|(_, (w, _))| *w == max)
+            .map(|(c, _)| c);
         let winner = match (top.next(), top.next()) {
             (Some(c), None) => Some(c.clone()),
             _ => None,
@@ -390,7 +409,9 @@ fn numeric_pass(
             let sound = structurally_ok.get(i).copied().unwrap_or(false);
             match (map.get(path), is_string) {
                 (Some(Leaf::Number { value, .. }), false)
-                | (Some(Leaf::NumericString { value, .. }), true) => checked.push((i, value, sound)),
+                | (Some(Leaf::NumericString { value, .. }), true) => {
+                    checked.push((i, value, sound))
+                }
                 _ => {}
             }
         }
@@ -479,7 +500,7 @@ fn check_minimum(
     if ok {
         return Ok(());
     }
-    Err(ConsensusError::BelowMinimum {
+    Err(ConsensusError::BelowMinimum(Box::new(Shortfall {
         agreeing: agreeing.len(),
         responders: sorted.len(),
         measure,
@@ -487,5 +508,5 @@ fn check_minimum(
         total_weight: total.to_string(),
         required: fraction,
         excluded: excluded.to_vec(),
-    })
+    })))
 }

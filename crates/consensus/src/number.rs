@@ -231,7 +231,13 @@ fn parse_exponent(e: &str) -> Option<i64> {
     Some(if neg { -magnitude } else { magnitude })
 }
 
-fn build(text: &str, negative: bool, int: &str, frac: &str, exp: i64) -> Result<Decimal, NumberError> {
+fn build(
+    text: &str,
+    negative: bool,
+    int: &str,
+    frac: &str,
+    exp: i64,
+) -> Result<Decimal, NumberError> {
     let frac_len = i64::try_from(frac.len()).unwrap_or(i64::MAX);
     let scale = frac_len.saturating_sub(exp);
     let mut digits = String::with_capacity(int.len() + frac.len());
@@ -376,16 +382,32 @@ mod tests {
 
     #[test]
     fn rejects_bad_syntax_and_huge_numbers() {
-        for bad in ["", "-", "01", "1.", ".5", "1e", "1e+", "+1", "1.2.3", "0x10", "NaN"] {
-            assert!(matches!(Decimal::parse_json_number(bad), Err(NumberError::Syntax { .. })), "{bad}");
+        for bad in [
+            "", "-", "01", "1.", ".5", "1e", "1e+", "+1", "1.2.3", "0x10", "NaN",
+        ] {
+            assert!(
+                matches!(
+                    Decimal::parse_json_number(bad),
+                    Err(NumberError::Syntax { .. })
+                ),
+                "{bad}"
+            );
         }
-        assert!(matches!(d_err("1e1000000000000000"), NumberError::TooLarge { .. }));
+        assert!(matches!(
+            d_err("1e1000000000000000"),
+            NumberError::TooLarge { .. }
+        ));
         assert!(matches!(d_err("1e-200"), NumberError::TooLarge { .. }));
         assert_eq!(d("0e1000000").to_plain_string(), "0");
         assert!(Decimal::parse_numeric_string("1e3").is_none());
         assert!(Decimal::parse_numeric_string("007").is_none());
         assert!(Decimal::parse_numeric_string(&"9".repeat(200)).is_none());
-        assert_eq!(Decimal::parse_numeric_string("-2.50").unwrap().to_plain_string(), "-2.50");
+        assert_eq!(
+            Decimal::parse_numeric_string("-2.50")
+                .unwrap()
+                .to_plain_string(),
+            "-2.50"
+        );
     }
 
     fn d_err(s: &str) -> NumberError {
@@ -394,13 +416,34 @@ mod tests {
 
     #[test]
     fn midpoint_rounds_half_away_from_zero() {
-        assert_eq!(Decimal::midpoint(&d("1"), &d("2"), 0).to_plain_string(), "2");
-        assert_eq!(Decimal::midpoint(&d("-1"), &d("-2"), 0).to_plain_string(), "-2");
-        assert_eq!(Decimal::midpoint(&d("-1"), &d("2"), 0).to_plain_string(), "1");
-        assert_eq!(Decimal::midpoint(&d("1"), &d("-2"), 0).to_plain_string(), "-1");
-        assert_eq!(Decimal::midpoint(&d("1.25"), &d("1.26"), 2).to_plain_string(), "1.26");
-        assert_eq!(Decimal::midpoint(&d("1.2"), &d("1.26"), 2).to_plain_string(), "1.23");
-        assert_eq!(Decimal::midpoint(&d("1"), &d("3"), 0).to_plain_string(), "2");
+        assert_eq!(
+            Decimal::midpoint(&d("1"), &d("2"), 0).to_plain_string(),
+            "2"
+        );
+        assert_eq!(
+            Decimal::midpoint(&d("-1"), &d("-2"), 0).to_plain_string(),
+            "-2"
+        );
+        assert_eq!(
+            Decimal::midpoint(&d("-1"), &d("2"), 0).to_plain_string(),
+            "1"
+        );
+        assert_eq!(
+            Decimal::midpoint(&d("1"), &d("-2"), 0).to_plain_string(),
+            "-1"
+        );
+        assert_eq!(
+            Decimal::midpoint(&d("1.25"), &d("1.26"), 2).to_plain_string(),
+            "1.26"
+        );
+        assert_eq!(
+            Decimal::midpoint(&d("1.2"), &d("1.26"), 2).to_plain_string(),
+            "1.23"
+        );
+        assert_eq!(
+            Decimal::midpoint(&d("1"), &d("3"), 0).to_plain_string(),
+            "2"
+        );
     }
 
     #[test]

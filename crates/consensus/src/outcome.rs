@@ -110,7 +110,10 @@ impl fmt::Display for Issue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::OutOfTolerance { value, median } => {
-                write!(f, "value {value} is outside the tolerance around median {median}")
+                write!(
+                    f,
+                    "value {value} is outside the tolerance around median {median}"
+                )
             }
             Self::Missing => f.write_str("field is missing"),
             Self::Unexpected => f.write_str("field is not in the majority's responses"),

@@ -237,7 +237,10 @@ fn walk(
     out: &mut BTreeMap<FieldPath, Leaf>,
 ) -> Result<(), CodecError> {
     if depth > MAX_DEPTH {
-        return Err(CodecError::TooDeep { path, max: MAX_DEPTH });
+        return Err(CodecError::TooDeep {
+            path,
+            max: MAX_DEPTH,
+        });
     }
     match v {
         Value::Object(m) => {
@@ -313,20 +316,30 @@ mod tests {
 
     #[test]
     fn flatten_nested_and_skips_attestations() {
-        let doc = json!({"a": {"b": [1, "2.5", {"c": null}], "attestation": "sig"}, "e": {}, "f": []});
+        let doc =
+            json!({"a": {"b": [1, "2.5", {"c": null}], "attestation": "sig"}, "e": {}, "f": []});
         let leaves = flatten(&doc, &AttestationPaths::default()).unwrap();
         let keys: Vec<String> = leaves.keys().map(ToString::to_string).collect();
         assert_eq!(keys, ["/a/b/0", "/a/b/1", "/a/b/2/c", "/e", "/f"]);
-        assert!(matches!(leaves[&FieldPath::root().key("a").key("b").index(1)], Leaf::NumericString { .. }));
+        assert!(matches!(
+            leaves[&FieldPath::root().key("a").key("b").index(1)],
+            Leaf::NumericString { .. }
+        ));
         let only_att = json!({"x": {"attestation": 1}});
         let leaves = flatten(&only_att, &AttestationPaths::default()).unwrap();
-        assert_eq!(leaves[&FieldPath::root().key("x")], Leaf::Opaque("{}".into()));
+        assert_eq!(
+            leaves[&FieldPath::root().key("x")],
+            Leaf::Opaque("{}".into())
+        );
     }
 
     #[test]
     fn strip_removes_keys_and_pointers() {
         let att = AttestationPaths::default().with_pointer("/meta/proof");
         let doc = json!({"p": 1, "attestation": 2, "meta": {"proof": 3, "src": "x"}});
-        assert_eq!(att.strip(&doc).unwrap(), json!({"p": 1, "meta": {"src": "x"}}));
+        assert_eq!(
+            att.strip(&doc).unwrap(),
+            json!({"p": 1, "meta": {"src": "x"}})
+        );
     }
 }

@@ -1,6 +1,9 @@
 //! Property tests of the consensus: order independence, idempotence, median correctness,
 //! strict failure reporting, exactness near 2^255, and digest sensitivity.
 
+// Test code: a failed unwrap is a failed test (helpers are not `#[test]` fns).
+#![allow(clippy::unwrap_used)]
+
 use proptest::prelude::*;
 use quorate_consensus::{
     digests, normalize, AttestationPaths, CanonicalJson, ConsensusConfig, ConsensusError, Decimal,
@@ -64,7 +67,8 @@ fn responses_of(docs: Vec<Value>) -> Vec<OperatorResponse> {
 fn policy() -> impl Strategy<Value = OutlierPolicy> {
     prop_oneof![
         Just(OutlierPolicy::Strict),
-        (0u64..=100).prop_map(|p| OutlierPolicy::exclude_by_responders(Decimal::new(p.into(), 2)).unwrap()),
+        (0u64..=100)
+            .prop_map(|p| OutlierPolicy::exclude_by_responders(Decimal::new(p.into(), 2)).unwrap()),
     ]
 }
 
@@ -92,8 +96,13 @@ fn any_doc() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|i| json!(i)),
-        "[0-9]{1,40}".prop_map(|s| num(s.trim_start_matches('0').chars().next().map_or("0", |_| s.trim_start_matches('0')))),
-        (any::<i32>(), 0u32..6).prop_map(|(m, s)| num(&Decimal::new(m.into(), s).to_plain_string())),
+        "[0-9]{1,40}".prop_map(|s| num(s
+            .trim_start_matches('0')
+            .chars()
+            .next()
+            .map_or("0", |_| s.trim_start_matches('0')))),
+        (any::<i32>(), 0u32..6)
+            .prop_map(|(m, s)| num(&Decimal::new(m.into(), s).to_plain_string())),
         "[a-z0-9.]{0,6}".prop_map(Value::String),
     ];
     leaf.prop_recursive(3, 24, 4, |inner| {
@@ -110,7 +119,11 @@ fn scalar_pointers(v: &Value, at: String, out: &mut Vec<String>) {
     match v {
         Value::Object(m) => {
             for (k, c) in m {
-                scalar_pointers(c, format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")), out);
+                scalar_pointers(
+                    c,
+                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    out,
+                );
             }
         }
         Value::Array(a) => {
