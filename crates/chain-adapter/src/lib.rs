@@ -1,3 +1,15 @@
-//! EigenLayer contract adapters: operator registry and response submitter over alloy.
-//!
-//! Filled by the chain-adapter work; it builds empty until then so the workspace stays whole.
+//! EigenLayer contract adapters over alloy: the chain-backed [`ChainOperatorRegistry`]
+//! (`OperatorStateRetriever` + an event-fed key cache), the [`ChainSubmitter`] that sends
+//! aggregates to an AVS contract, conversions between domain and contract types, and an RPC
+//! call counter for measuring calls per task.
+
+pub mod contracts;
+pub mod convert;
+mod error;
+pub mod pubkeys;
+pub mod registry;
+pub mod rpc_counter;
+
+pub use pubkeys::{OperatorKeys, PubkeyCache};
+pub use registry::{ChainOperatorRegistry, ChainRegistryConfig, RegistryAddresses};
+pub use rpc_counter::{CallCounter, CountingLayer};

@@ -1,0 +1,261 @@
+//! `OperatorRegistry<Bn254Scheme>` over `OperatorStateRetriever`, with a per-(block, quorums)
+//! state cache shared by every task at that block and keys from the event-fed [`PubkeyCache`].
+//!
+//! Calls per task: one `getOperatorState` per distinct (block, quorums) (so zero for the
+//! second task at a block), one `getCheckSignaturesIndices`, and an `eth_getLogs` only when an
+//! operator registered since the last sync.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use alloy::primitives::{Address, Bytes};
+use alloy::providers::Provider;
+use async_trait::async_trait;
+use quorate_bls::{Bn254Scheme, G1PublicKey};
+use quorate_domain::{
+    BlockNumber, CheckSignaturesIndices, OperatorId, OperatorInfo, OperatorRegistry, OperatorState,
+    QuorumNumber, QuorumState, RegistryError, SchemeOperatorState, SignatureScheme, Stake,
+};
+use tokio::sync::OnceCell;
+
+use crate::contracts::IOperatorStateRetriever;
+use crate::convert::{indices_from_sol, operator_ids_to_sol, stake_from_u96};
+use crate::error::registry_error;
+use crate::pubkeys::PubkeyCache;
+
+/// Where the registry contracts of one AVS live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RegistryAddresses {
+    /// The (Slashing)RegistryCoordinator proxy.
+    pub registry_coordinator: Address,
+    /// The OperatorStateRetriever.
+    pub operator_state_retriever: Address,
+    /// The BLSApkRegistry proxy (source of key registration events).
+    pub bls_apk_registry: Address,
+}
+
+/// Tuning of [`ChainOperatorRegistry`].
+#[derive(Clone, Debug)]
+pub struct ChainRegistryConfig {
+    /// The contracts.
+    pub addresses: RegistryAddresses,
+    /// How many (block, quorums) states to keep; the oldest block is evicted first.
+    pub state_cache_capacity: usize,
+    /// First block to read key registrations from (the registry's deployment block).
+    pub from_block: BlockNumber,
+    /// Blocks per `eth_getLogs` request.
+    pub log_chunk: u64,
+}
+
+impl ChainRegistryConfig {
+    /// Defaults for the given contracts: 256 cached states, logs from genesis in 10k chunks.
+    pub fn new(addresses: RegistryAddresses) -> Self {
+        Self {
+            addresses,
+            state_cache_capacity: 256,
+            from_block: 0,
+            log_chunk: 10_000,
+        }
+    }
+}
+
+type State = SchemeOperatorState<Bn254Scheme>;
+type StateKey = (BlockNumber, Vec<u8>);
+
+/// The chain-backed operator registry.
+pub struct ChainOperatorRegistry<P> {
+    provider: P,
+    config: ChainRegistryConfig,
+    pubkeys: Arc<PubkeyCache<P>>,
+    /// One cell per key: concurrent tasks at a new block wait on the same fetch.
+    states: Mutex<BTreeMap<StateKey, Arc<OnceCell<Arc<State>>>>>,
+}
+
+impl<P: Provider + Clone + 'static> ChainOperatorRegistry<P> {
+    /// A registry reading through `provider`.
+    pub fn new(provider: P, config: ChainRegistryConfig) -> Self {
+        let pubkeys = Arc::new(PubkeyCache::new(
+            provider.clone(),
+            config.addresses.bls_apk_registry,
+            config.from_block,
+            config.log_chunk,
+        ));
+        Self {
+            provider,
+            config,
+            pubkeys,
+            states: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// The key cache (to backfill eagerly, or to follow blocks with a poller).
+    pub fn pubkeys(&self) -> &Arc<PubkeyCache<P>> {
+        &self.pubkeys
+    }
+
+    /// How many states are cached.
+    pub fn cached_states(&self) -> usize {
+        self.lock_states().len()
+    }
+
+    fn lock_states(
+        &self,
+    ) -> std::sync::MutexGuard<'_, BTreeMap<StateKey, Arc<OnceCell<Arc<State>>>>> {
+        self.states
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn cell(&self, key: StateKey) -> Arc<OnceCell<Arc<State>>> {
+        let mut states = self.lock_states();
+        if let Some(cell) = states.get(&key) {
+            return Arc::clone(cell);
+        }
+        while states.len() >= self.config.state_cache_capacity.max(1) {
+            // Tasks reference recent blocks; the oldest is the least likely to be asked again.
+            if states.pop_first().is_none() {
+                break;
+            }
+        }
+        let cell = Arc::new(OnceCell::new());
+        states.insert(key, Arc::clone(&cell));
+        cell
+    }
+
+    async fn fetch_state(
+        &self,
+        block: BlockNumber,
+        quorums: &[QuorumNumber],
+    ) -> Result<Arc<State>, RegistryError> {
+        let block32 = u32::try_from(block).map_err(|_| RegistryError::BlockUnavailable {
+            block,
+            reason: "block number does not fit the contracts' uint32".into(),
+        })?;
+        let quorum_bytes: Bytes = quorums.iter().map(|q| q.0).collect::<Vec<u8>>().into();
+        let retriever = IOperatorStateRetriever::new(
+            self.config.addresses.operator_state_retriever,
+            self.provider.clone(),
+        );
+        let per_quorum = retriever
+            .getOperatorState(
+                self.config.addresses.registry_coordinator,
+                quorum_bytes,
+                block32,
+            )
+            .call()
+            .await
+            .map_err(|e| registry_error("getOperatorState", block, &e))?;
+        if per_quorum.len() != quorums.len() {
+            return Err(RegistryError::InvalidData {
+                reason: format!(
+                    "getOperatorState at block {block}: {} quorum lists for {} quorums",
+                    per_quorum.len(),
+                    quorums.len()
+                ),
+            });
+        }
+        // Keys of operators registered after the last sync: one getLogs, then retry.
+        let unknown = per_quorum.iter().flatten().any(|op| {
+            OperatorId::try_from(op.operatorId).is_ok_and(|id| self.pubkeys.get(&id).is_none())
+        });
+        if unknown {
+            self.pubkeys.sync_to(block).await?;
+        }
+        let scheme = Bn254Scheme;
+        let mut operators: BTreeMap<OperatorId, OperatorInfo<_, _>> = BTreeMap::new();
+        let mut quorum_states = Vec::with_capacity(quorums.len());
+        for (&quorum, members) in quorums.iter().zip(&per_quorum) {
+            let mut total = Stake::ZERO;
+            let mut member_keys: Vec<G1PublicKey> = Vec::with_capacity(members.len());
+            for op in members {
+                let id = OperatorId::try_from(op.operatorId).map_err(|e| {
+                    RegistryError::InvalidData {
+                        reason: format!("quorum {quorum} at block {block}: {e}"),
+                    }
+                })?;
+                let keys = self.pubkeys.get(&id).ok_or_else(|| RegistryError::InvalidData {
+                    reason: format!(
+                        "operator {id} ({}) in quorum {quorum} at block {block} has no registered key",
+                        op.operator
+                    ),
+                })?;
+                let stake = stake_from_u96(op.stake);
+                total += stake;
+                member_keys.push(keys.g1.clone());
+                operators
+                    .entry(id)
+                    .or_insert_with(|| OperatorInfo {
+                        id,
+                        pubkey_g1: keys.g1.clone(),
+                        pubkey_g2: keys.g2.clone(),
+                        stakes: BTreeMap::new(),
+                    })
+                    .stakes
+                    .insert(quorum, stake);
+            }
+            // The quorum apk at `block` is the sum of the keys of its members at `block`:
+            // BLSApkRegistry adds a key on registration and subtracts it on deregistration.
+            let weighted: Vec<(&G1PublicKey, i64)> = member_keys.iter().map(|k| (k, 1)).collect();
+            let apk = scheme.aggregate_g1(&weighted);
+            quorum_states.push(QuorumState {
+                quorum,
+                total_stake: total,
+                apk,
+            });
+        }
+        Ok(Arc::new(OperatorState {
+            block,
+            quorums: quorum_states,
+            operators,
+        }))
+    }
+}
+
+#[async_trait]
+impl<P: Provider + Clone + Send + Sync + 'static> OperatorRegistry<Bn254Scheme>
+    for ChainOperatorRegistry<P>
+{
+    async fn operator_state(
+        &self,
+        block: BlockNumber,
+        quorums: &[QuorumNumber],
+    ) -> Result<Arc<State>, RegistryError> {
+        let mut sorted = quorums.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        let key = (block, sorted.iter().map(|q| q.0).collect::<Vec<u8>>());
+        let cell = self.cell(key);
+        let state = cell
+            .get_or_try_init(|| self.fetch_state(block, &sorted))
+            .await?;
+        Ok(Arc::clone(state))
+    }
+
+    async fn check_signatures_indices(
+        &self,
+        block: BlockNumber,
+        quorums: &[QuorumNumber],
+        non_signer_ids: &[OperatorId],
+    ) -> Result<CheckSignaturesIndices, RegistryError> {
+        let block32 = u32::try_from(block).map_err(|_| RegistryError::BlockUnavailable {
+            block,
+            reason: "block number does not fit the contracts' uint32".into(),
+        })?;
+        let quorum_bytes: Bytes = quorums.iter().map(|q| q.0).collect::<Vec<u8>>().into();
+        let retriever = IOperatorStateRetriever::new(
+            self.config.addresses.operator_state_retriever,
+            self.provider.clone(),
+        );
+        let indices = retriever
+            .getCheckSignaturesIndices(
+                self.config.addresses.registry_coordinator,
+                block32,
+                quorum_bytes,
+                operator_ids_to_sol(non_signer_ids),
+            )
+            .call()
+            .await
+            .map_err(|e| registry_error("getCheckSignaturesIndices", block, &e))?;
+        Ok(indices_from_sol(&indices))
+    }
+}
