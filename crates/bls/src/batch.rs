@@ -6,7 +6,8 @@
 //!
 //! `e(Σ rᵢσᵢ, −G2) · ∏ⱼ e(Hⱼ, Σ_{i∈j} rᵢpkᵢ) = 1`,
 //!
-//! the sums computed by multi-scalar multiplication. Random coefficients stop invalid
+//! the sums computed by multi-scalar multiplication (a message with a single item is paired as
+//! `e(rᵢ·Hⱼ, pkᵢ)` instead, using the key's cached Miller-loop coefficients). Random coefficients stop invalid
 //! signatures from cancelling each other (probability of a false accept ≤ 2⁻⁶⁴ per check).
 //!
 //! On failure the range is bisected with the same coefficients. The left half's sums are
@@ -18,7 +19,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use ark_bn254::{G1Affine, G1Projective, G2Affine, G2Projective};
-use ark_ec::{CurveGroup, VariableBaseMSM};
+use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::{BigInt, Zero};
 use quorate_domain::BatchItem;
 use rand_core::{CryptoRng, RngCore};
@@ -28,19 +29,25 @@ use crate::points::{G2Prepared, G2PublicKey, MessagePoint, Signature};
 use crate::scheme::Bn254Scheme;
 
 /// The items of one batch, flattened, with their coefficients.
-struct Batch {
+///
+/// A message with a single item in the whole batch ("solo") is paired directly as
+/// `e(rᵢ·Hⱼ, pkᵢ)`: a cheap G1 multiplication and the key's cached Miller-loop coefficients,
+/// instead of a G2 multiplication and a fresh G2 preparation.
+struct Batch<'a> {
     sigs: Vec<G1Affine>,
-    keys: Vec<G2Affine>,
+    keys: Vec<&'a G2PublicKey>,
     /// Message group of each item.
     groups: Vec<usize>,
     /// Message point of each group.
     messages: Vec<G1Affine>,
+    /// `rᵢ·Hⱼ` for items whose group has no other item.
+    solo: Vec<Option<G1Affine>>,
     coeffs: Vec<BigInt<4>>,
     /// Pairing checks run so far (for tests of the bisection's economy).
     checks: std::cell::Cell<usize>,
 }
 
-/// `Σ rᵢσᵢ` and, per message group, `Σ rᵢpkᵢ` over some range of items.
+/// `Σ rᵢσᵢ` and, per (non-solo) message group, `Σ rᵢpkᵢ` over some range of items.
 #[derive(Clone)]
 struct Sums {
     sig: G1Projective,
@@ -61,62 +68,82 @@ impl Sums {
     }
 }
 
-impl Batch {
+impl<'a> Batch<'a> {
     fn new<R: CryptoRng + RngCore>(
         rng: &mut R,
         sigs: Vec<G1Affine>,
-        keys: Vec<G2Affine>,
+        keys: Vec<&'a G2PublicKey>,
         groups: Vec<usize>,
         messages: Vec<G1Affine>,
     ) -> Self {
-        let coeffs = (0..sigs.len())
+        let coeffs: Vec<BigInt<4>> = (0..sigs.len())
             .map(|_| BigInt::from(rng.next_u64().max(1)))
+            .collect();
+        let mut sizes = vec![0usize; messages.len()];
+        for &g in &groups {
+            if let Some(n) = sizes.get_mut(g) {
+                *n += 1;
+            }
+        }
+        let solo_proj: Vec<Option<G1Projective>> = groups
+            .iter()
+            .zip(&coeffs)
+            .map(|(&g, c)| match (sizes.get(g), messages.get(g)) {
+                (Some(1), Some(m)) => Some(m.mul_bigint(c)),
+                _ => None,
+            })
+            .collect();
+        let flat: Vec<G1Projective> = solo_proj.iter().flatten().copied().collect();
+        let mut affine = G1Projective::normalize_batch(&flat).into_iter();
+        let solo = solo_proj
+            .iter()
+            .map(|p| p.and_then(|_| affine.next()))
             .collect();
         Self {
             sigs,
             keys,
             groups,
             messages,
+            solo,
             coeffs,
             checks: std::cell::Cell::new(0),
         }
     }
 
     fn sums(&self, range: Range<usize>) -> Sums {
-        let (sigs, keys, coeffs) = (
-            &self.sigs[range.clone()],
-            &self.keys[range.clone()],
-            &self.coeffs[range.clone()],
-        );
+        let (sigs, coeffs) = (&self.sigs[range.clone()], &self.coeffs[range.clone()]);
         let sig = G1Projective::msm_bigint(sigs, coeffs);
-        let keys = if self.messages.len() == 1 {
-            vec![G2Projective::msm_bigint(keys, coeffs)]
-        } else {
-            let mut bases: Vec<Vec<G2Affine>> = vec![Vec::new(); self.messages.len()];
-            let mut scalars: Vec<Vec<BigInt<4>>> = vec![Vec::new(); self.messages.len()];
-            for ((k, c), &g) in keys.iter().zip(coeffs).zip(&self.groups[range]) {
-                if let (Some(b), Some(s)) = (bases.get_mut(g), scalars.get_mut(g)) {
-                    b.push(*k);
-                    s.push(*c);
-                }
+        let mut bases: Vec<Vec<G2Affine>> = vec![Vec::new(); self.messages.len()];
+        let mut scalars: Vec<Vec<BigInt<4>>> = vec![Vec::new(); self.messages.len()];
+        for i in range {
+            if self.solo[i].is_some() {
+                continue;
             }
-            bases
-                .iter()
-                .zip(&scalars)
-                .map(|(b, s)| {
-                    if b.is_empty() {
-                        G2Projective::zero()
-                    } else {
-                        G2Projective::msm_bigint(b, s)
-                    }
-                })
-                .collect()
-        };
+            if let (Some(b), Some(s)) = (
+                bases.get_mut(self.groups[i]),
+                scalars.get_mut(self.groups[i]),
+            ) {
+                b.push(*self.keys[i].as_affine());
+                s.push(self.coeffs[i]);
+            }
+        }
+        let keys = bases
+            .iter()
+            .zip(&scalars)
+            .map(|(b, s)| {
+                if b.is_empty() {
+                    G2Projective::zero()
+                } else {
+                    G2Projective::msm_bigint(b, s)
+                }
+            })
+            .collect();
         Sums { sig, keys }
     }
 
-    /// The batched pairing check of some sums.
-    fn check(&self, sums: &Sums) -> bool {
+    /// The batched pairing check of the items in `range`, whose sums are `sums`: one
+    /// multi-Miller loop, one final exponentiation.
+    fn check(&self, range: Range<usize>, sums: &Sums) -> bool {
         self.checks.set(self.checks.get() + 1);
         let mut g1 = vec![sums.sig.into_affine()];
         let mut live = Vec::with_capacity(sums.keys.len());
@@ -132,13 +159,19 @@ impl Batch {
                 .into_iter()
                 .map(G2Prepared::from),
         );
+        for i in range {
+            if let Some(p) = self.solo[i] {
+                g1.push(p);
+                g2.push(self.keys[i].prepared().clone());
+            }
+        }
         pairing_product_is_one(g1, g2)
     }
 
     /// Finds the invalid items of `range`, whose sums are `sums`. `known_bad` means the range is
     /// already known to fail.
     fn search(&self, range: Range<usize>, sums: Sums, known_bad: bool, bad: &mut Vec<usize>) {
-        if range.is_empty() || (!known_bad && self.check(&sums)) {
+        if range.is_empty() || (!known_bad && self.check(range.clone(), &sums)) {
             return;
         }
         if range.len() == 1 {
@@ -148,7 +181,7 @@ impl Batch {
         let mid = range.start + range.len() / 2;
         let left = self.sums(range.start..mid);
         let right = sums.minus(&left);
-        if self.check(&left) {
+        if self.check(range.start..mid, &left) {
             // Parent fails, left passes: right fails.
             self.search(mid..range.end, right, true, bad);
         } else {
@@ -184,7 +217,7 @@ pub fn verify_same_digest_with_rng<R: CryptoRng + RngCore>(
     items: &[(&Signature, &G2PublicKey)],
 ) -> Vec<usize> {
     let sigs = items.iter().map(|(s, _)| s.0).collect();
-    let keys = items.iter().map(|(_, k)| *k.as_affine()).collect();
+    let keys = items.iter().map(|(_, k)| *k).collect();
     Batch::new(rng, sigs, keys, vec![0; items.len()], vec![message.0]).run()
 }
 
@@ -212,7 +245,7 @@ pub fn verify_batch_with_rng<R: CryptoRng + RngCore>(
         })
         .collect();
     let sigs = items.iter().map(|it| it.signature.0).collect();
-    let keys = items.iter().map(|it| *it.key.as_affine()).collect();
+    let keys = items.iter().map(|it| it.key).collect();
     Batch::new(rng, sigs, keys, groups, messages).run()
 }
 
@@ -242,7 +275,7 @@ mod tests {
                 s.into_affine()
             })
             .collect();
-        let g2 = keys.iter().map(|k| *k.public_g2().as_affine()).collect();
+        let g2 = keys.iter().map(|k| k.public_g2()).collect();
         let batch = Batch::new(&mut rng, sigs, g2, vec![0; 8], vec![m.0]);
         let found = batch.run();
         (found, batch.checks.get())

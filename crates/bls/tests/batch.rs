@@ -1,6 +1,8 @@
 //! Aggregates verify with the on-chain γ check; batch verification finds exactly the corrupted
 //! signatures; random coefficients catch invalid signatures that cancel in a plain sum.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
+
 use std::sync::LazyLock;
 
 use ark_bn254::{Fr, G1Affine, G1Projective};

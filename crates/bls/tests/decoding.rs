@@ -1,5 +1,7 @@
 //! Every decoding rejection, produced by a crafted input; secrets never show in `Debug`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
+
 use ark_bn254::{Fq, Fq2, G2Affine};
 use ark_ec::AffineRepr;
 use ark_ff::{Field, PrimeField, UniformRand};

@@ -1,6 +1,8 @@
 //! Cross-checks against eigensdk-rs 2.0 (`eigen-crypto-bls`, `eigen-crypto-bn254`): hash-to-G1,
 //! key derivation, signatures, encodings, operator ids and mutual verification agree.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
+
 use ark_bn254::{Fr, G1Affine};
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{BigInteger, PrimeField, UniformRand};

@@ -2,6 +2,8 @@
 //! loop transcribed literally (`x = digest mod p`; `β = x³ + 3`; `y = β^((p+1)/4) mod p`;
 //! accept when `y² = β`, else `x += 1`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
+
 use num_bigint::BigUint;
 use quorate_bls::hash_to_g1;
 use quorate_domain::U256;

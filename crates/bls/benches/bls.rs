@@ -1,0 +1,166 @@
+//! Quorate's BLS against eigensdk-rs 2.0 on the same inputs, in the same run.
+//!
+//! `cargo bench -p quorate-bls -- --warm-up-time 1 --measurement-time 3`
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // bench setup: a panic is a failure
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use eigen_crypto_bls::BlsKeyPair;
+use eigen_crypto_bn254::utils::{map_to_curve, verify_message};
+use quorate_bls::{
+    aggregate_g2, hash_to_g1, verify, verify_batch, verify_same_digest, KeyPair, MessagePoint,
+    Signature,
+};
+use quorate_domain::{BatchItem, ResponseDigest};
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+struct Fixture {
+    keys: Vec<KeyPair>,
+    digest: [u8; 32],
+    message: MessagePoint,
+    sigs: Vec<Signature>,
+}
+
+fn fixture(n: usize) -> Fixture {
+    let mut rng = ChaCha20Rng::seed_from_u64(n as u64);
+    let keys: Vec<KeyPair> = (0..n).map(|_| KeyPair::random(&mut rng)).collect();
+    let mut digest = [0u8; 32];
+    rng.fill_bytes(&mut digest);
+    let message = MessagePoint::hash(&digest);
+    let sigs = keys.iter().map(|k| k.sign_hashed_point(&message)).collect();
+    Fixture {
+        keys,
+        digest,
+        message,
+        sigs,
+    }
+}
+
+fn eigen_pair(k: &KeyPair) -> BlsKeyPair {
+    use ark_ff::{BigInteger, PrimeField};
+    let s = k.secret().expose_scalar().into_bigint().to_bytes_le();
+    BlsKeyPair::new(num_bigint::BigUint::from_bytes_le(&s).to_string()).unwrap()
+}
+
+fn hashing(c: &mut Criterion) {
+    let f = fixture(1);
+    let mut g = c.benchmark_group("hash_to_g1");
+    g.bench_function("quorate", |b| b.iter(|| hash_to_g1(black_box(&f.digest))));
+    g.bench_function("eigensdk map_to_curve", |b| {
+        b.iter(|| map_to_curve(black_box(&f.digest)))
+    });
+    g.finish();
+}
+
+fn single(c: &mut Criterion) {
+    let f = fixture(1);
+    let (k, sig) = (&f.keys[0], &f.sigs[0]);
+    let theirs = eigen_pair(k);
+    let their_pk = theirs.public_key_g2().g2();
+    let their_sig = theirs.sign_message(&f.digest).g1_point().g1();
+    let mut g = c.benchmark_group("verify_single");
+    g.bench_function("quorate verify (cached key)", |b| {
+        b.iter(|| assert!(verify(black_box(&f.message), black_box(sig), k.public_g2())))
+    });
+    g.bench_function("quorate hash + verify (cached key)", |b| {
+        b.iter(|| {
+            let m = MessagePoint::hash(black_box(&f.digest));
+            assert!(verify(&m, black_box(sig), k.public_g2()))
+        })
+    });
+    g.bench_function("quorate verify (cold key)", |b| {
+        // A fresh key object each time: its Miller-loop coefficients are not cached yet.
+        b.iter_batched(
+            || aggregate_g2(&[(k.public_g2(), 1)]),
+            |key| assert!(verify(black_box(&f.message), black_box(sig), &key)),
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("eigensdk verify_message", |b| {
+        b.iter(|| {
+            assert!(verify_message(
+                black_box(their_pk),
+                black_box(&f.digest),
+                their_sig
+            ))
+        })
+    });
+    g.finish();
+}
+
+fn same_digest(c: &mut Criterion) {
+    let mut g = c.benchmark_group("verify_same_digest");
+    for n in [10usize, 100, 1000] {
+        let f = fixture(n);
+        let items: Vec<_> = f
+            .sigs
+            .iter()
+            .zip(f.keys.iter().map(|k| k.public_g2()))
+            .collect();
+        g.throughput(Throughput::Elements(n as u64));
+        if n == 1000 {
+            g.sample_size(10);
+        }
+        g.bench_with_input(BenchmarkId::from_parameter(n), &items, |b, items| {
+            b.iter(|| assert!(verify_same_digest(black_box(&f.message), items).is_empty()))
+        });
+        // One invalid signature: the bisection's cost on top.
+        if n == 100 {
+            let mut bad = items.clone();
+            bad[37].0 = &f.sigs[38];
+            g.bench_with_input(BenchmarkId::new("one invalid", n), &bad, |b, items| {
+                b.iter(|| assert_eq!(verify_same_digest(black_box(&f.message), items), vec![37]))
+            });
+        }
+    }
+    g.finish();
+}
+
+fn batch(c: &mut Criterion) {
+    let n = 100;
+    let f = fixture(n);
+    let mut rng = ChaCha20Rng::seed_from_u64(77);
+    let digests: Vec<ResponseDigest> = (0..n)
+        .map(|_| {
+            let mut d = [0u8; 32];
+            rng.fill_bytes(&mut d);
+            ResponseDigest::new(d)
+        })
+        .collect();
+    let messages: Vec<MessagePoint> = digests
+        .iter()
+        .map(|d| MessagePoint::hash(d.as_bytes()))
+        .collect();
+    let sigs: Vec<Signature> = f
+        .keys
+        .iter()
+        .zip(&messages)
+        .map(|(k, m)| k.sign_hashed_point(m))
+        .collect();
+    let items: Vec<BatchItem<'_, quorate_bls::Bn254Scheme>> = (0..n)
+        .map(|i| BatchItem {
+            digest: &digests[i],
+            message: &messages[i],
+            signature: &sigs[i],
+            key: f.keys[i].public_g2(),
+        })
+        .collect();
+    let mut g = c.benchmark_group("verify_batch");
+    g.throughput(Throughput::Elements(n as u64));
+    g.sample_size(10);
+    g.bench_function("100 distinct digests", |b| {
+        b.iter(|| assert!(verify_batch(black_box(&items)).is_empty()))
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
+    targets = hashing, single, same_digest, batch
+}
+criterion_main!(benches);
