@@ -67,12 +67,13 @@ impl Tolerance {
     }
 }
 
-/// The median of `values` at `scale` fraction digits (see the module docs); `None` when empty.
-/// The values are sorted in place.
+/// The median of `values` at `scale` fraction digits (see the module docs; `scale` is capped
+/// at [`crate::number::MAX_SCALE`]); `None` when empty. The values are sorted in place.
 pub fn median(values: &mut [Decimal], scale: u32) -> Option<Decimal> {
     if values.is_empty() {
         return None;
     }
+    let scale = scale.min(crate::number::MAX_SCALE);
     values.sort();
     let n = values.len();
     let mid = n / 2;

@@ -415,9 +415,16 @@ fn numeric_pass(
                 _ => {}
             }
         }
-        let holders = checked.iter().filter(|(_, _, sound)| *sound);
-        let scale = field_scale(holders.clone().map(|(_, v, _)| *v));
-        let mut values: Vec<Decimal> = holders.map(|(_, v, _)| (*v).clone()).collect();
+        // The median is over the sound operators; when there are none (no consensus anyway),
+        // over all of them, so the report still names the numeric outliers.
+        let any_sound = checked.iter().any(|(_, _, sound)| *sound);
+        let holders: Vec<&Decimal> = checked
+            .iter()
+            .filter(|(_, _, sound)| *sound || !any_sound)
+            .map(|(_, v, _)| *v)
+            .collect();
+        let scale = field_scale(holders.iter().copied());
+        let mut values: Vec<Decimal> = holders.into_iter().cloned().collect();
         let Some(m) = median(&mut values, scale) else {
             continue;
         };

@@ -35,14 +35,32 @@ pub(crate) fn pow10(n: u32) -> BigInt {
 }
 
 impl Decimal {
-    /// The number `mantissa × 10^-scale`.
-    pub fn new(mantissa: BigInt, scale: u32) -> Self {
+    /// The number `mantissa × 10^-scale`, within the same limits as parsed numbers (at most
+    /// [`MAX_SCALE`] fraction digits and [`MAX_INTEGER_DIGITS`] integer digits).
+    pub fn new(mantissa: BigInt, scale: u32) -> Result<Self, NumberError> {
+        let too_big = || NumberError::TooLarge {
+            text: format!("{}e-{scale}", truncate(&mantissa.to_string(), 40)),
+            max_integer_digits: MAX_INTEGER_DIGITS,
+            max_scale: MAX_SCALE,
+        };
+        if scale > MAX_SCALE {
+            return Err(too_big());
+        }
+        let max_int = u32::try_from(MAX_INTEGER_DIGITS).unwrap_or(u32::MAX);
+        if *mantissa.magnitude() >= *pow10(max_int.saturating_add(scale)).magnitude() {
+            return Err(too_big());
+        }
+        Ok(Self::from_parts(mantissa, scale))
+    }
+
+    /// Unchecked constructor for internal arithmetic (whose results stay bounded).
+    pub(crate) fn from_parts(mantissa: BigInt, scale: u32) -> Self {
         Self { mantissa, scale }
     }
 
     /// Zero, with scale 0.
     pub fn zero() -> Self {
-        Self::new(BigInt::zero(), 0)
+        Self::from_parts(BigInt::zero(), 0)
     }
 
     /// The unscaled integer.
@@ -67,7 +85,7 @@ impl Decimal {
 
     /// The absolute value, same scale.
     pub fn abs(&self) -> Self {
-        Self::new(self.mantissa.abs(), self.scale)
+        Self::from_parts(self.mantissa.abs(), self.scale)
     }
 
     /// The mantissa expressed at a scale at least as large as this one's (exact).
@@ -79,28 +97,32 @@ impl Decimal {
     /// Exact sum, at the larger of the two scales.
     pub fn add(&self, other: &Self) -> Self {
         let s = self.scale.max(other.scale);
-        Self::new(self.mantissa_at(s) + other.mantissa_at(s), s)
+        Self::from_parts(self.mantissa_at(s) + other.mantissa_at(s), s)
     }
 
     /// Exact difference, at the larger of the two scales.
     pub fn sub(&self, other: &Self) -> Self {
         let s = self.scale.max(other.scale);
-        Self::new(self.mantissa_at(s) - other.mantissa_at(s), s)
+        Self::from_parts(self.mantissa_at(s) - other.mantissa_at(s), s)
     }
 
     /// Exact product, at the sum of the two scales.
     pub fn mul(&self, other: &Self) -> Self {
-        Self::new(&self.mantissa * &other.mantissa, self.scale + other.scale)
+        Self::from_parts(
+            &self.mantissa * &other.mantissa,
+            self.scale.saturating_add(other.scale),
+        )
     }
 
     /// The mean of two numbers, rounded to `scale` fraction digits, **half away from zero**.
     ///
-    /// `scale` should be at least both operands' scales (the caller passes the field's scale);
+    /// `scale` (capped at [`MAX_SCALE`]) should be at least both operands' scales (the caller
+    /// passes the field's scale; a smaller one is raised to the operands');
     /// the exact mean then has at most one more digit, a trailing 5 when a tie occurs, so the
     /// rounding is the only inexact step and it is deterministic and sign-symmetric:
     /// `mean(1, 2) = 2`, `mean(-1, -2) = -2`, `mean(1.25, 1.26) @2 = 1.26`.
     pub fn midpoint(a: &Self, b: &Self, scale: u32) -> Self {
-        let s = scale.max(a.scale).max(b.scale);
+        let s = scale.min(MAX_SCALE).max(a.scale).max(b.scale);
         let sum = a.mantissa_at(s) + b.mantissa_at(s);
         let two = BigInt::from(2u8);
         let mut q = &sum / &two; // truncates toward zero
@@ -112,7 +134,7 @@ impl Decimal {
                 q += 1;
             }
         }
-        Self::new(q, s)
+        Self::from_parts(q, s)
     }
 
     /// Renders at this number's own scale: `-12.340`, `0`, `0.00`. Zero never has a sign.
@@ -120,12 +142,12 @@ impl Decimal {
         render(&self.mantissa, self.scale)
     }
 
-    /// The same value at a larger scale (exact), or at the same scale.
-    pub fn with_scale(&self, scale: u32) -> Self {
+    /// The same value at a larger scale (exact), or unchanged for a smaller one.
+    pub(crate) fn with_scale(&self, scale: u32) -> Self {
         if scale <= self.scale {
             return self.clone();
         }
-        Self::new(self.mantissa_at(scale), scale)
+        Self::from_parts(self.mantissa_at(scale), scale)
     }
 
     /// The canonical text of the value: no exponent, no leading zeros, no trailing fraction
@@ -276,7 +298,7 @@ fn build(
     if negative {
         mantissa = -mantissa;
     }
-    Ok(Decimal::new(mantissa, scale))
+    Ok(Decimal::from_parts(mantissa, scale))
 }
 
 fn render(mantissa: &BigInt, scale: u32) -> String {
@@ -340,13 +362,13 @@ impl FromStr for Decimal {
 
 impl From<u64> for Decimal {
     fn from(v: u64) -> Self {
-        Self::new(BigInt::from(v), 0)
+        Self::from_parts(BigInt::from(v), 0)
     }
 }
 
 impl From<i64> for Decimal {
     fn from(v: i64) -> Self {
-        Self::new(BigInt::from(v), 0)
+        Self::from_parts(BigInt::from(v), 0)
     }
 }
 
@@ -444,6 +466,20 @@ mod tests {
             Decimal::midpoint(&d("1"), &d("3"), 0).to_plain_string(),
             "2"
         );
+    }
+
+    #[test]
+    fn checked_constructor_enforces_the_limits() {
+        assert_eq!(
+            Decimal::new(BigInt::from(-150), 2)
+                .unwrap()
+                .to_plain_string(),
+            "-1.50"
+        );
+        assert!(Decimal::new(BigInt::from(1), MAX_SCALE + 1).is_err());
+        assert!(Decimal::new(pow10(128), 0).is_err());
+        assert!(Decimal::new(pow10(128) - 1, 0).is_ok());
+        assert!(Decimal::new(pow10(130), 2).is_err());
     }
 
     #[test]

@@ -169,6 +169,27 @@ fn strict_names_field_and_operator_of_every_failure() {
 }
 
 #[test]
+fn strict_reports_numeric_outliers_even_when_nobody_is_structurally_sound() {
+    let rs = responses(&[
+        r#"{"x": 0, "s": "a"}"#,
+        r#"{"x": 0.002, "s": "b"}"#,
+        r#"{"x": -0.001, "s": "c"}"#,
+    ]);
+    let err = normalize(&rs, &config("1")).unwrap_err();
+    let ConsensusError::NoConsensus { disagreements } = err else {
+        panic!("{err}")
+    };
+    let fields: Vec<String> = disagreements.iter().map(|x| x.path.to_string()).collect();
+    assert_eq!(fields, ["/s", "/x"]);
+    let ops: Vec<OperatorId> = disagreements[1]
+        .operators
+        .iter()
+        .map(|o| o.operator)
+        .collect();
+    assert_eq!(ops, [op(2), op(3)]);
+}
+
+#[test]
 fn exclude_outliers_drops_and_reports() {
     let rs = responses(&[
         r#"{"p": 100, "src": "a"}"#,

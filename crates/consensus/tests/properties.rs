@@ -67,8 +67,10 @@ fn responses_of(docs: Vec<Value>) -> Vec<OperatorResponse> {
 fn policy() -> impl Strategy<Value = OutlierPolicy> {
     prop_oneof![
         Just(OutlierPolicy::Strict),
-        (0u64..=100)
-            .prop_map(|p| OutlierPolicy::exclude_by_responders(Decimal::new(p.into(), 2)).unwrap()),
+        (0u64..=100).prop_map(|p| OutlierPolicy::exclude_by_responders(
+            Decimal::new(p.into(), 2).unwrap()
+        )
+        .unwrap()),
     ]
 }
 
@@ -102,7 +104,7 @@ fn any_doc() -> impl Strategy<Value = Value> {
             .next()
             .map_or("0", |_| s.trim_start_matches('0')))),
         (any::<i32>(), 0u32..6)
-            .prop_map(|(m, s)| num(&Decimal::new(m.into(), s).to_plain_string())),
+            .prop_map(|(m, s)| num(&Decimal::new(m.into(), s).unwrap().to_plain_string())),
         "[a-z0-9.]{0,6}".prop_map(Value::String),
     ];
     leaf.prop_recursive(3, 24, 4, |inner| {
