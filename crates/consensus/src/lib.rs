@@ -7,7 +7,10 @@
 //! - every numeric leaf at any depth (JSON numbers and numeric strings; paths through object
 //!   keys and array indices) is compared in exact decimal arithmetic ([`Decimal`]; 256-bit
 //!   integers and long decimals keep every digit);
-//! - each numeric field's [median](mod@median) must be within a [`Tolerance`] of every value;
+//! - each numeric field's [median](mod@median) must be within a [`Tolerance`] of every value.
+//!   A string in numeric syntax (`"42"`, `"-1.50"`) is a number too; a field that merely looks
+//!   numeric (a version, an id) must then agree within the tolerance — give such fields a
+//!   non-numeric form (`"v42"`, hex) if they must match exactly;
 //! - non-numeric leaves must be identical, and a field missing from some responses is a
 //!   structural mismatch; every failure names the [`FieldPath`] and the operators;
 //! - an [`OutlierPolicy`] decides whether any disagreement fails (`Strict`) or disagreeing
