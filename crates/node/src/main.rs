@@ -10,12 +10,15 @@ use clap::Parser;
 #[derive(Parser)]
 #[command(name = "quorate", version, about)]
 enum Cli {
+    /// Run the whole aggregation pipeline in memory on real BN254 keys and print a summary.
+    Demo(cli::demo::DemoArgs),
     /// Normalize operators' numeric responses to one consensus document (median + tolerance).
     Consensus(cli::consensus::ConsensusArgs),
 }
 
 fn main() -> ExitCode {
     let result = match Cli::parse() {
+        Cli::Demo(args) => cli::demo::run(args),
         Cli::Consensus(args) => cli::consensus::run(args),
     };
     match result {

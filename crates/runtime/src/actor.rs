@@ -3,8 +3,8 @@
 use std::sync::{Arc, Mutex};
 
 use quorate_domain::{
-    AggregatedResponse, AggregationError, LimitKind, OperatorId, OperatorRegistry,
-    SignatureScheme, SignatureVerificationError, SignedTaskResponse, TaskId, TaskMetadata,
+    AggregatedResponse, AggregationError, LimitKind, OperatorId, OperatorRegistry, SignatureScheme,
+    SignatureVerificationError, SignedTaskResponse, TaskId, TaskMetadata,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -119,7 +119,10 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
     }
 
     fn digest_label(&self, d: usize) -> String {
-        self.tally.digest(d).map(|t| t.digest.to_string()).unwrap_or_default()
+        self.tally
+            .digest(d)
+            .map(|t| t.digest.to_string())
+            .unwrap_or_default()
     }
 
     fn record_error(&self, operator_id: OperatorId, reason: &SignatureVerificationError) {
@@ -159,23 +162,37 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
 
     fn pool_error(&self, e: PoolError) -> AggregationError {
         match e {
-            PoolError::Closed => AggregationError::Cancelled { task_id: self.task_id() },
-            PoolError::Panicked(message) => {
-                AggregationError::Panicked { task_id: self.task_id(), message }
-            }
+            PoolError::Closed => AggregationError::Cancelled {
+                task_id: self.task_id(),
+            },
+            PoolError::Panicked(message) => AggregationError::Panicked {
+                task_id: self.task_id(),
+                message,
+            },
         }
     }
 
-    async fn handle_batch(&mut self, batch: Vec<SignatureRequest<S>>) -> Result<(), AggregationError> {
+    async fn handle_batch(
+        &mut self,
+        batch: Vec<SignatureRequest<S>>,
+    ) -> Result<(), AggregationError> {
         let mut admitted = Vec::with_capacity(batch.len());
         for request in batch {
             let signed = &request.signed;
-            match self.tally.admit(&*self.scheme, &signed.operator_id, &signed.digest) {
-                Ok((pos, digest_index)) => admitted.push(Admitted { pos, digest_index, request }),
+            match self
+                .tally
+                .admit(&*self.scheme, &signed.operator_id, &signed.digest)
+            {
+                Ok((pos, digest_index)) => admitted.push(Admitted {
+                    pos,
+                    digest_index,
+                    request,
+                }),
                 Err(AdmitError::Signature(reason)) => self.reject(request, reason),
                 Err(AdmitError::DigestLimit) => {
                     warn!(operator_id = %signed.operator_id, "digest limit reached");
-                    metrics::counter!(m::LIMITS_REACHED, "limit" => "digests_per_task").increment(1);
+                    metrics::counter!(m::LIMITS_REACHED, "limit" => "digests_per_task")
+                        .increment(1);
                     Stats::bump(&self.stats.limits_reached);
                     Stats::bump(&self.stats.signatures_rejected);
                     if let Some(reply) = request.reply {
@@ -194,16 +211,28 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
         match self.mode {
             VerificationMode::Optimistic => {
                 for a in admitted {
-                    self.tally.count(a.pos, a.digest_index, a.request.signed.signature.clone());
+                    self.tally
+                        .count(a.pos, a.digest_index, a.request.signed.signature.clone());
                     self.accept(a.request, false);
                 }
             }
             VerificationMode::Eager => {
-                let items = admitted.iter().filter_map(|a| self.verify_item(a)).collect::<Vec<_>>();
-                let verdicts = self.pool.verify(items).await.map_err(|e| self.pool_error(e))?;
-                for (a, ok) in admitted.into_iter().zip(verdicts.into_iter().chain(std::iter::repeat(false))) {
+                let items = admitted
+                    .iter()
+                    .filter_map(|a| self.verify_item(a))
+                    .collect::<Vec<_>>();
+                let verdicts = self
+                    .pool
+                    .verify(items)
+                    .await
+                    .map_err(|e| self.pool_error(e))?;
+                for (a, ok) in admitted
+                    .into_iter()
+                    .zip(verdicts.into_iter().chain(std::iter::repeat(false)))
+                {
                     if ok {
-                        self.tally.count(a.pos, a.digest_index, a.request.signed.signature.clone());
+                        self.tally
+                            .count(a.pos, a.digest_index, a.request.signed.signature.clone());
                         self.accept(a.request, true);
                     } else {
                         self.tally.release(a.pos);
@@ -242,7 +271,9 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
     /// Returns true if the digest's aggregate verifies; otherwise removes the invalid
     /// signatures (found by bisection) and returns false.
     async fn check_optimistic(&mut self, d: usize) -> Result<bool, AggregationError> {
-        let Some(tally) = self.tally.digest(d) else { return Ok(false) };
+        let Some(tally) = self.tally.digest(d) else {
+            return Ok(false);
+        };
         if tally.verified_aggregate {
             return Ok(true);
         }
@@ -252,7 +283,11 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
         let mut positions = Vec::with_capacity(tally.signers.len());
         for (pos, sig) in &tally.signers {
             let Some(op) = ops.get(*pos) else { continue };
-            sums.push((sig.clone(), op.pubkey_g2.clone(), u64::from(op.quorum_count)));
+            sums.push((
+                sig.clone(),
+                op.pubkey_g2.clone(),
+                u64::from(op.quorum_count),
+            ));
             items.push(VerifyItem {
                 digest: tally.digest,
                 message: tally.message.clone(),
@@ -262,13 +297,22 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
             positions.push(*pos);
         }
         let message = tally.message.clone();
-        if self.pool.verify_sum(message, sums).await.map_err(|e| self.pool_error(e))? {
+        if self
+            .pool
+            .verify_sum(message, sums)
+            .await
+            .map_err(|e| self.pool_error(e))?
+        {
             if let Some(t) = self.tally.digest_mut(d) {
                 t.verified_aggregate = true;
             }
             return Ok(true);
         }
-        let verdicts = self.pool.verify(items).await.map_err(|e| self.pool_error(e))?;
+        let verdicts = self
+            .pool
+            .verify(items)
+            .await
+            .map_err(|e| self.pool_error(e))?;
         let mut removed = 0;
         for (pos, ok) in positions.into_iter().zip(verdicts) {
             if !ok {

@@ -65,7 +65,9 @@ pub struct AggregatorCore<S: SignatureScheme, R> {
 
 impl<S: SignatureScheme, R> Clone for AggregatorCore<S, R> {
     fn clone(&self) -> Self {
-        Self { shared: Arc::clone(&self.shared) }
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
     }
 }
 
@@ -111,7 +113,10 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
         });
         let weak = Arc::downgrade(&shared);
         let cancel = shared.cancel.clone();
-        let interval = shared.config.pending_cleanup_interval.max(Duration::from_millis(1));
+        let interval = shared
+            .config
+            .pending_cleanup_interval
+            .max(Duration::from_millis(1));
         shared.tracker.spawn(async move {
             let mut tick = tokio::time::interval(interval);
             loop {
@@ -176,12 +181,21 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
             return Err(AggregationError::DuplicateTaskId { task_id });
         }
         if shared.tasks.len() >= shared.config.max_active_tasks {
-            return Err(shared.limit(task_id, LimitKind::ActiveTasks, shared.config.max_active_tasks));
+            return Err(shared.limit(
+                task_id,
+                LimitKind::ActiveTasks,
+                shared.config.max_active_tasks,
+            ));
         }
         let quorums = metadata.quorum_numbers();
         let set = shared
             .operator_sets
-            .get(&*shared.scheme, &*shared.registry, metadata.reference_block(), &quorums)
+            .get(
+                &*shared.scheme,
+                &*shared.registry,
+                metadata.reference_block(),
+                &quorums,
+            )
             .await
             .map_err(|source| AggregationError::Registry { task_id, source })?;
         let thresholds = metadata.quorums().iter().map(|q| q.threshold).collect();
@@ -213,7 +227,11 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
                     return Err(AggregationError::DuplicateTaskId { task_id });
                 }
                 dashmap::Entry::Vacant(v) => {
-                    v.insert(TaskHandle { signatures: tx.clone(), result: result_rx, errors });
+                    v.insert(TaskHandle {
+                        signatures: tx.clone(),
+                        result: result_rx,
+                        errors,
+                    });
                 }
             }
             pending.take(&task_id)
@@ -225,7 +243,10 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
         let weak = Arc::downgrade(&self.shared);
         shared.tracker.spawn(
             async move {
-                let result = match std::panic::AssertUnwindSafe(actor.run()).catch_unwind().await {
+                let result = match std::panic::AssertUnwindSafe(actor.run())
+                    .catch_unwind()
+                    .await
+                {
                     Ok(result) => result,
                     Err(p) => {
                         let message = panic_message(&*p);
@@ -242,7 +263,13 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
             .instrument(span),
         );
         for signed in replay {
-            if tx.try_send(SignatureRequest { signed, reply: None }).is_err() {
+            if tx
+                .try_send(SignatureRequest {
+                    signed,
+                    reply: None,
+                })
+                .is_err()
+            {
                 warn!(%task_id, "task queue full while replaying buffered signatures");
                 Stats::bump(&shared.stats.pending_dropped);
             }
@@ -268,7 +295,10 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
                 return shared.buffer_or_reject(signed);
             };
             let (reply, verdict) = oneshot::channel();
-            match sender.try_send(SignatureRequest { signed, reply: Some(reply) }) {
+            match sender.try_send(SignatureRequest {
+                signed,
+                reply: Some(reply),
+            }) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     Stats::bump(&shared.stats.signatures_rejected);
@@ -298,7 +328,10 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
         timeout: Duration,
     ) -> Result<Arc<AggregatedResponse>, AggregationError> {
         let shared = &self.shared;
-        let handle = shared.tasks.get(&task_id).map(|h| (h.result.clone(), Arc::clone(&h.errors)));
+        let handle = shared
+            .tasks
+            .get(&task_id)
+            .map(|h| (h.result.clone(), Arc::clone(&h.errors)));
         let Some((mut rx, errors)) = handle else {
             return match lock(&shared.results).get(&task_id) {
                 Some(result) => result.clone(),
@@ -330,7 +363,10 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
         aggregate: &AggregatedResponse,
         payload: Vec<u8>,
     ) -> Result<SubmissionReceipt, AggregationError> {
-        let request = SubmissionRequest { aggregate: aggregate.clone(), payload };
+        let request = SubmissionRequest {
+            aggregate: aggregate.clone(),
+            payload,
+        };
         let span = info_span!("submit", task_id = %aggregate.task_id);
         match submitter.submit(&request).instrument(span).await {
             Ok(receipt) => {
@@ -362,7 +398,10 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
                 &response.non_signer_ids,
             )
             .await
-            .map_err(|source| AggregationError::Registry { task_id: response.task_id, source })?;
+            .map_err(|source| AggregationError::Registry {
+                task_id: response.task_id,
+                source,
+            })?;
         let mut updated = response.clone();
         updated.indices = indices;
         updated.reference_block = new_reference_block;
@@ -385,13 +424,20 @@ impl<S: SignatureScheme, R> Shared<S, R> {
         warn!(%task_id, %limit, max, "limit reached");
         Stats::bump(&self.stats.limits_reached);
         metrics::counter!(m::LIMITS_REACHED, "limit" => limit.to_string()).increment(1);
-        AggregationError::LimitReached { task_id, limit, max }
+        AggregationError::LimitReached {
+            task_id,
+            limit,
+            max,
+        }
     }
 
     fn late(&self, task_id: TaskId, operator_id: quorate_domain::OperatorId) -> AggregationError {
         Stats::bump(&self.stats.signatures_rejected);
         metrics::counter!(m::SIGNATURES_REJECTED, "reason" => "task_completed").increment(1);
-        AggregationError::TaskCompleted { task_id, operator_id }
+        AggregationError::TaskCompleted {
+            task_id,
+            operator_id,
+        }
     }
 
     fn buffer_or_reject(
@@ -417,7 +463,10 @@ impl<S: SignatureScheme, R> Shared<S, R> {
                 Stats::bump(&self.stats.signatures_buffered);
                 metrics::counter!(m::SIGNATURES_BUFFERED).increment(1);
                 debug!("task not initialized yet: signature buffered");
-                Ok(SignatureOutcome::Buffered { task_id, operator_id })
+                Ok(SignatureOutcome::Buffered {
+                    task_id,
+                    operator_id,
+                })
             }
             BufferOutcome::TaskFull => {
                 drop(pending);

@@ -56,9 +56,10 @@ impl<S: SignatureScheme> OperatorSet<S> {
         let mut total_stakes = Vec::with_capacity(quorums.len());
         let mut quorum_apks = Vec::with_capacity(quorums.len());
         for &q in quorums {
-            let qs = state
-                .quorum(q)
-                .ok_or(RegistryError::QuorumNotFound { quorum: q, block: state.block })?;
+            let qs = state.quorum(q).ok_or(RegistryError::QuorumNotFound {
+                quorum: q,
+                block: state.block,
+            })?;
             total_stakes.push(qs.total_stake);
             quorum_apks.push(scheme.encode_g1(&qs.apk));
         }
@@ -69,7 +70,10 @@ impl<S: SignatureScheme> OperatorSet<S> {
                 .iter()
                 .map(|q| info.stakes.get(q).copied().unwrap_or(Stake::ZERO))
                 .collect();
-            let quorum_count = quorums.iter().filter(|q| info.stakes.contains_key(q)).count();
+            let quorum_count = quorums
+                .iter()
+                .filter(|q| info.stakes.contains_key(q))
+                .count();
             if quorum_count == 0 {
                 outsiders.insert(*id);
                 continue;
@@ -125,7 +129,11 @@ pub struct OperatorSetCache<S: SignatureScheme> {
 impl<S: SignatureScheme> OperatorSetCache<S> {
     /// A cache holding at most `capacity` (≥ 1) operator sets.
     pub fn new(capacity: usize) -> Self {
-        Self { entries: DashMap::new(), order: Mutex::new(VecDeque::new()), capacity: capacity.max(1) }
+        Self {
+            entries: DashMap::new(),
+            order: Mutex::new(VecDeque::new()),
+            capacity: capacity.max(1),
+        }
     }
 
     /// The indexed set for (block, quorums), from the cache or the registry.

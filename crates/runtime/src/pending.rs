@@ -58,7 +58,9 @@ impl<Sig> PendingBuffer<Sig> {
             }
             self.order.push_back(task_id);
         }
-        let entry = self.tasks.entry(task_id).or_insert_with(|| PendingTask { signatures: Vec::new() });
+        let entry = self.tasks.entry(task_id).or_insert_with(|| PendingTask {
+            signatures: Vec::new(),
+        });
         if entry.signatures.len() >= self.max_per_task {
             return BufferOutcome::TaskFull;
         }
@@ -69,7 +71,9 @@ impl<Sig> PendingBuffer<Sig> {
 
     /// Removes and returns the task's buffered signatures, oldest first.
     pub fn take(&mut self, task_id: &TaskId) -> Vec<SignedTaskResponse<Sig>> {
-        let Some(task) = self.tasks.remove(task_id) else { return Vec::new() };
+        let Some(task) = self.tasks.remove(task_id) else {
+            return Vec::new();
+        };
         self.order.retain(|t| t != task_id);
         self.signatures -= task.signatures.len();
         task.signatures.into_iter().map(|(_, s)| s).collect()
@@ -80,7 +84,8 @@ impl<Sig> PendingBuffer<Sig> {
         let mut dropped = 0;
         self.tasks.retain(|_, task| {
             let before = task.signatures.len();
-            task.signatures.retain(|(at, _)| now.saturating_duration_since(*at) < timeout);
+            task.signatures
+                .retain(|(at, _)| now.saturating_duration_since(*at) < timeout);
             dropped += before - task.signatures.len();
             !task.signatures.is_empty()
         });
@@ -119,13 +124,21 @@ mod tests {
     fn bounds_evict_the_oldest_task_and_cap_each_task() {
         let now = Instant::now();
         let mut b = PendingBuffer::new(2, 2);
-        assert_eq!(b.push(sig(1, 1), now), BufferOutcome::Buffered { evicted: None });
-        assert_eq!(b.push(sig(1, 2), now), BufferOutcome::Buffered { evicted: None });
+        assert_eq!(
+            b.push(sig(1, 1), now),
+            BufferOutcome::Buffered { evicted: None }
+        );
+        assert_eq!(
+            b.push(sig(1, 2), now),
+            BufferOutcome::Buffered { evicted: None }
+        );
         assert_eq!(b.push(sig(1, 3), now), BufferOutcome::TaskFull);
         b.push(sig(2, 1), now);
         assert_eq!(
             b.push(sig(3, 1), now),
-            BufferOutcome::Buffered { evicted: Some((TaskId::from(1u32), 2)) }
+            BufferOutcome::Buffered {
+                evicted: Some((TaskId::from(1u32), 2))
+            }
         );
         assert_eq!((b.task_count(), b.signature_count()), (2, 2));
         assert_eq!(b.take(&TaskId::from(2u32)).len(), 1);
@@ -139,7 +152,10 @@ mod tests {
         b.push(sig(1, 1), t0);
         b.push(sig(1, 2), t0 + Duration::from_secs(4));
         b.push(sig(2, 1), t0);
-        assert_eq!(b.expire(t0 + Duration::from_secs(5), Duration::from_secs(5)), 2);
+        assert_eq!(
+            b.expire(t0 + Duration::from_secs(5), Duration::from_secs(5)),
+            2
+        );
         assert_eq!((b.task_count(), b.signature_count()), (1, 1));
         assert_eq!(b.take(&TaskId::from(1u32))[0].signature, 2);
     }

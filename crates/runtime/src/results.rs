@@ -18,7 +18,11 @@ pub struct ResultStore {
 impl ResultStore {
     /// An empty store.
     pub fn new(capacity: usize) -> Self {
-        Self { results: HashMap::new(), order: VecDeque::new(), capacity: capacity.max(1) }
+        Self {
+            results: HashMap::new(),
+            order: VecDeque::new(),
+            capacity: capacity.max(1),
+        }
     }
 
     /// Stores a result; returns the evicted task, if any.

@@ -19,12 +19,16 @@ pub struct PositionSet {
 impl PositionSet {
     /// An empty set for positions `0..len`.
     pub fn with_len(len: usize) -> Self {
-        Self { words: vec![0; len.div_ceil(64)] }
+        Self {
+            words: vec![0; len.div_ceil(64)],
+        }
     }
 
     /// Inserts; returns false if it was present (or out of range).
     pub fn insert(&mut self, pos: usize) -> bool {
-        let Some(w) = self.words.get_mut(pos / 64) else { return false };
+        let Some(w) = self.words.get_mut(pos / 64) else {
+            return false;
+        };
         let bit = 1u64 << (pos % 64);
         let fresh = *w & bit == 0;
         *w |= bit;
@@ -40,7 +44,9 @@ impl PositionSet {
 
     /// Membership.
     pub fn contains(&self, pos: usize) -> bool {
-        self.words.get(pos / 64).is_some_and(|w| w & (1u64 << (pos % 64)) != 0)
+        self.words
+            .get(pos / 64)
+            .is_some_and(|w| w & (1u64 << (pos % 64)) != 0)
     }
 }
 
@@ -98,9 +104,19 @@ pub struct TaskTally<S: SignatureScheme> {
 
 impl<S: SignatureScheme> TaskTally<S> {
     /// An empty tally; `thresholds` align with the set's quorums.
-    pub fn new(set: Arc<OperatorSet<S>>, thresholds: Vec<QuorumThreshold>, max_digests: usize) -> Self {
+    pub fn new(
+        set: Arc<OperatorSet<S>>,
+        thresholds: Vec<QuorumThreshold>,
+        max_digests: usize,
+    ) -> Self {
         let taken = PositionSet::with_len(set.operators.len());
-        Self { set, thresholds, digests: Vec::new(), taken, max_digests }
+        Self {
+            set,
+            thresholds,
+            digests: Vec::new(),
+            taken,
+            max_digests,
+        }
     }
 
     /// The operator set.
@@ -125,7 +141,9 @@ impl<S: SignatureScheme> TaskTally<S> {
             return Err(AdmitError::Signature(reason));
         };
         if self.taken.contains(pos) {
-            return Err(AdmitError::Signature(SignatureVerificationError::DuplicateSignature));
+            return Err(AdmitError::Signature(
+                SignatureVerificationError::DuplicateSignature,
+            ));
         }
         let d = match self.digests.iter().position(|d| &d.digest == digest) {
             Some(d) => d,
@@ -154,8 +172,10 @@ impl<S: SignatureScheme> TaskTally<S> {
 
     /// Counts an admitted signature: adds the operator's stake to every quorum it is in.
     pub fn count(&mut self, pos: usize, digest_index: usize, signature: S::Signature) {
-        let (Some(op), Some(d)) = (self.set.operators.get(pos), self.digests.get_mut(digest_index))
-        else {
+        let (Some(op), Some(d)) = (
+            self.set.operators.get(pos),
+            self.digests.get_mut(digest_index),
+        ) else {
             return;
         };
         for (signed, stake) in d.signed_stake.iter_mut().zip(&op.stakes) {
@@ -166,7 +186,9 @@ impl<S: SignatureScheme> TaskTally<S> {
 
     /// Removes a counted signature (optimistic mode found it invalid) and frees the slot.
     pub fn uncount(&mut self, pos: usize, digest_index: usize) {
-        let Some(op) = self.set.operators.get(pos) else { return };
+        let Some(op) = self.set.operators.get(pos) else {
+            return;
+        };
         if let Some(d) = self.digests.get_mut(digest_index) {
             if let Some(i) = d.signers.iter().position(|(p, _)| *p == pos) {
                 d.signers.swap_remove(i);
@@ -180,7 +202,9 @@ impl<S: SignatureScheme> TaskTally<S> {
 
     /// Whether every quorum's threshold is met for the digest.
     pub fn thresholds_met(&self, digest_index: usize) -> bool {
-        let Some(d) = self.digests.get(digest_index) else { return false };
+        let Some(d) = self.digests.get(digest_index) else {
+            return false;
+        };
         self.thresholds
             .iter()
             .zip(&d.signed_stake)

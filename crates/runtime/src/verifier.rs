@@ -35,7 +35,10 @@ type Verdicts = Result<Vec<bool>, PoolError>;
 
 enum Job<S: SignatureScheme> {
     /// Per-item verdicts (true = valid).
-    Items { items: Vec<VerifyItem<S>>, reply: oneshot::Sender<Verdicts> },
+    Items {
+        items: Vec<VerifyItem<S>>,
+        reply: oneshot::Sender<Verdicts>,
+    },
     /// One check of Σkᵢσᵢ against Σkᵢpkᵢ for one message (optimistic mode).
     Sum {
         message: S::MessagePoint,
@@ -64,7 +67,9 @@ impl<S: SignatureScheme> VerificationPool<S> {
         tokio::spawn(async move {
             loop {
                 // Take a slot first: while every slot is busy, jobs pile up and merge.
-                let Ok(permit) = Arc::clone(&dispatcher_slots).acquire_owned().await else { break };
+                let Ok(permit) = Arc::clone(&dispatcher_slots).acquire_owned().await else {
+                    break;
+                };
                 let Some(first) = rx.recv().await else { break };
                 let mut size = first.len();
                 let mut jobs = vec![first];
@@ -84,7 +89,11 @@ impl<S: SignatureScheme> VerificationPool<S> {
                 });
             }
         });
-        Self { tx: Mutex::new(Some(tx)), slots, threads }
+        Self {
+            tx: Mutex::new(Some(tx)),
+            slots,
+            threads,
+        }
     }
 
     fn sender(&self) -> Option<mpsc::Sender<Job<S>>> {
@@ -98,7 +107,9 @@ impl<S: SignatureScheme> VerificationPool<S> {
         }
         let (reply, rx) = oneshot::channel();
         let tx = self.sender().ok_or(PoolError::Closed)?;
-        tx.send(Job::Items { items, reply }).await.map_err(|_| PoolError::Closed)?;
+        tx.send(Job::Items { items, reply })
+            .await
+            .map_err(|_| PoolError::Closed)?;
         rx.await.map_err(|_| PoolError::Closed)?
     }
 
@@ -110,7 +121,13 @@ impl<S: SignatureScheme> VerificationPool<S> {
     ) -> Result<bool, PoolError> {
         let (reply, rx) = oneshot::channel();
         let tx = self.sender().ok_or(PoolError::Closed)?;
-        tx.send(Job::Sum { message, items, reply }).await.map_err(|_| PoolError::Closed)?;
+        tx.send(Job::Sum {
+            message,
+            items,
+            reply,
+        })
+        .await
+        .map_err(|_| PoolError::Closed)?;
         rx.await.map_err(|_| PoolError::Closed)?
     }
 
@@ -146,7 +163,11 @@ fn run_jobs<S: SignatureScheme>(scheme: &S, jobs: Vec<Job<S>>) {
     for job in jobs {
         match job {
             Job::Items { items, reply } => batch.push((items, reply)),
-            Job::Sum { message, items, reply } => {
+            Job::Sum {
+                message,
+                items,
+                reply,
+            } => {
                 let result = catch_unwind(AssertUnwindSafe(|| {
                     let sigs: Vec<_> = items.iter().map(|(s, _, k)| (s, *k)).collect();
                     let keys: Vec<_> = items.iter().map(|(_, pk, k)| (pk, *k)).collect();
@@ -176,7 +197,10 @@ fn run_batch<S: SignatureScheme>(
             let mut offset = 0;
             for (items, reply) in batch {
                 let end = offset + items.len();
-                let mine = verdicts.get(offset..end).map(<[bool]>::to_vec).unwrap_or_default();
+                let mine = verdicts
+                    .get(offset..end)
+                    .map(<[bool]>::to_vec)
+                    .unwrap_or_default();
                 let _ = reply.send(Ok(mine));
                 offset = end;
             }
@@ -199,7 +223,9 @@ fn run_batch<S: SignatureScheme>(
 /// One verdict per item: one same-digest check when they share a digest, else a cross-digest
 /// batch; both bisect internally to name exactly the invalid items.
 fn check_items<S: SignatureScheme>(scheme: &S, all: &[&VerifyItem<S>]) -> Vec<bool> {
-    let Some(first) = all.first() else { return Vec::new() };
+    let Some(first) = all.first() else {
+        return Vec::new();
+    };
     let invalid = if all.iter().all(|i| i.digest == first.digest) {
         let pairs: Vec<_> = all.iter().map(|i| (&i.signature, &i.key)).collect();
         scheme.verify_same_digest(&first.message, &pairs)

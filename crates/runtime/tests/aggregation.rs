@@ -1,5 +1,6 @@
 //! Aggregation scenarios (eigensdk-rs's service tests written anew, and more), on the fake
 //! scheme with tokio's clock paused.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -15,9 +16,20 @@ const WAIT: Duration = Duration::from_secs(60);
 async fn one_quorum_one_operator() {
     let f = fixture(&[&[(0, 100)]], config());
     f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
-    let out = f.core.process_signed_response(f.signed(0, 1, digest(7))).await.unwrap();
-    assert!(matches!(out, SignatureOutcome::Accepted { verified: true, .. }));
-    let agg = f.core.wait_for_aggregation(TaskId::from(1u32), WAIT).await.unwrap();
+    let out = f
+        .core
+        .process_signed_response(f.signed(0, 1, digest(7)))
+        .await
+        .unwrap();
+    assert!(matches!(
+        out,
+        SignatureOutcome::Accepted { verified: true, .. }
+    ));
+    let agg = f
+        .core
+        .wait_for_aggregation(TaskId::from(1u32), WAIT)
+        .await
+        .unwrap();
     assert_eq!(agg.digest, digest(7));
     assert!(agg.non_signer_ids.is_empty());
     assert_eq!(agg.signed_stake, vec![Stake::from(100u8)]);
@@ -30,9 +42,16 @@ async fn three_operators_one_quorum_all_sign() {
     let f = fixture(&[&[(0, 100)], &[(0, 200)], &[(0, 300)]], config());
     f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
     for op in 0..3 {
-        f.core.process_signed_response(f.signed(op, 1, digest(1))).await.unwrap();
+        f.core
+            .process_signed_response(f.signed(op, 1, digest(1)))
+            .await
+            .unwrap();
     }
-    let agg = f.core.wait_for_aggregation(TaskId::from(1u32), WAIT).await.unwrap();
+    let agg = f
+        .core
+        .wait_for_aggregation(TaskId::from(1u32), WAIT)
+        .await
+        .unwrap();
     assert_eq!(agg.signer_ids, f.sorted_ids(&[0, 1, 2]));
     assert_eq!(agg.total_stake, vec![Stake::from(600u16)]);
     assert!(f.submitter().check(&req(&agg)).await.is_ok());
@@ -42,17 +61,36 @@ async fn three_operators_one_quorum_all_sign() {
 async fn threshold_not_met_expires_with_task_id() {
     let f = fixture(&[&[(0, 100)], &[(0, 100)]], config());
     f.core.initialize_task(task(5, &[(0, 60)])).await.unwrap();
-    f.core.process_signed_response(f.signed(0, 5, digest(1))).await.unwrap();
-    let err = f.core.wait_for_aggregation(TaskId::from(5u32), WAIT).await.unwrap_err();
-    assert_eq!(err, AggregationError::TaskExpired { task_id: TaskId::from(5u32) });
+    f.core
+        .process_signed_response(f.signed(0, 5, digest(1)))
+        .await
+        .unwrap();
+    let err = f
+        .core
+        .wait_for_aggregation(TaskId::from(5u32), WAIT)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        AggregationError::TaskExpired {
+            task_id: TaskId::from(5u32)
+        }
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn threshold_exactly_met_aggregates_with_non_signer() {
     let f = fixture(&[&[(0, 100)], &[(0, 100)]], config());
     f.core.initialize_task(task(5, &[(0, 50)])).await.unwrap();
-    f.core.process_signed_response(f.signed(1, 5, digest(1))).await.unwrap();
-    let agg = f.core.wait_for_aggregation(TaskId::from(5u32), WAIT).await.unwrap();
+    f.core
+        .process_signed_response(f.signed(1, 5, digest(1)))
+        .await
+        .unwrap();
+    let agg = f
+        .core
+        .wait_for_aggregation(TaskId::from(5u32), WAIT)
+        .await
+        .unwrap();
     assert_eq!(agg.non_signer_ids, vec![f.ids[0]]);
     assert_eq!(agg.non_signer_pubkeys_g1.len(), 1);
     assert_eq!(agg.indices.non_signer_stake_indices, vec![vec![0]]);
@@ -63,7 +101,11 @@ async fn threshold_exactly_met_aggregates_with_non_signer() {
 async fn no_signature_expires() {
     let f = fixture(&[&[(0, 100)]], config());
     f.core.initialize_task(task(2, &[(0, 100)])).await.unwrap();
-    let err = f.core.wait_for_aggregation(TaskId::from(2u32), WAIT).await.unwrap_err();
+    let err = f
+        .core
+        .wait_for_aggregation(TaskId::from(2u32), WAIT)
+        .await
+        .unwrap_err();
     assert!(matches!(err, AggregationError::TaskExpired { .. }));
 }
 
@@ -71,12 +113,25 @@ async fn no_signature_expires() {
 async fn wait_timeout_reports_operator_errors() {
     let f = fixture(&[&[(0, 100)], &[(0, 100)]], config());
     f.core.initialize_task(task(2, &[(0, 100)])).await.unwrap();
-    let _ = f.core.process_signed_response(f.forged(0, 2, digest(1))).await;
-    let err = f.core.wait_for_aggregation(TaskId::from(2u32), Duration::from_secs(1)).await.unwrap_err();
+    let _ = f
+        .core
+        .process_signed_response(f.forged(0, 2, digest(1)))
+        .await;
+    let err = f
+        .core
+        .wait_for_aggregation(TaskId::from(2u32), Duration::from_secs(1))
+        .await
+        .unwrap_err();
     match err {
-        AggregationError::Timeout { task_id, operator_errors } => {
+        AggregationError::Timeout {
+            task_id,
+            operator_errors,
+        } => {
             assert_eq!(task_id, TaskId::from(2u32));
-            assert_eq!(operator_errors, vec![(f.ids[0], SignatureVerificationError::IncorrectSignature)]);
+            assert_eq!(
+                operator_errors,
+                vec![(f.ids[0], SignatureVerificationError::IncorrectSignature)]
+            );
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -86,15 +141,37 @@ async fn wait_timeout_reports_operator_errors() {
 async fn two_quorums_operator_in_both_counts_twice() {
     // op0 in both quorums, op1 only in quorum 0, op2 only in quorum 1 (does not sign).
     let f = fixture(&[&[(0, 100), (1, 100)], &[(0, 50)], &[(1, 50)]], config());
-    f.core.initialize_task(task(3, &[(0, 100), (1, 60)])).await.unwrap();
-    f.core.process_signed_response(f.signed(0, 3, digest(9))).await.unwrap();
-    f.core.process_signed_response(f.signed(1, 3, digest(9))).await.unwrap();
-    let agg = f.core.wait_for_aggregation(TaskId::from(3u32), WAIT).await.unwrap();
-    assert_eq!(agg.signed_stake, vec![Stake::from(150u8), Stake::from(100u8)]);
+    f.core
+        .initialize_task(task(3, &[(0, 100), (1, 60)]))
+        .await
+        .unwrap();
+    f.core
+        .process_signed_response(f.signed(0, 3, digest(9)))
+        .await
+        .unwrap();
+    f.core
+        .process_signed_response(f.signed(1, 3, digest(9)))
+        .await
+        .unwrap();
+    let agg = f
+        .core
+        .wait_for_aggregation(TaskId::from(3u32), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(
+        agg.signed_stake,
+        vec![Stake::from(150u8), Stake::from(100u8)]
+    );
     assert_eq!(agg.non_signer_ids, vec![f.ids[2]]);
     // sigma = 2·σ0 + 1·σ1 (op0 is in both quorums).
-    assert_eq!(agg.signers_agg_sig_g1, f.expected_sigma(&[(0, 2), (1, 1)], 9));
-    assert_ne!(agg.signers_agg_sig_g1, f.expected_sigma(&[(0, 1), (1, 1)], 9));
+    assert_eq!(
+        agg.signers_agg_sig_g1,
+        f.expected_sigma(&[(0, 2), (1, 1)], 9)
+    );
+    assert_ne!(
+        agg.signers_agg_sig_g1,
+        f.expected_sigma(&[(0, 1), (1, 1)], 9)
+    );
     f.submitter().check(&req(&agg)).await.unwrap();
 }
 
@@ -108,10 +185,16 @@ async fn concurrent_tasks_are_isolated() {
     for t in 1..=20u32 {
         let core = f.core.clone();
         let (a, b) = if t % 2 == 0 {
-            (f.signed(0, t, digest(t as u8)), f.signed(1, t, digest(t as u8)))
+            (
+                f.signed(0, t, digest(t as u8)),
+                f.signed(1, t, digest(t as u8)),
+            )
         } else {
             // Odd tasks get one forged signature: they expire, even tasks must not notice.
-            (f.signed(0, t, digest(t as u8)), f.forged(1, t, digest(t as u8)))
+            (
+                f.signed(0, t, digest(t as u8)),
+                f.forged(1, t, digest(t as u8)),
+            )
         };
         joins.push(tokio::spawn(async move {
             let _ = core.process_signed_response(a).await;
@@ -126,7 +209,12 @@ async fn concurrent_tasks_are_isolated() {
         if t % 2 == 0 {
             assert_eq!(r.unwrap().digest, digest(t as u8));
         } else {
-            assert_eq!(r.unwrap_err(), AggregationError::TaskExpired { task_id: TaskId::from(t) });
+            assert_eq!(
+                r.unwrap_err(),
+                AggregationError::TaskExpired {
+                    task_id: TaskId::from(t)
+                }
+            );
         }
     }
     let s = f.core.stats();
@@ -137,27 +225,51 @@ async fn concurrent_tasks_are_isolated() {
 async fn duplicate_task_id_is_rejected() {
     let f = fixture(&[&[(0, 100)]], config());
     f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
-    let err = f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap_err();
-    assert_eq!(err, AggregationError::DuplicateTaskId { task_id: TaskId::from(1u32) });
+    let err = f
+        .core
+        .initialize_task(task(1, &[(0, 100)]))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        AggregationError::DuplicateTaskId {
+            task_id: TaskId::from(1u32)
+        }
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn unknown_task_wait_is_not_found() {
     let f = fixture(&[&[(0, 100)]], config());
-    let err = f.core.wait_for_aggregation(TaskId::from(77u32), WAIT).await.unwrap_err();
-    assert_eq!(err, AggregationError::TaskNotFound { task_id: TaskId::from(77u32) });
+    let err = f
+        .core
+        .wait_for_aggregation(TaskId::from(77u32), WAIT)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        AggregationError::TaskNotFound {
+            task_id: TaskId::from(77u32)
+        }
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn registry_error_is_reported_at_initialization() {
     let f = fixture(&[&[(0, 100)]], config());
-    let bad = quorate_domain::TaskMetadata::from_raw(TaskId::from(1u32), 3, &[(0, 50)], WAIT).unwrap();
+    let bad =
+        quorate_domain::TaskMetadata::from_raw(TaskId::from(1u32), 3, &[(0, 50)], WAIT).unwrap();
     let err = f.core.initialize_task(bad).await.unwrap_err();
-    assert!(matches!(err, AggregationError::Registry { task_id, .. } if task_id == TaskId::from(1u32)));
+    assert!(
+        matches!(err, AggregationError::Registry { task_id, .. } if task_id == TaskId::from(1u32))
+    );
     let missing_quorum = task(2, &[(3, 50), (9, 50)]);
     assert!(matches!(
         f.core.initialize_task(missing_quorum).await.unwrap_err(),
-        AggregationError::Registry { source: quorate_domain::RegistryError::QuorumNotFound { .. }, .. }
+        AggregationError::Registry {
+            source: quorate_domain::RegistryError::QuorumNotFound { .. },
+            ..
+        }
     ));
 }
 

@@ -1,4 +1,5 @@
 //! Early, late, duplicate and invalid signatures, competing digests, windows, and expiry.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -17,12 +18,25 @@ fn id(t: u32) -> TaskId {
 #[tokio::test(start_paused = true)]
 async fn signature_before_init_is_buffered_then_aggregated() {
     let f = fixture(&[&[(0, 100)], &[(0, 100)]], config());
-    let out = f.core.process_signed_response(f.signed(0, 1, digest(1))).await.unwrap();
-    assert_eq!(out, SignatureOutcome::Buffered { task_id: id(1), operator_id: f.ids[0] });
+    let out = f
+        .core
+        .process_signed_response(f.signed(0, 1, digest(1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        SignatureOutcome::Buffered {
+            task_id: id(1),
+            operator_id: f.ids[0]
+        }
+    );
     assert_eq!(f.core.pending_sizes(), (1, 1));
     f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
     assert_eq!(f.core.pending_sizes(), (0, 0));
-    f.core.process_signed_response(f.signed(1, 1, digest(1))).await.unwrap();
+    f.core
+        .process_signed_response(f.signed(1, 1, digest(1)))
+        .await
+        .unwrap();
     let agg = f.core.wait_for_aggregation(id(1), WAIT).await.unwrap();
     assert_eq!(agg.signer_ids, f.sorted_ids(&[0, 1]));
 }
@@ -35,7 +49,10 @@ async fn buffered_signatures_expire_after_the_timeout() {
         ..config()
     };
     let f = fixture(&[&[(0, 100)]], cfg);
-    f.core.process_signed_response(f.signed(0, 1, digest(1))).await.unwrap();
+    f.core
+        .process_signed_response(f.signed(0, 1, digest(1)))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(f.core.pending_sizes(), (1, 1));
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -53,19 +70,39 @@ async fn buffered_signatures_expire_after_the_timeout() {
 async fn late_signature_after_completion_is_a_clear_error() {
     let f = fixture(&[&[(0, 100)], &[(0, 100)]], config());
     f.core.initialize_task(task(1, &[(0, 50)])).await.unwrap();
-    f.core.process_signed_response(f.signed(0, 1, digest(1))).await.unwrap();
+    f.core
+        .process_signed_response(f.signed(0, 1, digest(1)))
+        .await
+        .unwrap();
     f.core.wait_for_aggregation(id(1), WAIT).await.unwrap();
-    let err = f.core.process_signed_response(f.signed(1, 1, digest(1))).await.unwrap_err();
-    assert_eq!(err, AggregationError::TaskCompleted { task_id: id(1), operator_id: f.ids[1] });
+    let err = f
+        .core
+        .process_signed_response(f.signed(1, 1, digest(1)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        AggregationError::TaskCompleted {
+            task_id: id(1),
+            operator_id: f.ids[1]
+        }
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn duplicate_signature_is_rejected_even_for_another_digest() {
     let f = fixture(&[&[(0, 100)], &[(0, 100)]], config());
     f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
-    f.core.process_signed_response(f.signed(0, 1, digest(1))).await.unwrap();
+    f.core
+        .process_signed_response(f.signed(0, 1, digest(1)))
+        .await
+        .unwrap();
     for d in [digest(1), digest(2)] {
-        let err = f.core.process_signed_response(f.signed(0, 1, d)).await.unwrap_err();
+        let err = f
+            .core
+            .process_signed_response(f.signed(0, 1, d))
+            .await
+            .unwrap_err();
         assert_eq!(
             err,
             AggregationError::SignatureVerification {
@@ -81,12 +118,22 @@ async fn duplicate_signature_is_rejected_even_for_another_digest() {
 async fn invalid_signature_does_not_block_a_retry() {
     let f = fixture(&[&[(0, 100)]], config());
     f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
-    let err = f.core.process_signed_response(f.forged(0, 1, digest(1))).await.unwrap_err();
+    let err = f
+        .core
+        .process_signed_response(f.forged(0, 1, digest(1)))
+        .await
+        .unwrap_err();
     assert!(matches!(
         err,
-        AggregationError::SignatureVerification { reason: SignatureVerificationError::IncorrectSignature, .. }
+        AggregationError::SignatureVerification {
+            reason: SignatureVerificationError::IncorrectSignature,
+            ..
+        }
     ));
-    f.core.process_signed_response(f.signed(0, 1, digest(1))).await.unwrap();
+    f.core
+        .process_signed_response(f.signed(0, 1, digest(1)))
+        .await
+        .unwrap();
     f.core.wait_for_aggregation(id(1), WAIT).await.unwrap();
 }
 
@@ -95,17 +142,27 @@ async fn unknown_and_out_of_quorum_operators_get_their_own_errors() {
     // op1 is registered only in quorum 2, the task uses quorum 0.
     let f = fixture(&[&[(0, 100)], &[(2, 100)]], config());
     f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
-    let err = f.core.process_signed_response(f.signed(1, 1, digest(1))).await.unwrap_err();
+    let err = f
+        .core
+        .process_signed_response(f.signed(1, 1, digest(1)))
+        .await
+        .unwrap_err();
     assert!(matches!(
         err,
-        AggregationError::SignatureVerification { reason: SignatureVerificationError::OperatorNotInQuorums, .. }
+        AggregationError::SignatureVerification {
+            reason: SignatureVerificationError::OperatorNotInQuorums,
+            ..
+        }
     ));
     let mut stranger = f.signed(0, 1, digest(1));
     stranger.operator_id = quorate_domain::OperatorId::new([9; 32]).unwrap();
     let err = f.core.process_signed_response(stranger).await.unwrap_err();
     assert!(matches!(
         err,
-        AggregationError::SignatureVerification { reason: SignatureVerificationError::OperatorNotFound, .. }
+        AggregationError::SignatureVerification {
+            reason: SignatureVerificationError::OperatorNotFound,
+            ..
+        }
     ));
 }
 
@@ -117,9 +174,15 @@ async fn invalid_signature_in_a_batch_of_valid_ones_is_the_only_one_rejected() {
     // Submit all at once so they share verification batches.
     let mut joins = Vec::new();
     for op in 0..12 {
-        let signed = if op == 5 { f.forged(op, 1, digest(3)) } else { f.signed(op, 1, digest(3)) };
+        let signed = if op == 5 {
+            f.forged(op, 1, digest(3))
+        } else {
+            f.signed(op, 1, digest(3))
+        };
         let core = f.core.clone();
-        joins.push(tokio::spawn(async move { core.process_signed_response(signed).await }));
+        joins.push(tokio::spawn(async move {
+            core.process_signed_response(signed).await
+        }));
     }
     let mut rejected = Vec::new();
     for (op, j) in joins.into_iter().enumerate() {
@@ -138,9 +201,18 @@ async fn two_digests_racing_the_first_to_threshold_wins() {
     let ops: Vec<&[(u8, u64)]> = vec![&[(0, 10)]; 5];
     let f = fixture(&ops, config());
     f.core.initialize_task(task(1, &[(0, 40)])).await.unwrap();
-    f.core.process_signed_response(f.signed(0, 1, digest(0xA))).await.unwrap();
-    f.core.process_signed_response(f.signed(1, 1, digest(0xB))).await.unwrap();
-    f.core.process_signed_response(f.signed(2, 1, digest(0xB))).await.unwrap();
+    f.core
+        .process_signed_response(f.signed(0, 1, digest(0xA)))
+        .await
+        .unwrap();
+    f.core
+        .process_signed_response(f.signed(1, 1, digest(0xB)))
+        .await
+        .unwrap();
+    f.core
+        .process_signed_response(f.signed(2, 1, digest(0xB)))
+        .await
+        .unwrap();
     let agg = f.core.wait_for_aggregation(id(1), WAIT).await.unwrap();
     assert_eq!(agg.digest, digest(0xB));
     assert_eq!(agg.signer_ids, f.sorted_ids(&[1, 2]));
@@ -154,15 +226,26 @@ async fn window_extends_the_signer_set() {
     let f = fixture(&ops, config());
     let meta = task(1, &[(0, 50)]).with_window(Duration::from_secs(2));
     f.core.initialize_task(meta).await.unwrap();
-    f.core.process_signed_response(f.signed(0, 1, digest(1))).await.unwrap();
-    f.core.process_signed_response(f.signed(1, 1, digest(1))).await.unwrap();
+    f.core
+        .process_signed_response(f.signed(0, 1, digest(1)))
+        .await
+        .unwrap();
+    f.core
+        .process_signed_response(f.signed(1, 1, digest(1)))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    f.core.process_signed_response(f.signed(2, 1, digest(1))).await.unwrap();
+    f.core
+        .process_signed_response(f.signed(2, 1, digest(1)))
+        .await
+        .unwrap();
     let agg = f.core.wait_for_aggregation(id(1), WAIT).await.unwrap();
     assert_eq!(agg.signer_ids, f.sorted_ids(&[0, 1, 2]));
     // After the window closed, a signature is late.
     assert!(matches!(
-        f.core.process_signed_response(f.signed(3, 1, digest(1))).await,
+        f.core
+            .process_signed_response(f.signed(3, 1, digest(1)))
+            .await,
         Err(AggregationError::TaskCompleted { .. })
     ));
 }
@@ -171,12 +254,19 @@ async fn window_extends_the_signer_set() {
 async fn expiry_during_the_window_sends_the_best_response() {
     let ops: Vec<&[(u8, u64)]> = vec![&[(0, 10)]; 3];
     let f = fixture(&ops, config());
-    let meta = quorate_domain::TaskMetadata::from_raw(id(1), BLOCK, &[(0, 60)], Duration::from_secs(3))
-        .unwrap()
-        .with_window(Duration::from_secs(30));
+    let meta =
+        quorate_domain::TaskMetadata::from_raw(id(1), BLOCK, &[(0, 60)], Duration::from_secs(3))
+            .unwrap()
+            .with_window(Duration::from_secs(30));
     f.core.initialize_task(meta).await.unwrap();
-    f.core.process_signed_response(f.signed(0, 1, digest(1))).await.unwrap();
-    f.core.process_signed_response(f.signed(1, 1, digest(1))).await.unwrap();
+    f.core
+        .process_signed_response(f.signed(0, 1, digest(1)))
+        .await
+        .unwrap();
+    f.core
+        .process_signed_response(f.signed(1, 1, digest(1)))
+        .await
+        .unwrap();
     let start = tokio::time::Instant::now();
     let agg = f.core.wait_for_aggregation(id(1), WAIT).await.unwrap();
     assert!(start.elapsed() <= Duration::from_secs(3));

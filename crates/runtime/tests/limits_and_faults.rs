@@ -1,4 +1,5 @@
 //! Every limit reached, panic isolation, shutdown with tasks in flight.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -8,8 +9,8 @@ use std::time::Duration;
 use common::*;
 use quorate_bls::fake::FakeScheme;
 use quorate_domain::{
-    AggregationError, BlockNumber, CheckSignaturesIndices, LimitKind, OperatorRegistry,
-    OperatorId, QuorumNumber, RegistryError, SchemeOperatorState, TaskId,
+    AggregationError, BlockNumber, CheckSignaturesIndices, LimitKind, OperatorId, OperatorRegistry,
+    QuorumNumber, RegistryError, SchemeOperatorState, TaskId,
 };
 use quorate_runtime::{AggregatorConfig, AggregatorCore};
 
@@ -21,13 +22,33 @@ fn id(t: u32) -> TaskId {
 
 #[tokio::test(start_paused = true)]
 async fn active_task_limit_rejects_with_a_typed_error() {
-    let f = fixture(&[&[(0, 100)]], AggregatorConfig { max_active_tasks: 2, ..config() });
+    let f = fixture(
+        &[&[(0, 100)]],
+        AggregatorConfig {
+            max_active_tasks: 2,
+            ..config()
+        },
+    );
     f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
     f.core.initialize_task(task(2, &[(0, 100)])).await.unwrap();
-    let err = f.core.initialize_task(task(3, &[(0, 100)])).await.unwrap_err();
-    assert_eq!(err, AggregationError::LimitReached { task_id: id(3), limit: LimitKind::ActiveTasks, max: 2 });
+    let err = f
+        .core
+        .initialize_task(task(3, &[(0, 100)]))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        AggregationError::LimitReached {
+            task_id: id(3),
+            limit: LimitKind::ActiveTasks,
+            max: 2
+        }
+    );
     // Once a task finishes, there is room again.
-    f.core.process_signed_response(f.signed(0, 1, digest(1))).await.unwrap();
+    f.core
+        .process_signed_response(f.signed(0, 1, digest(1)))
+        .await
+        .unwrap();
     f.core.wait_for_aggregation(id(1), WAIT).await.unwrap();
     f.core.initialize_task(task(3, &[(0, 100)])).await.unwrap();
     assert_eq!(f.core.stats().limits_reached, 1);
@@ -35,16 +56,37 @@ async fn active_task_limit_rejects_with_a_typed_error() {
 
 #[tokio::test(start_paused = true)]
 async fn pending_limits_evict_the_oldest_task_and_cap_per_task() {
-    let cfg = AggregatorConfig { max_pending_tasks: 2, max_pending_signatures_per_task: 1, ..config() };
+    let cfg = AggregatorConfig {
+        max_pending_tasks: 2,
+        max_pending_signatures_per_task: 1,
+        ..config()
+    };
     let f = fixture(&[&[(0, 100)], &[(0, 100)]], cfg);
-    f.core.process_signed_response(f.signed(0, 1, digest(1))).await.unwrap();
-    let err = f.core.process_signed_response(f.signed(1, 1, digest(1))).await.unwrap_err();
+    f.core
+        .process_signed_response(f.signed(0, 1, digest(1)))
+        .await
+        .unwrap();
+    let err = f
+        .core
+        .process_signed_response(f.signed(1, 1, digest(1)))
+        .await
+        .unwrap_err();
     assert_eq!(
         err,
-        AggregationError::LimitReached { task_id: id(1), limit: LimitKind::PendingSignaturesPerTask, max: 1 }
+        AggregationError::LimitReached {
+            task_id: id(1),
+            limit: LimitKind::PendingSignaturesPerTask,
+            max: 1
+        }
     );
-    f.core.process_signed_response(f.signed(0, 2, digest(1))).await.unwrap();
-    f.core.process_signed_response(f.signed(0, 3, digest(1))).await.unwrap();
+    f.core
+        .process_signed_response(f.signed(0, 2, digest(1)))
+        .await
+        .unwrap();
+    f.core
+        .process_signed_response(f.signed(0, 3, digest(1)))
+        .await
+        .unwrap();
     assert_eq!(f.core.pending_sizes(), (2, 2));
     assert_eq!(f.core.stats().pending_dropped, 1);
 }
@@ -52,22 +94,57 @@ async fn pending_limits_evict_the_oldest_task_and_cap_per_task() {
 #[tokio::test(start_paused = true)]
 async fn digest_limit_rejects_new_digests_only() {
     let ops: Vec<&[(u8, u64)]> = vec![&[(0, 10)]; 4];
-    let f = fixture(&ops, AggregatorConfig { max_digests_per_task: 2, ..config() });
+    let f = fixture(
+        &ops,
+        AggregatorConfig {
+            max_digests_per_task: 2,
+            ..config()
+        },
+    );
     f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
-    f.core.process_signed_response(f.signed(0, 1, digest(1))).await.unwrap();
-    f.core.process_signed_response(f.signed(1, 1, digest(2))).await.unwrap();
-    let err = f.core.process_signed_response(f.signed(2, 1, digest(3))).await.unwrap_err();
-    assert_eq!(err, AggregationError::LimitReached { task_id: id(1), limit: LimitKind::DigestsPerTask, max: 2 });
+    f.core
+        .process_signed_response(f.signed(0, 1, digest(1)))
+        .await
+        .unwrap();
+    f.core
+        .process_signed_response(f.signed(1, 1, digest(2)))
+        .await
+        .unwrap();
+    let err = f
+        .core
+        .process_signed_response(f.signed(2, 1, digest(3)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        AggregationError::LimitReached {
+            task_id: id(1),
+            limit: LimitKind::DigestsPerTask,
+            max: 2
+        }
+    );
     // A known digest is still fine.
-    f.core.process_signed_response(f.signed(3, 1, digest(2))).await.unwrap();
+    f.core
+        .process_signed_response(f.signed(3, 1, digest(2)))
+        .await
+        .unwrap();
 }
 
 #[tokio::test(start_paused = true)]
 async fn stored_responses_are_evicted_fifo() {
-    let f = fixture(&[&[(0, 100)]], AggregatorConfig { max_stored_responses: 2, ..config() });
+    let f = fixture(
+        &[&[(0, 100)]],
+        AggregatorConfig {
+            max_stored_responses: 2,
+            ..config()
+        },
+    );
     for t in 1..=3u32 {
         f.core.initialize_task(task(t, &[(0, 100)])).await.unwrap();
-        f.core.process_signed_response(f.signed(0, t, digest(1))).await.unwrap();
+        f.core
+            .process_signed_response(f.signed(0, t, digest(1)))
+            .await
+            .unwrap();
         f.core.wait_for_aggregation(id(t), WAIT).await.unwrap();
     }
     assert_eq!(f.core.stored_results(), 2);
@@ -81,21 +158,36 @@ async fn stored_responses_are_evicted_fifo() {
 #[tokio::test(start_paused = true)]
 async fn task_queue_limit_rejects_floods() {
     let ops: Vec<&[(u8, u64)]> = vec![&[(0, 10)]; 64];
-    let f = fixture(&ops, AggregatorConfig { task_queue_capacity: 1, ..config() });
+    let f = fixture(
+        &ops,
+        AggregatorConfig {
+            task_queue_capacity: 1,
+            ..config()
+        },
+    );
     f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
     let mut joins = Vec::new();
     for op in 0..64 {
         let core = f.core.clone();
         let signed = f.signed(op, 1, digest(1));
-        joins.push(tokio::spawn(async move { core.process_signed_response(signed).await }));
+        joins.push(tokio::spawn(async move {
+            core.process_signed_response(signed).await
+        }));
     }
     let mut limited = 0;
     for j in joins {
-        if let Err(AggregationError::LimitReached { limit: LimitKind::TaskQueue, .. }) = j.await.unwrap() {
+        if let Err(AggregationError::LimitReached {
+            limit: LimitKind::TaskQueue,
+            ..
+        }) = j.await.unwrap()
+        {
             limited += 1;
         }
     }
-    assert!(limited > 0, "a queue of one must overflow under 64 concurrent senders");
+    assert!(
+        limited > 0,
+        "a queue of one must overflow under 64 concurrent senders"
+    );
 }
 
 /// Delegates to the in-memory registry, but panics when asked for quorum 1's indices.
@@ -120,18 +212,28 @@ impl OperatorRegistry<FakeScheme> for PanickingRegistry {
         if quorums.contains(&QuorumNumber(1)) {
             panic!("registry bug");
         }
-        self.0.check_signatures_indices(block, quorums, non_signer_ids).await
+        self.0
+            .check_signatures_indices(block, quorums, non_signer_ids)
+            .await
     }
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_panic_in_one_task_is_reported_to_it_and_spares_the_others() {
     let f = fixture(&[&[(0, 100), (1, 100)]], config());
-    let core = AggregatorCore::new(config(), Arc::new(PanickingRegistry(Arc::clone(&f.registry))), Arc::new(FakeScheme));
+    let core = AggregatorCore::new(
+        config(),
+        Arc::new(PanickingRegistry(Arc::clone(&f.registry))),
+        Arc::new(FakeScheme),
+    );
     core.initialize_task(task(1, &[(1, 100)])).await.unwrap();
     core.initialize_task(task(2, &[(0, 100)])).await.unwrap();
-    core.process_signed_response(f.signed(0, 1, digest(1))).await.unwrap();
-    core.process_signed_response(f.signed(0, 2, digest(1))).await.unwrap();
+    core.process_signed_response(f.signed(0, 1, digest(1)))
+        .await
+        .unwrap();
+    core.process_signed_response(f.signed(0, 2, digest(1)))
+        .await
+        .unwrap();
     match core.wait_for_aggregation(id(1), WAIT).await {
         Err(AggregationError::Panicked { task_id, message }) => {
             assert_eq!(task_id, id(1));
@@ -142,7 +244,9 @@ async fn a_panic_in_one_task_is_reported_to_it_and_spares_the_others() {
     assert!(core.wait_for_aggregation(id(2), WAIT).await.is_ok());
     // The core still takes new work.
     core.initialize_task(task(3, &[(0, 100)])).await.unwrap();
-    core.process_signed_response(f.signed(0, 3, digest(1))).await.unwrap();
+    core.process_signed_response(f.signed(0, 3, digest(1)))
+        .await
+        .unwrap();
     assert!(core.wait_for_aggregation(id(3), WAIT).await.is_ok());
     assert_eq!(core.stats().tasks_failed, 1);
 }
@@ -163,7 +267,10 @@ async fn shutdown_cancels_tasks_in_flight_and_tells_their_waiters() {
     f.core.shutdown().await;
     for (i, w) in waiters.into_iter().enumerate() {
         let t = TaskId::from(i as u32 + 1);
-        assert_eq!(w.await.unwrap().unwrap_err(), AggregationError::Cancelled { task_id: t });
+        assert_eq!(
+            w.await.unwrap().unwrap_err(),
+            AggregationError::Cancelled { task_id: t }
+        );
     }
     assert_eq!(f.core.active_tasks(), 0);
     assert!(matches!(
@@ -171,7 +278,9 @@ async fn shutdown_cancels_tasks_in_flight_and_tells_their_waiters() {
         Err(AggregationError::Cancelled { .. })
     ));
     assert!(matches!(
-        f.core.process_signed_response(f.signed(0, 1, digest(1))).await,
+        f.core
+            .process_signed_response(f.signed(0, 1, digest(1)))
+            .await,
         Err(AggregationError::Cancelled { .. })
     ));
     let s = f.core.stats();

@@ -1,5 +1,6 @@
 //! Optimistic verification, and the whole pipeline on real BN254 keys checked by the
 //! in-memory copy of the on-chain checker.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -20,7 +21,10 @@ use rand::SeedableRng;
 const WAIT: Duration = Duration::from_secs(60);
 
 fn optimistic() -> AggregatorConfig {
-    AggregatorConfig { verification_mode: VerificationMode::Optimistic, ..config() }
+    AggregatorConfig {
+        verification_mode: VerificationMode::Optimistic,
+        ..config()
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -29,10 +33,24 @@ async fn optimistic_mode_accepts_unverified_and_aggregates() {
     let f = fixture(&ops, optimistic());
     f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
     for op in 0..3 {
-        let out = f.core.process_signed_response(f.signed(op, 1, digest(1))).await.unwrap();
-        assert!(matches!(out, SignatureOutcome::Accepted { verified: false, .. }));
+        let out = f
+            .core
+            .process_signed_response(f.signed(op, 1, digest(1)))
+            .await
+            .unwrap();
+        assert!(matches!(
+            out,
+            SignatureOutcome::Accepted {
+                verified: false,
+                ..
+            }
+        ));
     }
-    let agg = f.core.wait_for_aggregation(TaskId::from(1u32), WAIT).await.unwrap();
+    let agg = f
+        .core
+        .wait_for_aggregation(TaskId::from(1u32), WAIT)
+        .await
+        .unwrap();
     assert_eq!(agg.signer_ids.len(), 3);
     f.submitter().check(&req(&agg)).await.unwrap();
 }
@@ -44,11 +62,27 @@ async fn optimistic_mode_bisects_out_bad_signatures_and_keeps_going() {
     f.core.initialize_task(task(1, &[(0, 50)])).await.unwrap();
     // Three signatures reach 50%, but one is forged: the aggregate fails, bisection drops it,
     // and the fourth honest signature completes the task.
-    f.core.process_signed_response(f.signed(0, 1, digest(1))).await.unwrap();
-    f.core.process_signed_response(f.forged(1, 1, digest(1))).await.unwrap();
-    f.core.process_signed_response(f.signed(2, 1, digest(1))).await.unwrap();
-    f.core.process_signed_response(f.signed(3, 1, digest(1))).await.unwrap();
-    let agg = f.core.wait_for_aggregation(TaskId::from(1u32), WAIT).await.unwrap();
+    f.core
+        .process_signed_response(f.signed(0, 1, digest(1)))
+        .await
+        .unwrap();
+    f.core
+        .process_signed_response(f.forged(1, 1, digest(1)))
+        .await
+        .unwrap();
+    f.core
+        .process_signed_response(f.signed(2, 1, digest(1)))
+        .await
+        .unwrap();
+    f.core
+        .process_signed_response(f.signed(3, 1, digest(1)))
+        .await
+        .unwrap();
+    let agg = f
+        .core
+        .wait_for_aggregation(TaskId::from(1u32), WAIT)
+        .await
+        .unwrap();
     assert_eq!(agg.signer_ids, f.sorted_ids(&[0, 2, 3]));
     f.submitter().check(&req(&agg)).await.unwrap();
     match f.core.wait_for_aggregation(TaskId::from(1u32), WAIT).await {
@@ -62,10 +96,22 @@ async fn optimistic_mode_reports_dropped_signatures_on_timeout() {
     let ops: Vec<&[(u8, u64)]> = vec![&[(0, 10)]; 2];
     let f = fixture(&ops, optimistic());
     f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
-    f.core.process_signed_response(f.signed(0, 1, digest(1))).await.unwrap();
-    f.core.process_signed_response(f.forged(1, 1, digest(1))).await.unwrap();
-    match f.core.wait_for_aggregation(TaskId::from(1u32), Duration::from_secs(1)).await {
-        Err(AggregationError::Timeout { operator_errors, .. }) => assert_eq!(
+    f.core
+        .process_signed_response(f.signed(0, 1, digest(1)))
+        .await
+        .unwrap();
+    f.core
+        .process_signed_response(f.forged(1, 1, digest(1)))
+        .await
+        .unwrap();
+    match f
+        .core
+        .wait_for_aggregation(TaskId::from(1u32), Duration::from_secs(1))
+        .await
+    {
+        Err(AggregationError::Timeout {
+            operator_errors, ..
+        }) => assert_eq!(
             operator_errors,
             vec![(f.ids[1], SignatureVerificationError::IncorrectSignature)]
         ),
@@ -89,18 +135,26 @@ async fn real_bls_run(mode: VerificationMode) {
                     stakes.insert(QuorumNumber(q), Stake::from(100 + 10 * i as u64));
                 }
             }
-            InMemoryOperator { pubkey_g1: k.public_g1().clone(), pubkey_g2: k.public_g2().clone(), stakes }
+            InMemoryOperator {
+                pubkey_g1: *k.public_g1(),
+                pubkey_g2: k.public_g2().clone(),
+                stakes,
+            }
         })
         .collect();
     let ids = registry.set_operators(5, ops);
     let core = AggregatorCore::new(
-        AggregatorConfig { verification_mode: mode, ..AggregatorConfig::default() },
+        AggregatorConfig {
+            verification_mode: mode,
+            ..AggregatorConfig::default()
+        },
         Arc::clone(&registry),
         Arc::clone(&scheme),
     );
     let submitter = InMemorySubmitter::new(Arc::clone(&scheme), Arc::clone(&registry));
     for t in 1..=3u32 {
-        let meta = TaskMetadata::from_raw(TaskId::from(t), 5, &[(0, 50), (1, 50), (2, 40)], WAIT).unwrap();
+        let meta =
+            TaskMetadata::from_raw(TaskId::from(t), 5, &[(0, 50), (1, 50), (2, 40)], WAIT).unwrap();
         core.initialize_task(meta).await.unwrap();
         let digest = ResponseDigest::new([t as u8; 32]);
         for (i, k) in keys.iter().enumerate() {
@@ -111,13 +165,23 @@ async fn real_bls_run(mode: VerificationMode) {
             if i == 4 {
                 signature = keys[0].sign_digest(&digest); // forged: someone else's key
             }
-            let signed = SignedTaskResponse { task_id: TaskId::from(t), digest, signature, operator_id: ids[i] };
+            let signed = SignedTaskResponse {
+                task_id: TaskId::from(t),
+                digest,
+                signature,
+                operator_id: ids[i],
+            };
             let _ = core.process_signed_response(signed).await;
         }
-        let agg = core.wait_for_aggregation(TaskId::from(t), WAIT).await.unwrap();
+        let agg = core
+            .wait_for_aggregation(TaskId::from(t), WAIT)
+            .await
+            .unwrap();
         assert!(!agg.signer_ids.contains(&ids[4]));
         assert!(agg.non_signer_ids.windows(2).all(|w| w[0] < w[1]));
-        core.submit_aggregated_response(&submitter, &agg, vec![t as u8]).await.unwrap();
+        core.submit_aggregated_response(&submitter, &agg, vec![t as u8])
+            .await
+            .unwrap();
     }
     assert_eq!(submitter.accepted().len(), 3);
     core.shutdown().await;
@@ -137,9 +201,19 @@ async fn real_bls_optimistic_aggregates_pass_the_checker() {
 async fn the_checker_rejects_a_tampered_aggregate() {
     let f = fixture(&[&[(0, 10)], &[(0, 10)], &[(0, 10)]], config());
     f.core.initialize_task(task(1, &[(0, 60)])).await.unwrap();
-    f.core.process_signed_response(f.signed(0, 1, digest(1))).await.unwrap();
-    f.core.process_signed_response(f.signed(1, 1, digest(1))).await.unwrap();
-    let agg = f.core.wait_for_aggregation(TaskId::from(1u32), WAIT).await.unwrap();
+    f.core
+        .process_signed_response(f.signed(0, 1, digest(1)))
+        .await
+        .unwrap();
+    f.core
+        .process_signed_response(f.signed(1, 1, digest(1)))
+        .await
+        .unwrap();
+    let agg = f
+        .core
+        .wait_for_aggregation(TaskId::from(1u32), WAIT)
+        .await
+        .unwrap();
     let submitter = f.submitter();
     let mut dropped = (*agg).clone();
     dropped.non_signer_ids.clear();
@@ -150,7 +224,9 @@ async fn the_checker_rejects_a_tampered_aggregate() {
     flipped.signers_agg_sig_g1.x ^= quorate_domain::U256::from(1u8);
     assert!(submitter.check(&req(&flipped)).await.is_err());
     let mut reordered = (*agg).clone();
-    reordered.non_signer_pubkeys_g1.push(reordered.non_signer_pubkeys_g1[0]);
+    reordered
+        .non_signer_pubkeys_g1
+        .push(reordered.non_signer_pubkeys_g1[0]);
     reordered.indices.non_signer_quorum_bitmap_indices.push(0);
     assert!(submitter.check(&req(&reordered)).await.is_err());
 }

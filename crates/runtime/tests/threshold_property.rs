@@ -1,5 +1,6 @@
 //! Property: over random operator sets, stakes, thresholds and signer subsets, the tally's
 //! threshold decision and aggregate equal a direct computation of the checker's rules.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -27,7 +28,11 @@ fn case() -> impl Strategy<Value = Case> {
             prop::collection::vec(1u8..=100, q),
             prop::collection::vec(any::<bool>(), n),
         )
-            .prop_map(|(membership, thresholds, signers)| Case { membership, thresholds, signers })
+            .prop_map(|(membership, thresholds, signers)| Case {
+                membership,
+                thresholds,
+                signers,
+            })
     })
 }
 
@@ -73,7 +78,7 @@ proptest! {
             if c.signers[i] {
                 let (pos, d) = admitted.unwrap();
                 tally.count(pos, d, k.sign(&digest));
-                for q in 0..nq { expected_signed[q] += c.membership[i][q].unwrap_or(0); }
+                for (signed, stake) in expected_signed.iter_mut().zip(&c.membership[i]) { *signed += stake.unwrap_or(0); }
                 expected_sigma.push((k.sign(&digest), in_quorums));
             } else {
                 let (pos, _) = admitted.unwrap();

@@ -1,3 +1,4 @@
 //! Subcommands of the `quorate` binary, one module each.
 
 pub mod consensus;
+pub mod demo;

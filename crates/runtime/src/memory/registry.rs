@@ -6,9 +6,8 @@ use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use quorate_domain::{
-    BlockNumber, CheckSignaturesIndices, OperatorId, OperatorInfo, OperatorRegistry,
-    OperatorState, QuorumNumber, QuorumState, RegistryError, SchemeOperatorState,
-    SignatureScheme, Stake,
+    BlockNumber, CheckSignaturesIndices, OperatorId, OperatorInfo, OperatorRegistry, OperatorState,
+    QuorumNumber, QuorumState, RegistryError, SchemeOperatorState, SignatureScheme, Stake,
 };
 
 /// One operator's registration: keys and stake per quorum it is registered in.
@@ -61,12 +60,25 @@ impl<S: SignatureScheme> InMemoryRegistry<S> {
     }
 
     /// Sets the operators registered from `block` on; returns their ids in input order.
-    pub fn set_operators(&self, block: BlockNumber, operators: Vec<InMemoryOperator<S>>) -> Vec<OperatorId> {
+    pub fn set_operators(
+        &self,
+        block: BlockNumber,
+        operators: Vec<InMemoryOperator<S>>,
+    ) -> Vec<OperatorId> {
         let mut history = self.history.write().unwrap_or_else(|p| p.into_inner());
         let update_index = u32::try_from(history.range(..block).count()).unwrap_or(u32::MAX);
-        let ids: Vec<OperatorId> = operators.iter().map(|o| self.scheme.operator_id(&o.pubkey_g1)).collect();
+        let ids: Vec<OperatorId> = operators
+            .iter()
+            .map(|o| self.scheme.operator_id(&o.pubkey_g1))
+            .collect();
         let map = ids.iter().copied().zip(operators).collect();
-        history.insert(block, Arc::new(Snapshot { update_index, operators: map }));
+        history.insert(
+            block,
+            Arc::new(Snapshot {
+                update_index,
+                operators: map,
+            }),
+        );
         ids
     }
 
@@ -82,12 +94,21 @@ impl<S: SignatureScheme> InMemoryRegistry<S> {
 
     fn snapshot_at(&self, block: BlockNumber) -> Result<Arc<Snapshot<S>>, RegistryError> {
         let history = self.history.read().unwrap_or_else(|p| p.into_inner());
-        history.range(..=block).next_back().map(|(_, s)| Arc::clone(s)).ok_or_else(|| {
-            RegistryError::BlockUnavailable { block, reason: "no operator set at or before it".into() }
-        })
+        history
+            .range(..=block)
+            .next_back()
+            .map(|(_, s)| Arc::clone(s))
+            .ok_or_else(|| RegistryError::BlockUnavailable {
+                block,
+                reason: "no operator set at or before it".into(),
+            })
     }
 
-    fn check_quorums(&self, block: BlockNumber, quorums: &[QuorumNumber]) -> Result<(), RegistryError> {
+    fn check_quorums(
+        &self,
+        block: BlockNumber,
+        quorums: &[QuorumNumber],
+    ) -> Result<(), RegistryError> {
         match quorums.iter().find(|q| q.0 >= self.quorum_count) {
             Some(&quorum) => Err(RegistryError::QuorumNotFound { quorum, block }),
             None => Ok(()),
@@ -109,8 +130,12 @@ impl<S: SignatureScheme> OperatorRegistry<S> for InMemoryRegistry<S> {
         let mut totals: HashMap<QuorumNumber, Stake> = HashMap::new();
         let mut operators = BTreeMap::new();
         for (id, op) in &snapshot.operators {
-            let stakes: BTreeMap<QuorumNumber, Stake> =
-                op.stakes.iter().filter(|(q, _)| quorums.contains(q)).map(|(q, s)| (*q, *s)).collect();
+            let stakes: BTreeMap<QuorumNumber, Stake> = op
+                .stakes
+                .iter()
+                .filter(|(q, _)| quorums.contains(q))
+                .map(|(q, s)| (*q, *s))
+                .collect();
             for (q, s) in &stakes {
                 members.entry(*q).or_default().push(&op.pubkey_g1);
                 let total = totals.entry(*q).or_default();
@@ -129,8 +154,10 @@ impl<S: SignatureScheme> OperatorRegistry<S> for InMemoryRegistry<S> {
         let quorums = quorums
             .iter()
             .map(|q| {
-                let keys: Vec<(&S::G1PublicKey, i64)> =
-                    members.get(q).map(|v| v.iter().map(|k| (*k, 1)).collect()).unwrap_or_default();
+                let keys: Vec<(&S::G1PublicKey, i64)> = members
+                    .get(q)
+                    .map(|v| v.iter().map(|k| (*k, 1)).collect())
+                    .unwrap_or_default();
                 QuorumState {
                     quorum: *q,
                     total_stake: totals.get(q).copied().unwrap_or(Stake::ZERO),
@@ -138,7 +165,11 @@ impl<S: SignatureScheme> OperatorRegistry<S> for InMemoryRegistry<S> {
                 }
             })
             .collect();
-        Ok(Arc::new(OperatorState { block, quorums, operators }))
+        Ok(Arc::new(OperatorState {
+            block,
+            quorums,
+            operators,
+        }))
     }
 
     async fn check_signatures_indices(
@@ -156,7 +187,10 @@ impl<S: SignatureScheme> OperatorRegistry<S> for InMemoryRegistry<S> {
             let op = snapshot
                 .operators
                 .get(id)
-                .ok_or(RegistryError::OperatorNotRegistered { operator_id: *id, block })?;
+                .ok_or(RegistryError::OperatorNotRegistered {
+                    operator_id: *id,
+                    block,
+                })?;
             non_signers.push(op);
         }
         Ok(CheckSignaturesIndices {
@@ -165,7 +199,13 @@ impl<S: SignatureScheme> OperatorRegistry<S> for InMemoryRegistry<S> {
             total_stake_indices: vec![idx; quorums.len()],
             non_signer_stake_indices: quorums
                 .iter()
-                .map(|q| non_signers.iter().filter(|op| op.stakes.contains_key(q)).map(|_| idx).collect())
+                .map(|q| {
+                    non_signers
+                        .iter()
+                        .filter(|op| op.stakes.contains_key(q))
+                        .map(|_| idx)
+                        .collect()
+                })
                 .collect(),
         })
     }

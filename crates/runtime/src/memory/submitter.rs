@@ -19,12 +19,19 @@ pub struct InMemorySubmitter<S: SignatureScheme, R> {
 impl<S: SignatureScheme, R: OperatorRegistry<S>> InMemorySubmitter<S, R> {
     /// A submitter checking against `registry`.
     pub fn new(scheme: Arc<S>, registry: Arc<R>) -> Self {
-        Self { scheme, registry, accepted: Mutex::new(Vec::new()) }
+        Self {
+            scheme,
+            registry,
+            accepted: Mutex::new(Vec::new()),
+        }
     }
 
     /// Every accepted submission, in order.
     pub fn accepted(&self) -> Vec<SubmissionRequest> {
-        self.accepted.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.accepted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The checker's logic. Returns the signed stake per quorum, or why it would revert.
@@ -53,7 +60,9 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> InMemorySubmitter<S, R> {
         let mut apk_terms = Vec::with_capacity(quorums.len() + n);
         let mut signed = Vec::with_capacity(quorums.len());
         for (i, q) in quorums.iter().enumerate() {
-            let qs = state.quorum(*q).ok_or_else(|| format!("quorum {q} missing"))?;
+            let qs = state
+                .quorum(*q)
+                .ok_or_else(|| format!("quorum {q} missing"))?;
             if a.quorum_apks_g1.get(i) != Some(&scheme.encode_g1(&qs.apk)) {
                 return Err(format!("InvalidQuorumApkHash (quorum {q})"));
             }
@@ -62,13 +71,17 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> InMemorySubmitter<S, R> {
         }
         let mut previous = None;
         for (i, encoded) in a.non_signer_pubkeys_g1.iter().enumerate() {
-            let pk = scheme.decode_g1(encoded).map_err(|e| format!("non-signer {i}: {e}"))?;
+            let pk = scheme
+                .decode_g1(encoded)
+                .map_err(|e| format!("non-signer {i}: {e}"))?;
             let id = scheme.operator_id(&pk);
             if previous.is_some_and(|p| p >= id) {
                 return Err("NonSignerPubkeysNotSorted".into());
             }
             previous = Some(id);
-            let Some(info) = state.operators.get(&id) else { continue };
+            let Some(info) = state.operators.get(&id) else {
+                continue;
+            };
             let mut count = 0i64;
             for (qi, q) in quorums.iter().enumerate() {
                 if let Some(stake) = info.stakes.get(q) {
@@ -84,8 +97,12 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> InMemorySubmitter<S, R> {
         }
         let terms: Vec<(&S::G1PublicKey, i64)> = apk_terms.iter().map(|(k, c)| (k, *c)).collect();
         let apk = scheme.aggregate_g1(&terms);
-        let apk_g2 = scheme.decode_g2(&a.signers_apk_g2).map_err(|e| format!("apkG2: {e}"))?;
-        let sigma = scheme.decode_signature(&a.signers_agg_sig_g1).map_err(|e| format!("sigma: {e}"))?;
+        let apk_g2 = scheme
+            .decode_g2(&a.signers_apk_g2)
+            .map_err(|e| format!("apkG2: {e}"))?;
+        let sigma = scheme
+            .decode_signature(&a.signers_agg_sig_g1)
+            .map_err(|e| format!("sigma: {e}"))?;
         if !scheme.check_aggregate(&a.digest, &apk, &apk_g2, &sigma) {
             return Err("InvalidBLSSignature".into());
         }
@@ -97,7 +114,10 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> InMemorySubmitter<S, R> {
 impl<S: SignatureScheme, R: OperatorRegistry<S>> ResponseSubmitter for InMemorySubmitter<S, R> {
     async fn submit(&self, request: &SubmissionRequest) -> Result<SubmissionReceipt, SubmitError> {
         let task_id = request.aggregate.task_id;
-        let signed = self.check(request).await.map_err(|reason| SubmitError::Rejected { task_id, reason })?;
+        let signed = self
+            .check(request)
+            .await
+            .map_err(|reason| SubmitError::Rejected { task_id, reason })?;
         if signed != request.aggregate.signed_stake {
             return Err(SubmitError::Rejected {
                 task_id,
@@ -109,6 +129,11 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> ResponseSubmitter for InMemoryS
         }
         let mut accepted = self.accepted.lock().unwrap_or_else(|p| p.into_inner());
         accepted.push(request.clone());
-        Ok(SubmissionReceipt { task_id, tx_hash: None, block: None, gas_used: None })
+        Ok(SubmissionReceipt {
+            task_id,
+            tx_hash: None,
+            block: None,
+            gas_used: None,
+        })
     }
 }

@@ -1,4 +1,5 @@
 //! Shared fixtures for the runtime's tests: fake-scheme operators in an in-memory registry.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -28,23 +29,37 @@ pub struct Fixture {
 pub fn fixture(operators: &[&[(u8, u64)]], config: AggregatorConfig) -> Fixture {
     let scheme = Arc::new(FakeScheme);
     let registry = Arc::new(InMemoryRegistry::new(Arc::clone(&scheme), 4));
-    let keys: Vec<FakeKeyPair> = (0..operators.len()).map(|i| FakeKeyPair::new(1000 + i as u64)).collect();
+    let keys: Vec<FakeKeyPair> = (0..operators.len())
+        .map(|i| FakeKeyPair::new(1000 + i as u64))
+        .collect();
     let ops = keys
         .iter()
         .zip(operators)
         .map(|(k, stakes)| InMemoryOperator {
             pubkey_g1: k.public_g1(),
             pubkey_g2: k.public_g2(),
-            stakes: stakes.iter().map(|&(q, s)| (QuorumNumber(q), Stake::from(s))).collect::<BTreeMap<_, _>>(),
+            stakes: stakes
+                .iter()
+                .map(|&(q, s)| (QuorumNumber(q), Stake::from(s)))
+                .collect::<BTreeMap<_, _>>(),
         })
         .collect();
     let ids = registry.set_operators(BLOCK, ops);
     let core = AggregatorCore::new(config, Arc::clone(&registry), Arc::clone(&scheme));
-    Fixture { scheme, registry, keys, ids, core }
+    Fixture {
+        scheme,
+        registry,
+        keys,
+        ids,
+        core,
+    }
 }
 
 pub fn config() -> AggregatorConfig {
-    AggregatorConfig { verification_threads: 1, ..AggregatorConfig::default() }
+    AggregatorConfig {
+        verification_threads: 1,
+        ..AggregatorConfig::default()
+    }
 }
 
 pub fn digest(b: u8) -> ResponseDigest {
@@ -84,15 +99,22 @@ impl Fixture {
 }
 
 pub fn req(agg: &quorate_domain::AggregatedResponse) -> quorate_domain::SubmissionRequest {
-    quorate_domain::SubmissionRequest { aggregate: agg.clone(), payload: Vec::new() }
+    quorate_domain::SubmissionRequest {
+        aggregate: agg.clone(),
+        payload: Vec::new(),
+    }
 }
 
 impl Fixture {
     /// The encoded Σ k·σ of the given operators over `digest(d)`.
     pub fn expected_sigma(&self, ops: &[(usize, u64)], d: u8) -> quorate_domain::G1Point {
         use quorate_domain::SignatureScheme;
-        let sigs: Vec<_> = ops.iter().map(|&(op, k)| (self.keys[op].sign(&digest(d)), k)).collect();
+        let sigs: Vec<_> = ops
+            .iter()
+            .map(|&(op, k)| (self.keys[op].sign(&digest(d)), k))
+            .collect();
         let refs: Vec<_> = sigs.iter().map(|(s, k)| (s, *k)).collect();
-        self.scheme.encode_signature(&self.scheme.aggregate_signatures(&refs))
+        self.scheme
+            .encode_signature(&self.scheme.aggregate_signatures(&refs))
     }
 }
