@@ -4,6 +4,7 @@
 #![allow(missing_docs, clippy::too_many_arguments)]
 
 alloy::sol! {
+    #![sol(all_derives)]
     /// `BN254` structs as the middleware encodes them (G2 imaginary part first).
     library BN254 {
         struct G1Point { uint256 X; uint256 Y; }

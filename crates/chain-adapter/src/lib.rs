@@ -9,7 +9,9 @@ mod error;
 pub mod pubkeys;
 pub mod registry;
 pub mod rpc_counter;
+pub mod submitter;
 
 pub use pubkeys::{OperatorKeys, PubkeyCache};
 pub use registry::{ChainOperatorRegistry, ChainRegistryConfig, RegistryAddresses};
 pub use rpc_counter::{CallCounter, CountingLayer};
+pub use submitter::{AvsResponseCall, ChainSubmitter, SquaringTaskCall, SubmitterConfig};
