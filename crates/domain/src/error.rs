@@ -139,7 +139,10 @@ pub enum RegistryError {
 impl RegistryError {
     /// Whether trying again later can succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Unavailable { .. } | Self::BlockUnavailable { .. })
+        matches!(
+            self,
+            Self::Unavailable { .. } | Self::BlockUnavailable { .. }
+        )
     }
 }
 
@@ -203,6 +206,9 @@ pub enum SignatureVerificationError {
     /// The operator is registered, but in none of the task's quorums.
     #[error("operator is in none of the task's quorums")]
     OperatorNotInQuorums,
+    /// The task only counts one digest (the agreed response), and this is another.
+    #[error("signature is over a digest other than the task's expected one")]
+    UnexpectedDigest,
 }
 
 /// Which configured limit was reached.

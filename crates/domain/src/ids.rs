@@ -171,7 +171,10 @@ mod tests {
     #[test]
     fn zero_ids_are_rejected() {
         assert_eq!(TaskId::new([0; 32]), Err(ValidationError::ZeroTaskId));
-        assert_eq!(OperatorId::new([0; 32]), Err(ValidationError::ZeroOperatorId));
+        assert_eq!(
+            OperatorId::new([0; 32]),
+            Err(ValidationError::ZeroOperatorId)
+        );
         assert_eq!(TaskId::from_index(0), Err(ValidationError::ZeroTaskId));
     }
 
@@ -190,8 +193,14 @@ mod tests {
         assert_eq!(OperatorId::from_hex(&id.to_string()).unwrap(), id);
         assert!(matches!(
             OperatorId::from_hex("0x12"),
-            Err(ValidationError::BadHex { what: "operator id", .. })
+            Err(ValidationError::BadHex {
+                what: "operator id",
+                ..
+            })
         ));
-        assert!(matches!(TaskId::from_hex(&"00".repeat(32)), Err(ValidationError::ZeroTaskId)));
+        assert!(matches!(
+            TaskId::from_hex(&"00".repeat(32)),
+            Err(ValidationError::ZeroTaskId)
+        ));
     }
 }

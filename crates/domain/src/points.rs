@@ -55,7 +55,10 @@ impl G2Point {
     /// Reads the 128-byte ABI encoding; coordinates are not range-checked here.
     pub fn from_bytes(bytes: &[u8; 128]) -> Self {
         let word = |i: usize| U256::from_be_slice(&bytes[i * 32..(i + 1) * 32]);
-        Self { x: [word(0), word(1)], y: [word(2), word(3)] }
+        Self {
+            x: [word(0), word(1)],
+            y: [word(2), word(3)],
+        }
     }
 }
 
@@ -65,7 +68,10 @@ mod tests {
 
     #[test]
     fn byte_round_trips() {
-        let g1 = G1Point { x: U256::from(5u8), y: U256::MAX };
+        let g1 = G1Point {
+            x: U256::from(5u8),
+            y: U256::MAX,
+        };
         let b = g1.to_bytes();
         assert_eq!(b[31], 5);
         assert_eq!(G1Point::from_bytes(&b), g1);

@@ -6,7 +6,7 @@ use alloy_primitives::U512;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ValidationError;
-use crate::ids::{BlockNumber, QuorumNumber, Stake, TaskId};
+use crate::ids::{BlockNumber, QuorumNumber, ResponseDigest, Stake, TaskId};
 
 /// The share of a quorum's stake that must sign, in whole percent (1..=100).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Serialize, Deserialize)]
@@ -52,6 +52,10 @@ pub struct TaskMetadata {
     quorums: Vec<QuorumRequirement>,
     time_to_expiry: Duration,
     window: Duration,
+    /// When set, only signatures over this digest are counted (two-phase consensus: operators
+    /// sign the agreed, normalized response).
+    #[serde(default)]
+    expected_digest: Option<ResponseDigest>,
 }
 
 impl TaskMetadata {
@@ -85,13 +89,26 @@ impl TaskMetadata {
         quorums.sort_by_key(|q| q.quorum);
         for q in &quorums {
             if q.quorum.0 > QuorumNumber::MAX {
-                return Err(ValidationError::QuorumNumberTooLarge { task_id, quorum: q.quorum });
+                return Err(ValidationError::QuorumNumberTooLarge {
+                    task_id,
+                    quorum: q.quorum,
+                });
             }
         }
         if let Some(w) = quorums.windows(2).find(|w| w[0].quorum == w[1].quorum) {
-            return Err(ValidationError::DuplicateQuorum { task_id, quorum: w[0].quorum });
+            return Err(ValidationError::DuplicateQuorum {
+                task_id,
+                quorum: w[0].quorum,
+            });
         }
-        Ok(Self { task_id, reference_block, quorums, time_to_expiry, window: Duration::ZERO })
+        Ok(Self {
+            task_id,
+            reference_block,
+            quorums,
+            time_to_expiry,
+            window: Duration::ZERO,
+            expected_digest: None,
+        })
     }
 
     /// Convenience constructor from raw numbers: `(quorum, threshold %)` pairs.
@@ -101,16 +118,35 @@ impl TaskMetadata {
         quorums: &[(u8, u8)],
         time_to_expiry: Duration,
     ) -> Result<Self, ValidationError> {
-        let thresholds =
-            quorums.iter().map(|&(_, t)| QuorumThreshold::new(t)).collect::<Result<Vec<_>, _>>()?;
+        let thresholds = quorums
+            .iter()
+            .map(|&(_, t)| QuorumThreshold::new(t))
+            .collect::<Result<Vec<_>, _>>()?;
         let numbers = quorums.iter().map(|&(q, _)| QuorumNumber(q)).collect();
-        Self::new(task_id, reference_block, numbers, thresholds, time_to_expiry)
+        Self::new(
+            task_id,
+            reference_block,
+            numbers,
+            thresholds,
+            time_to_expiry,
+        )
     }
 
     /// Keeps collecting signatures for `window` after every quorum's threshold is first met.
     pub fn with_window(mut self, window: Duration) -> Self {
         self.window = window;
         self
+    }
+
+    /// Counts only signatures over `digest`; others get `UnexpectedDigest`.
+    pub fn with_expected_digest(mut self, digest: ResponseDigest) -> Self {
+        self.expected_digest = Some(digest);
+        self
+    }
+
+    /// The only digest counted, if the task restricts it.
+    pub fn expected_digest(&self) -> Option<ResponseDigest> {
+        self.expected_digest
     }
 
     /// The task's id.
@@ -159,7 +195,10 @@ mod tests {
 
     #[test]
     fn thresholds_outside_1_to_100_are_rejected() {
-        assert_eq!(QuorumThreshold::new(0), Err(ValidationError::ThresholdOutOfRange { percent: 0 }));
+        assert_eq!(
+            QuorumThreshold::new(0),
+            Err(ValidationError::ThresholdOutOfRange { percent: 0 })
+        );
         assert!(QuorumThreshold::new(101).is_err());
         assert!(QuorumThreshold::new(1).is_ok());
         assert!(QuorumThreshold::new(100).is_ok());
@@ -173,7 +212,9 @@ mod tests {
         // Near 2^256 a naive u256 product would overflow.
         let big = Stake::MAX;
         assert!(QuorumThreshold::new(100).unwrap().is_met(big, big));
-        assert!(!QuorumThreshold::new(100).unwrap().is_met(big - Stake::from(1u8), big));
+        assert!(!QuorumThreshold::new(100)
+            .unwrap()
+            .is_met(big - Stake::from(1u8), big));
     }
 
     #[test]
@@ -185,7 +226,10 @@ mod tests {
         );
         assert_eq!(
             TaskMetadata::from_raw(id(), 1, &[(0, 50), (0, 60)], hour),
-            Err(ValidationError::DuplicateQuorum { task_id: id(), quorum: QuorumNumber(0) })
+            Err(ValidationError::DuplicateQuorum {
+                task_id: id(),
+                quorum: QuorumNumber(0)
+            })
         );
         assert_eq!(
             TaskMetadata::from_raw(id(), 1, &[(0, 50)], Duration::ZERO),
@@ -193,7 +237,10 @@ mod tests {
         );
         assert_eq!(
             TaskMetadata::from_raw(id(), 1, &[(192, 50)], hour),
-            Err(ValidationError::QuorumNumberTooLarge { task_id: id(), quorum: QuorumNumber(192) })
+            Err(ValidationError::QuorumNumberTooLarge {
+                task_id: id(),
+                quorum: QuorumNumber(192)
+            })
         );
         assert!(matches!(
             TaskMetadata::new(id(), 1, vec![QuorumNumber(0)], vec![], hour),

@@ -179,6 +179,14 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
         let mut admitted = Vec::with_capacity(batch.len());
         for request in batch {
             let signed = &request.signed;
+            if self
+                .metadata
+                .expected_digest()
+                .is_some_and(|d| d != signed.digest)
+            {
+                self.reject(request, SignatureVerificationError::UnexpectedDigest);
+                continue;
+            }
             match self
                 .tally
                 .admit(&*self.scheme, &signed.operator_id, &signed.digest)
@@ -374,5 +382,6 @@ pub fn reason_label(reason: &SignatureVerificationError) -> &'static str {
         SignatureVerificationError::DuplicateSignature => "duplicate_signature",
         SignatureVerificationError::OperatorNotFound => "operator_not_found",
         SignatureVerificationError::OperatorNotInQuorums => "operator_not_in_quorums",
+        SignatureVerificationError::UnexpectedDigest => "unexpected_digest",
     }
 }

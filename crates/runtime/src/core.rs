@@ -169,6 +169,19 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
         self.shared.events.subscribe()
     }
 
+    /// The indexed operator set of some quorums at a block, from the shared cache.
+    pub async fn operator_set(
+        &self,
+        block: BlockNumber,
+        quorums: &[quorate_domain::QuorumNumber],
+    ) -> Result<Arc<crate::OperatorSet<S>>, quorate_domain::RegistryError> {
+        let shared = &self.shared;
+        shared
+            .operator_sets
+            .get(&*shared.scheme, &*shared.registry, block, quorums)
+            .await
+    }
+
     /// Starts aggregating a task: reads its operator set (shared by every task at the same
     /// block and quorums), spawns its actor and replays any signatures buffered for it.
     pub async fn initialize_task(&self, metadata: TaskMetadata) -> Result<(), AggregationError> {

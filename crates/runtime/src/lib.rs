@@ -12,6 +12,7 @@ mod pending;
 mod results;
 mod stats;
 mod tally;
+pub mod two_phase;
 mod verifier;
 
 pub use crate::config::{AggregatorConfig, VerificationMode};
@@ -22,4 +23,5 @@ pub use crate::pending::{BufferOutcome, PendingBuffer};
 pub use crate::results::{ResultStore, TaskResult};
 pub use crate::stats::StatsSnapshot;
 pub use crate::tally::{AggregateParts, TaskTally};
+pub use crate::two_phase::{PrepareError, PrepareOutcome, PrepareRules, TwoPhaseAggregator};
 pub use crate::verifier::{PoolError, VerificationPool, VerifyItem};
