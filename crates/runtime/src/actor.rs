@@ -17,6 +17,7 @@ use crate::outcome::SignatureOutcome;
 use crate::results::TaskResult;
 use crate::stats::Stats;
 use crate::tally::{AdmitError, TaskTally};
+use crate::util::lock;
 use crate::verifier::{PoolError, VerificationPool, VerifyItem};
 
 /// A caller's answer channel for one signature (absent for replayed buffered signatures).
@@ -128,7 +129,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
     fn record_error(&self, operator_id: OperatorId, reason: &SignatureVerificationError) {
         metrics::counter!(m::SIGNATURES_REJECTED, "reason" => reason_label(reason)).increment(1);
         Stats::bump(&self.stats.signatures_rejected);
-        let mut log = self.errors.lock().unwrap_or_else(|p| p.into_inner());
+        let mut log = lock(&self.errors);
         if log.len() < self.max_errors {
             log.push((operator_id, reason.clone()));
         }

@@ -26,6 +26,7 @@ use crate::pending::{BufferOutcome, PendingBuffer};
 use crate::results::{ResultStore, TaskResult};
 use crate::stats::{Stats, StatsSnapshot};
 use crate::tally::TaskTally;
+use crate::util::{lock, panic_message};
 use crate::verifier::VerificationPool;
 
 /// A finished task, as broadcast to [`AggregatorCore::subscribe`]rs.
@@ -69,18 +70,6 @@ impl<S: SignatureScheme, R> Clone for AggregatorCore<S, R> {
             shared: Arc::clone(&self.shared),
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_string())
 }
 
 impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {

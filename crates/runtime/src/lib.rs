@@ -13,6 +13,7 @@ mod results;
 mod stats;
 mod tally;
 pub mod two_phase;
+mod util;
 mod verifier;
 
 pub use crate::config::{AggregatorConfig, VerificationMode};

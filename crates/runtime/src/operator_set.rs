@@ -10,6 +10,8 @@ use quorate_domain::{
 };
 use tokio::sync::OnceCell;
 
+use crate::util::lock;
+
 /// One operator as the signature path needs it.
 #[derive(Debug)]
 pub struct OperatorEntry<S: SignatureScheme> {
@@ -160,7 +162,7 @@ impl<S: SignatureScheme> OperatorSetCache<S> {
             return Arc::clone(slot.value());
         }
         let slot = Arc::clone(self.entries.entry(key.clone()).or_default().value());
-        let mut order = self.order.lock().unwrap_or_else(|p| p.into_inner());
+        let mut order = lock(&self.order);
         if !order.contains(key) {
             order.push_back(key.clone());
         }

@@ -20,6 +20,7 @@ use tracing::{info, warn};
 
 use crate::core::AggregatorCore;
 use crate::operator_set::OperatorSet;
+use crate::util::lock;
 
 /// Metric names of the prepare phase.
 pub mod metric_names {
@@ -148,10 +149,6 @@ pub struct TwoPhaseAggregator<S: SignatureScheme, R> {
     core: AggregatorCore<S, R>,
     rounds: Arc<DashMap<TaskId, Arc<Mutex<Round<S>>>>>,
     max_rounds: usize,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn total_stake(set: &OperatorSet<impl SignatureScheme>) -> Stake {

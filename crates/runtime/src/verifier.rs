@@ -8,6 +8,7 @@ use quorate_domain::{BatchItem, ResponseDigest, SignatureScheme};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::metrics as m;
+use crate::util::{lock, panic_message};
 
 /// One signature to check.
 #[derive(Clone, Debug)]
@@ -97,7 +98,7 @@ impl<S: SignatureScheme> VerificationPool<S> {
     }
 
     fn sender(&self) -> Option<mpsc::Sender<Job<S>>> {
-        self.tx.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        lock(&self.tx).clone()
     }
 
     /// Checks each item; `Ok(v)` has one verdict per item, in order.
@@ -133,7 +134,7 @@ impl<S: SignatureScheme> VerificationPool<S> {
 
     /// Stops accepting jobs and waits until the running batches are done.
     pub async fn shutdown(&self) {
-        self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+        lock(&self.tx).take();
         if let Ok(all) = self.slots.acquire_many(self.threads).await {
             all.forget();
         }
@@ -148,14 +149,6 @@ impl<S: SignatureScheme> Job<S> {
             Job::Sum { .. } => 1,
         }
     }
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_string())
 }
 
 fn run_jobs<S: SignatureScheme>(scheme: &S, jobs: Vec<Job<S>>) {

@@ -4,6 +4,8 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+
+use crate::util::lock;
 use quorate_domain::{
     OperatorRegistry, ResponseSubmitter, SignatureScheme, Stake, SubmissionReceipt,
     SubmissionRequest, SubmitError,
@@ -28,10 +30,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> InMemorySubmitter<S, R> {
 
     /// Every accepted submission, in order.
     pub fn accepted(&self) -> Vec<SubmissionRequest> {
-        self.accepted
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        lock(&self.accepted).clone()
     }
 
     /// The checker's logic. Returns the signed stake per quorum, or why it would revert.
@@ -127,7 +126,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> ResponseSubmitter for InMemoryS
                 ),
             });
         }
-        let mut accepted = self.accepted.lock().unwrap_or_else(|p| p.into_inner());
+        let mut accepted = lock(&self.accepted);
         accepted.push(request.clone());
         Ok(SubmissionReceipt {
             task_id,
