@@ -3,6 +3,7 @@
 //! `cargo bench -p quorate-bls -- --warm-up-time 1 --measurement-time 3`
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // bench setup: a panic is a failure
+#![allow(missing_docs)] // criterion's macros generate undocumented public functions
 
 use std::hint::black_box;
 use std::time::Duration;
