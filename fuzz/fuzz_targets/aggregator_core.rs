@@ -1,0 +1,215 @@
+//! A stateful target: arbitrary sequences of initialize / signature / wait / time / shutdown
+//! calls against an `AggregatorCore` on the fake scheme, on a current-thread tokio runtime with
+//! paused time (fast and nearly deterministic). After each step: no panic, every configured
+//! memory bound holds, every answer names its own task. At the end: every waiter got exactly
+//! one answer for its own task and every initialized task ended exactly once.
+#![no_main]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arbitrary::Arbitrary;
+use libfuzzer_sys::fuzz_target;
+use quorate_bls::fake::{FakeKeyPair, FakePoint, FakeScheme};
+use quorate_domain::{
+    AggregationError, OperatorId, QuorumNumber, ResponseDigest, SignedTaskResponse, Stake, TaskId,
+    TaskMetadata,
+};
+use quorate_runtime::memory::{InMemoryOperator, InMemoryRegistry};
+use quorate_runtime::{AggregatorConfig, AggregatorCore, SignatureOutcome, VerificationMode};
+
+const OPERATORS: usize = 5;
+const BLOCK: u64 = 7;
+
+#[derive(Arbitrary, Debug)]
+enum Sig {
+    Valid,
+    Forged,
+    OtherDigest,
+    UnknownOperator,
+}
+
+#[derive(Arbitrary, Debug)]
+enum Op {
+    Init { task: u8, quorums: u8, threshold: u8, expiry_ms: u16 },
+    Sign { task: u8, operator: u8, digest: u8, sig: Sig },
+    Wait { task: u8, timeout_ms: u16 },
+    WaitInline { task: u8, timeout_ms: u16 },
+    Advance { ms: u16 },
+    Yield,
+    Shutdown,
+}
+
+#[derive(Arbitrary, Debug)]
+struct Input {
+    optimistic: bool,
+    ops: Vec<Op>,
+}
+
+fn config(optimistic: bool) -> AggregatorConfig {
+    AggregatorConfig {
+        verification_mode: if optimistic {
+            VerificationMode::Optimistic
+        } else {
+            VerificationMode::Eager
+        },
+        max_active_tasks: 4,
+        max_pending_tasks: 3,
+        max_pending_signatures_per_task: 3,
+        pending_signature_timeout: Duration::from_millis(200),
+        max_digests_per_task: 2,
+        max_stored_responses: 4,
+        task_queue_capacity: 4,
+        max_recorded_errors_per_task: 4,
+        operator_state_cache_size: 2,
+        verification_threads: 1,
+        max_verification_batch: 4,
+        verification_queue_capacity: 8,
+        pending_cleanup_interval: Duration::from_millis(50),
+    }
+}
+
+fn task_id(t: u8) -> TaskId {
+    // Few distinct ids so that duplicates, late and early signatures are common.
+    TaskId::from(u32::from(t % 8) + 1)
+}
+
+fn digest(d: u8) -> ResponseDigest {
+    ResponseDigest::new([d % 3; 32])
+}
+
+fn check_bounds(core: &AggregatorCore<FakeScheme, InMemoryRegistry<FakeScheme>>, c: &AggregatorConfig) {
+    assert!(core.active_tasks() <= c.max_active_tasks, "active tasks over limit");
+    let (tasks, sigs) = core.pending_sizes();
+    assert!(tasks <= c.max_pending_tasks, "pending tasks over limit");
+    assert!(sigs <= c.max_pending_tasks * c.max_pending_signatures_per_task, "pending sigs over limit");
+    assert!(core.stored_results() <= c.max_stored_responses, "stored results over limit");
+}
+
+fn names(err: &AggregationError, task: TaskId) {
+    assert_eq!(err.task_id(), Some(task), "error for another task: {err:?}");
+}
+
+async fn run(input: Input) {
+    let scheme = Arc::new(FakeScheme);
+    let registry = Arc::new(InMemoryRegistry::new(Arc::clone(&scheme), 2));
+    let keys: Vec<FakeKeyPair> = (0..OPERATORS).map(|i| FakeKeyPair::new(500 + i as u64)).collect();
+    let ops = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| InMemoryOperator {
+            pubkey_g1: k.public_g1(),
+            pubkey_g2: k.public_g2(),
+            stakes: (0..2u8)
+                .filter(|q| (i + *q as usize) % 3 != 0)
+                .map(|q| (QuorumNumber(q), Stake::from(10 + i as u64)))
+                .collect::<BTreeMap<_, _>>(),
+        })
+        .collect();
+    let ids = registry.set_operators(BLOCK, ops);
+    let cfg = config(input.optimistic);
+    let core = AggregatorCore::new(cfg.clone(), Arc::clone(&registry), Arc::clone(&scheme));
+    let mut waiters = Vec::new();
+    let mut initialized = 0u64;
+    let mut shut_down = false;
+
+    for op in input.ops.into_iter().take(64) {
+        match op {
+            Op::Init { task, quorums, threshold, expiry_ms } => {
+                let id = task_id(task);
+                let qs: &[(u8, u8)] = match quorums % 3 {
+                    0 => &[(0, 0)],
+                    1 => &[(1, 0)],
+                    _ => &[(0, 0), (1, 0)],
+                };
+                let qs: Vec<(u8, u8)> = qs.iter().map(|(q, _)| (*q, threshold % 101)).collect();
+                let expiry = Duration::from_millis(u64::from(expiry_ms % 2000));
+                let Ok(meta) = TaskMetadata::from_raw(id, BLOCK, &qs, expiry) else { continue };
+                match core.initialize_task(meta).await {
+                    Ok(()) => {
+                        assert!(!shut_down, "initialized after shutdown");
+                        initialized += 1;
+                    }
+                    Err(e) => names(&e, id),
+                }
+            }
+            Op::Sign { task, operator, digest: d, sig } => {
+                let id = task_id(task);
+                let op = usize::from(operator) % OPERATORS;
+                let d = digest(d);
+                let mut signed = SignedTaskResponse {
+                    task_id: id,
+                    digest: d,
+                    signature: keys[op].sign(&d),
+                    operator_id: ids[op],
+                };
+                match sig {
+                    Sig::Valid => {}
+                    Sig::Forged => signed.signature = FakePoint(signed.signature.0 ^ 0x11),
+                    Sig::OtherDigest => signed.digest = digest(d.as_bytes()[0] + 1),
+                    Sig::UnknownOperator => {
+                        signed.operator_id = OperatorId::new([0xab; 32]).unwrap();
+                    }
+                }
+                let operator_id = signed.operator_id;
+                match core.process_signed_response(signed).await {
+                    Ok(SignatureOutcome::Accepted { task_id: t, operator_id: o, .. })
+                    | Ok(SignatureOutcome::Buffered { task_id: t, operator_id: o }) => {
+                        assert_eq!((t, o), (id, operator_id));
+                    }
+                    Err(e) => names(&e, id),
+                }
+            }
+            Op::Wait { task, timeout_ms } => {
+                let id = task_id(task);
+                let c = core.clone();
+                let timeout = Duration::from_millis(u64::from(timeout_ms));
+                waiters.push((id, tokio::spawn(async move { c.wait_for_aggregation(id, timeout).await })));
+            }
+            Op::WaitInline { task, timeout_ms } => {
+                let id = task_id(task);
+                let timeout = Duration::from_millis(u64::from(timeout_ms % 3000));
+                match core.wait_for_aggregation(id, timeout).await {
+                    Ok(agg) => assert_eq!(agg.task_id, id),
+                    Err(e) => names(&e, id),
+                }
+            }
+            Op::Advance { ms } => tokio::time::sleep(Duration::from_millis(u64::from(ms % 5000))).await,
+            Op::Yield => tokio::task::yield_now().await,
+            Op::Shutdown => {
+                core.shutdown().await;
+                shut_down = true;
+                assert_eq!(core.active_tasks(), 0, "tasks left after shutdown");
+            }
+        }
+        check_bounds(&core, &cfg);
+    }
+
+    core.shutdown().await;
+    check_bounds(&core, &cfg);
+    assert_eq!(core.active_tasks(), 0, "tasks left after shutdown");
+    let stats = core.stats();
+    assert_eq!(stats.tasks_initialized, initialized, "initialization miscounted");
+    assert_eq!(stats.tasks_finished(), initialized, "a task did not end exactly once: {stats:?}");
+    // Every waiter answers, once, about its own task (longest timeout is 65 s of paused time).
+    for (id, handle) in waiters {
+        let answer = tokio::time::timeout(Duration::from_secs(120), handle)
+            .await
+            .expect("a waiter never got an answer")
+            .expect("a waiter panicked");
+        match answer {
+            Ok(agg) => assert_eq!(agg.task_id, id),
+            Err(e) => names(&e, id),
+        }
+    }
+}
+
+fuzz_target!(|input: Input| {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    rt.block_on(run(input));
+});
