@@ -32,11 +32,29 @@ enum Sig {
 
 #[derive(Arbitrary, Debug)]
 enum Op {
-    Init { task: u8, quorums: u8, threshold: u8, expiry_ms: u16 },
-    Sign { task: u8, operator: u8, digest: u8, sig: Sig },
-    Wait { task: u8, timeout_ms: u16 },
-    WaitInline { task: u8, timeout_ms: u16 },
-    Advance { ms: u16 },
+    Init {
+        task: u8,
+        quorums: u8,
+        threshold: u8,
+        expiry_ms: u16,
+    },
+    Sign {
+        task: u8,
+        operator: u8,
+        digest: u8,
+        sig: Sig,
+    },
+    Wait {
+        task: u8,
+        timeout_ms: u16,
+    },
+    WaitInline {
+        task: u8,
+        timeout_ms: u16,
+    },
+    Advance {
+        ms: u16,
+    },
     Yield,
     Shutdown,
 }
@@ -79,12 +97,24 @@ fn digest(d: u8) -> ResponseDigest {
     ResponseDigest::new([d % 3; 32])
 }
 
-fn check_bounds(core: &AggregatorCore<FakeScheme, InMemoryRegistry<FakeScheme>>, c: &AggregatorConfig) {
-    assert!(core.active_tasks() <= c.max_active_tasks, "active tasks over limit");
+fn check_bounds(
+    core: &AggregatorCore<FakeScheme, InMemoryRegistry<FakeScheme>>,
+    c: &AggregatorConfig,
+) {
+    assert!(
+        core.active_tasks() <= c.max_active_tasks,
+        "active tasks over limit"
+    );
     let (tasks, sigs) = core.pending_sizes();
     assert!(tasks <= c.max_pending_tasks, "pending tasks over limit");
-    assert!(sigs <= c.max_pending_tasks * c.max_pending_signatures_per_task, "pending sigs over limit");
-    assert!(core.stored_results() <= c.max_stored_responses, "stored results over limit");
+    assert!(
+        sigs <= c.max_pending_tasks * c.max_pending_signatures_per_task,
+        "pending sigs over limit"
+    );
+    assert!(
+        core.stored_results() <= c.max_stored_responses,
+        "stored results over limit"
+    );
 }
 
 fn names(err: &AggregationError, task: TaskId) {
@@ -94,7 +124,9 @@ fn names(err: &AggregationError, task: TaskId) {
 async fn run(input: Input) {
     let scheme = Arc::new(FakeScheme);
     let registry = Arc::new(InMemoryRegistry::new(Arc::clone(&scheme), 2));
-    let keys: Vec<FakeKeyPair> = (0..OPERATORS).map(|i| FakeKeyPair::new(500 + i as u64)).collect();
+    let keys: Vec<FakeKeyPair> = (0..OPERATORS)
+        .map(|i| FakeKeyPair::new(500 + i as u64))
+        .collect();
     let ops = keys
         .iter()
         .enumerate()
@@ -116,7 +148,12 @@ async fn run(input: Input) {
 
     for op in input.ops.into_iter().take(64) {
         match op {
-            Op::Init { task, quorums, threshold, expiry_ms } => {
+            Op::Init {
+                task,
+                quorums,
+                threshold,
+                expiry_ms,
+            } => {
                 let id = task_id(task);
                 let qs: &[(u8, u8)] = match quorums % 3 {
                     0 => &[(0, 0)],
@@ -125,7 +162,9 @@ async fn run(input: Input) {
                 };
                 let qs: Vec<(u8, u8)> = qs.iter().map(|(q, _)| (*q, threshold % 101)).collect();
                 let expiry = Duration::from_millis(u64::from(expiry_ms % 2000));
-                let Ok(meta) = TaskMetadata::from_raw(id, BLOCK, &qs, expiry) else { continue };
+                let Ok(meta) = TaskMetadata::from_raw(id, BLOCK, &qs, expiry) else {
+                    continue;
+                };
                 match core.initialize_task(meta).await {
                     Ok(()) => {
                         assert!(!shut_down, "initialized after shutdown");
@@ -134,7 +173,12 @@ async fn run(input: Input) {
                     Err(e) => names(&e, id),
                 }
             }
-            Op::Sign { task, operator, digest: d, sig } => {
+            Op::Sign {
+                task,
+                operator,
+                digest: d,
+                sig,
+            } => {
                 let id = task_id(task);
                 let op = usize::from(operator) % OPERATORS;
                 let d = digest(d);
@@ -154,8 +198,15 @@ async fn run(input: Input) {
                 }
                 let operator_id = signed.operator_id;
                 match core.process_signed_response(signed).await {
-                    Ok(SignatureOutcome::Accepted { task_id: t, operator_id: o, .. })
-                    | Ok(SignatureOutcome::Buffered { task_id: t, operator_id: o }) => {
+                    Ok(SignatureOutcome::Accepted {
+                        task_id: t,
+                        operator_id: o,
+                        ..
+                    })
+                    | Ok(SignatureOutcome::Buffered {
+                        task_id: t,
+                        operator_id: o,
+                    }) => {
                         assert_eq!((t, o), (id, operator_id));
                     }
                     Err(e) => names(&e, id),
@@ -165,7 +216,10 @@ async fn run(input: Input) {
                 let id = task_id(task);
                 let c = core.clone();
                 let timeout = Duration::from_millis(u64::from(timeout_ms));
-                waiters.push((id, tokio::spawn(async move { c.wait_for_aggregation(id, timeout).await })));
+                waiters.push((
+                    id,
+                    tokio::spawn(async move { c.wait_for_aggregation(id, timeout).await }),
+                ));
             }
             Op::WaitInline { task, timeout_ms } => {
                 let id = task_id(task);
@@ -175,7 +229,9 @@ async fn run(input: Input) {
                     Err(e) => names(&e, id),
                 }
             }
-            Op::Advance { ms } => tokio::time::sleep(Duration::from_millis(u64::from(ms % 5000))).await,
+            Op::Advance { ms } => {
+                tokio::time::sleep(Duration::from_millis(u64::from(ms % 5000))).await
+            }
             Op::Yield => tokio::task::yield_now().await,
             Op::Shutdown => {
                 core.shutdown().await;
@@ -190,8 +246,15 @@ async fn run(input: Input) {
     check_bounds(&core, &cfg);
     assert_eq!(core.active_tasks(), 0, "tasks left after shutdown");
     let stats = core.stats();
-    assert_eq!(stats.tasks_initialized, initialized, "initialization miscounted");
-    assert_eq!(stats.tasks_finished(), initialized, "a task did not end exactly once: {stats:?}");
+    assert_eq!(
+        stats.tasks_initialized, initialized,
+        "initialization miscounted"
+    );
+    assert_eq!(
+        stats.tasks_finished(),
+        initialized,
+        "a task did not end exactly once: {stats:?}"
+    );
     // Every waiter answers, once, about its own task (longest timeout is 65 s of paused time).
     for (id, handle) in waiters {
         let answer = tokio::time::timeout(Duration::from_secs(120), handle)

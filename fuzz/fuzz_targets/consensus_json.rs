@@ -11,10 +11,14 @@ use quorate_consensus::{
 use quorate_domain::{OperatorId, Stake};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&mode, rest)) = data.split_first() else { return };
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
     let mut responses = Vec::new();
     for (i, chunk) in rest.split(|b| *b == 0xff).take(8).enumerate() {
-        let Ok(doc) = serde_json::from_slice::<serde_json::Value>(chunk) else { return };
+        let Ok(doc) = serde_json::from_slice::<serde_json::Value>(chunk) else {
+            return;
+        };
         let _ = canonical_json_string(&doc);
         let id = OperatorId::new([i as u8 + 1; 32]).unwrap();
         let mut r = OperatorResponse::new(id, doc);
@@ -31,7 +35,9 @@ fuzz_target!(|data: &[u8]| {
     }
     .parse()
     .unwrap();
-    let Ok(tolerance) = Tolerance::percent(percent) else { return };
+    let Ok(tolerance) = Tolerance::percent(percent) else {
+        return;
+    };
     let mut config = ConsensusConfig::new(tolerance);
     if mode & 4 != 0 {
         let fraction: Decimal = "0.5".parse().unwrap();
@@ -48,7 +54,10 @@ fuzz_target!(|data: &[u8]| {
     let second = normalize(&reversed, &config);
     match (&first, &second) {
         (Ok(a), Ok(b)) => {
-            assert_eq!(a.consensus_digest, b.consensus_digest, "digest depends on arrival order");
+            assert_eq!(
+                a.consensus_digest, b.consensus_digest,
+                "digest depends on arrival order"
+            );
             assert_eq!(a.full_digest, b.full_digest);
             assert_eq!(a.normalized, b.normalized);
         }

@@ -55,8 +55,14 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     // Words 0..2 a G1 point, words 2..6 a G2 point (short inputs zero-padded).
-    let g1 = G1Point { x: word(data, 0), y: word(data, 1) };
-    let g2 = G2Point { x: [word(data, 2), word(data, 3)], y: [word(data, 4), word(data, 5)] };
+    let g1 = G1Point {
+        x: word(data, 0),
+        y: word(data, 1),
+    };
+    let g2 = G2Point {
+        x: [word(data, 2), word(data, 3)],
+        y: [word(data, 4), word(data, 5)],
+    };
     assert_eq!(G1Point::from_bytes(&g1.to_bytes()), g1);
     assert_eq!(G2Point::from_bytes(&g2.to_bytes()), g2);
     check(&Bn254Scheme, &g1, &g2);

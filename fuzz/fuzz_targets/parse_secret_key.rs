@@ -6,7 +6,9 @@ use libfuzzer_sys::fuzz_target;
 use quorate_bls::{KeyError, SecretKey};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(s) = std::str::from_utf8(data) else { return };
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
     match SecretKey::parse(s) {
         Ok(key) => {
             let scalar = key.expose_scalar();
