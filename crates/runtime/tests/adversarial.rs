@@ -11,8 +11,7 @@ use quorate_bls::ark::{Fr, G1Projective};
 use quorate_bls::{Bn254Scheme, KeyPair, Signature};
 use quorate_domain::{
     AggregationError, OperatorId, QuorumNumber, ResponseDigest, SignatureScheme,
-    SignatureVerificationError, SignedTaskResponse, Stake, SubmissionRequest, TaskId,
-    TaskMetadata,
+    SignatureVerificationError, SignedTaskResponse, Stake, SubmissionRequest, TaskId, TaskMetadata,
 };
 use quorate_runtime::memory::{InMemoryOperator, InMemoryRegistry, InMemorySubmitter};
 use quorate_runtime::{AggregatorConfig, AggregatorCore, SignatureOutcome, VerificationMode};
@@ -178,7 +177,12 @@ async fn each_bad_signature_gets_its_own_error_and_leaves_other_tasks_alone() {
     assert_eq!(
         reason(
             s.core
-                .process_signed_response(s.signed(4, 1, digest(1)))
+                .process_signed_response(s.with_sig(
+                    4,
+                    1,
+                    digest(1),
+                    s.keys[0].sign_digest(&digest(1))
+                ))
                 .await
         ),
         SignatureVerificationError::DuplicateSignature
