@@ -1,6 +1,9 @@
 //! The quorate binary: standalone aggregator service, demo and command-line tools.
 
 mod cli;
+mod compute;
+mod node;
+mod proto;
 
 use std::process::ExitCode;
 
@@ -14,12 +17,21 @@ enum Cli {
     Demo(cli::demo::DemoArgs),
     /// Normalize operators' numeric responses to one consensus document (median + tolerance).
     Consensus(cli::consensus::ConsensusArgs),
+    /// Run the aggregator as a gRPC service with durable state (`--dev` for embedded defaults).
+    Node(node::config::NodeArgs),
+    /// Client of a running node: create, get, list, watch and cancel tasks.
+    Task(cli::task::TaskArgs),
+    /// Operator processes for a running node.
+    Operator(cli::operator::OperatorArgs),
 }
 
 fn main() -> ExitCode {
     let result = match Cli::parse() {
         Cli::Demo(args) => cli::demo::run(args),
         Cli::Consensus(args) => cli::consensus::run(args),
+        Cli::Node(args) => node::run(args),
+        Cli::Task(args) => cli::task::run(args),
+        Cli::Operator(args) => cli::operator::run(args),
     };
     match result {
         Ok(code) => code,

@@ -2,3 +2,5 @@
 
 pub mod consensus;
 pub mod demo;
+pub mod operator;
+pub mod task;

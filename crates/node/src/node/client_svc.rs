@@ -1,0 +1,318 @@
+//! `quorate.v1.ClientService`: create, read, list, cancel and watch tasks; fetch aggregates.
+//! Every call identifies its caller; clients see only their own tasks.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures::Stream;
+use quorate_domain::TaskId;
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use crate::node::auth::{Authenticator, Caller, Role};
+use crate::node::error::NodeError;
+use crate::node::ratelimit::RateLimiter;
+use crate::node::record::{now_ms, Status as TaskStatus, TaskRecord};
+use crate::node::state::{parse_task_id, NodeState};
+use crate::proto::pb;
+use crate::proto::pb::client_service_server::ClientService;
+
+/// The client service over the node state.
+pub struct ClientApi {
+    /// The node.
+    pub state: NodeState,
+    /// Caller identification.
+    pub auth: Arc<Authenticator>,
+    /// Task-creation rate limit, per caller.
+    pub limiter: Arc<RateLimiter>,
+}
+
+type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::Task, Status>> + Send>>;
+
+const DEFAULT_LIMIT: u32 = 100;
+const MAX_LIMIT: u32 = 1000;
+
+impl ClientApi {
+    fn readable(&self, caller: &Caller, task_id: &TaskId) -> Result<TaskRecord, NodeError> {
+        let task = self
+            .state
+            .store
+            .task(task_id)?
+            .filter(|t| caller.can_read(t))
+            // Someone else's task is reported as missing: its existence is not disclosed.
+            .ok_or_else(|| NodeError::TaskNotFound(task_id.to_string()))?;
+        Ok(task)
+    }
+
+    fn validate(
+        &self,
+        caller: &Caller,
+        req: pb::CreateTaskRequest,
+    ) -> Result<TaskRecord, NodeError> {
+        let limits = &self.state.limits;
+        let task_id = if req.task_id.is_empty() {
+            random_task_id()
+        } else {
+            parse_task_id(&req.task_id)?
+        };
+        if req.payload.len() > limits.max_payload_bytes {
+            return Err(NodeError::InvalidArgument(format!(
+                "task {task_id}: payload of {} bytes exceeds {}",
+                req.payload.len(),
+                limits.max_payload_bytes
+            )));
+        }
+        if req.expiry_ms == 0 || req.expiry_ms > limits.max_expiry_ms {
+            return Err(NodeError::InvalidArgument(format!(
+                "task {task_id}: expiry_ms must be 1..={}, got {}",
+                limits.max_expiry_ms, req.expiry_ms
+            )));
+        }
+        let quorums = req
+            .quorums
+            .iter()
+            .map(|q| {
+                let quorum = u8::try_from(q.quorum).ok();
+                let threshold = u8::try_from(q.threshold_percent).ok();
+                quorum.zip(threshold).ok_or_else(|| {
+                    NodeError::InvalidArgument(format!(
+                        "task {task_id}: quorum {} / threshold {} out of range",
+                        q.quorum, q.threshold_percent
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let reference_block = if req.reference_block == 0 {
+            limits.default_reference_block
+        } else {
+            req.reference_block
+        };
+        let now = now_ms();
+        let record = TaskRecord {
+            task_id,
+            seq: 0,
+            status: TaskStatus::Pending,
+            creator: caller.name.clone(),
+            reference_block,
+            quorums,
+            expiry_ms: req.expiry_ms,
+            window_ms: req.window_ms.min(req.expiry_ms),
+            payload: req.payload,
+            created_at_ms: now,
+            updated_at_ms: now,
+            error: None,
+            signatures: 0,
+        };
+        // Same checks the aggregator makes, before anything is stored.
+        record
+            .metadata_at(now)
+            .map_err(|e| NodeError::InvalidArgument(format!("task {task_id}: {e}")))?;
+        Ok(record)
+    }
+}
+
+/// A fresh random task id.
+fn random_task_id() -> TaskId {
+    loop {
+        let bytes: [u8; 32] = rand::random();
+        if let Ok(id) = TaskId::new(bytes) {
+            return id;
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl ClientService for ClientApi {
+    async fn create_task(
+        &self,
+        request: Request<pb::CreateTaskRequest>,
+    ) -> Result<Response<pb::Task>, Status> {
+        let caller = self.auth.caller(request.metadata())?;
+        caller.require_writer()?;
+        if !self.limiter.allow(&caller.name) {
+            metrics::counter!("quorate_node_rate_limited_total").increment(1);
+            return Err(NodeError::ResourceExhausted(format!(
+                "task creation rate limit reached for {}",
+                caller.name
+            ))
+            .into());
+        }
+        let record = self.validate(&caller, request.into_inner())?;
+        let task = self.state.create_task(record).await?;
+        Ok(Response::new(task.to_wire(true)))
+    }
+
+    async fn get_task(
+        &self,
+        request: Request<pb::GetTaskRequest>,
+    ) -> Result<Response<pb::Task>, Status> {
+        let caller = self.auth.caller(request.metadata())?;
+        let task_id = parse_task_id(&request.get_ref().task_id)?;
+        Ok(Response::new(
+            self.readable(&caller, &task_id)?.to_wire(true),
+        ))
+    }
+
+    async fn list_tasks(
+        &self,
+        request: Request<pb::ListTasksRequest>,
+    ) -> Result<Response<pb::ListTasksResponse>, Status> {
+        let caller = self.auth.caller(request.metadata())?;
+        let req = request.into_inner();
+        let creator = match (caller.role, req.creator.is_empty()) {
+            (Role::Client, _) => {
+                if !req.creator.is_empty() && req.creator != caller.name {
+                    return Err(NodeError::PermissionDenied(format!(
+                        "{} may list only its own tasks",
+                        caller.name
+                    ))
+                    .into());
+                }
+                Some(caller.name.clone())
+            }
+            (_, true) => None,
+            (_, false) => Some(req.creator.clone()),
+        };
+        let after = if req.page_token.is_empty() {
+            0
+        } else {
+            req.page_token.parse::<u64>().map_err(|_| {
+                NodeError::InvalidArgument(format!("bad page token {:?}", req.page_token))
+            })?
+        };
+        let limit = match req.limit {
+            0 => DEFAULT_LIMIT,
+            n => n.min(MAX_LIMIT),
+        } as usize;
+        let filter = |r: &TaskRecord| creator.as_ref().is_none_or(|c| &r.creator == c);
+        let tasks = if req.status == 0 {
+            self.state.store.tasks_after(after, limit, filter)
+        } else {
+            let status = TaskStatus::from_wire(req.status).ok_or_else(|| {
+                NodeError::InvalidArgument(format!("unknown status {}", req.status))
+            })?;
+            self.state
+                .store
+                .tasks_in_status(status, after, limit, filter)
+        }
+        .map_err(NodeError::from)?;
+        let next_page_token = if tasks.len() == limit {
+            tasks.last().map(|t| t.seq.to_string()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListTasksResponse {
+            tasks: tasks.iter().map(|t| t.to_wire(req.full)).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn cancel_task(
+        &self,
+        request: Request<pb::CancelTaskRequest>,
+    ) -> Result<Response<pb::Task>, Status> {
+        let caller = self.auth.caller(request.metadata())?;
+        let task_id = parse_task_id(&request.get_ref().task_id)?;
+        let task = self.readable(&caller, &task_id)?;
+        if !caller.can_write(&task) {
+            return Err(NodeError::PermissionDenied(format!(
+                "{} may not cancel task {task_id}",
+                caller.name
+            ))
+            .into());
+        }
+        if task.status.is_final() {
+            return Err(NodeError::FailedPrecondition(format!(
+                "task {task_id} is already {:?}",
+                task.status
+            ))
+            .into());
+        }
+        let task = self.state.cancel(&task_id)?.unwrap_or(task);
+        Ok(Response::new(task.to_wire(true)))
+    }
+
+    type WatchTaskStream = WatchStream;
+
+    async fn watch_task(
+        &self,
+        request: Request<pb::GetTaskRequest>,
+    ) -> Result<Response<Self::WatchTaskStream>, Status> {
+        let caller = self.auth.caller(request.metadata())?;
+        let task_id = parse_task_id(&request.get_ref().task_id)?;
+        let mut updates = self.state.subscribe();
+        let current = self.readable(&caller, &task_id)?;
+        let (tx, rx) = mpsc::channel(16);
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            let mut last = current.status;
+            if tx.send(Ok(current.to_wire(false))).await.is_err() || last.is_final() {
+                return;
+            }
+            loop {
+                let record = match updates.recv().await {
+                    Ok(r) if r.task_id == task_id => r,
+                    Ok(_) => continue,
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        match state.store.task(&task_id) {
+                            Ok(Some(r)) => r,
+                            _ => return,
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                };
+                if record.status == last {
+                    continue;
+                }
+                last = record.status;
+                if tx.send(Ok(record.to_wire(false))).await.is_err() || last.is_final() {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn get_aggregate(
+        &self,
+        request: Request<pb::GetTaskRequest>,
+    ) -> Result<Response<pb::Aggregate>, Status> {
+        let caller = self.auth.caller(request.metadata())?;
+        let task_id = parse_task_id(&request.get_ref().task_id)?;
+        let task = self.readable(&caller, &task_id)?;
+        let store = &self.state.store;
+        let json = store
+            .aggregate(&task_id)
+            .map_err(NodeError::from)?
+            .ok_or_else(|| {
+                NodeError::FailedPrecondition(format!(
+                    "task {task_id} has no aggregate ({:?})",
+                    task.status
+                ))
+            })?;
+        let agg: quorate_domain::AggregatedResponse = serde_json::from_slice(&json)
+            .map_err(|e| NodeError::FailedPrecondition(format!("task {task_id}: {e}")))?;
+        let receipt = store.submission(&task_id).map_err(NodeError::from)?;
+        Ok(Response::new(pb::Aggregate {
+            task_id: task_id.as_bytes().to_vec(),
+            digest: agg.digest.as_bytes().to_vec(),
+            signer_ids: agg
+                .signer_ids
+                .iter()
+                .map(|i| i.as_bytes().to_vec())
+                .collect(),
+            non_signer_ids: agg
+                .non_signer_ids
+                .iter()
+                .map(|i| i.as_bytes().to_vec())
+                .collect(),
+            sigma: agg.signers_agg_sig_g1.to_bytes().to_vec(),
+            apk_g2: agg.signers_apk_g2.to_bytes().to_vec(),
+            json: String::from_utf8_lossy(&json).into_owned(),
+            receipt_json: receipt
+                .map(|r| String::from_utf8_lossy(&r).into_owned())
+                .unwrap_or_default(),
+        }))
+    }
+}

@@ -1,0 +1,199 @@
+//! Node configuration: a TOML file, overridden by environment variables and flags.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::node::auth::ApiKey;
+
+/// Flags (and their `QUORATE_*` environment variables) of `quorate node`. Each overrides the
+/// same key of the TOML file given with `--config`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct NodeArgs {
+    /// TOML configuration file (keys as the long flags, with underscores; plus `api_keys`).
+    #[arg(long, env = "QUORATE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Embedded defaults: in-memory registry of generated operators, a local database file
+    /// and simulated operators.
+    #[arg(long, env = "QUORATE_DEV")]
+    pub dev: bool,
+    /// gRPC listen address (port 0: any free port; the bound address is printed).
+    #[arg(long, env = "QUORATE_GRPC_ADDR")]
+    pub grpc_addr: Option<SocketAddr>,
+    /// HTTP listen address for /metrics and /health.
+    #[arg(long, env = "QUORATE_HTTP_ADDR")]
+    pub http_addr: Option<SocketAddr>,
+    /// Database file.
+    #[arg(long, env = "QUORATE_DB")]
+    pub db: Option<PathBuf>,
+    /// Dev operators registered in the in-memory registry.
+    #[arg(long, env = "QUORATE_DEV_OPERATORS")]
+    pub dev_operators: Option<u32>,
+    /// Seed of the dev operators' keys (`quorate operator run --dev-seed` must match).
+    #[arg(long, env = "QUORATE_DEV_SEED")]
+    pub dev_seed: Option<u64>,
+    /// How many of the dev operators the node simulates itself (default: all of them).
+    #[arg(long, env = "QUORATE_SIMULATED_OPERATORS")]
+    pub simulated_operators: Option<u32>,
+    /// Logs as JSON lines.
+    #[arg(long, env = "QUORATE_LOG_JSON")]
+    pub log_json: bool,
+    /// Task creations per second per caller (0: unlimited).
+    #[arg(long, env = "QUORATE_RATE_LIMIT")]
+    pub rate_limit: Option<f64>,
+    /// Task creations allowed in a burst per caller.
+    #[arg(long, env = "QUORATE_RATE_BURST")]
+    pub rate_burst: Option<u32>,
+    /// Largest gRPC message accepted, in bytes.
+    #[arg(long, env = "QUORATE_MAX_MESSAGE_BYTES")]
+    pub max_message_bytes: Option<usize>,
+    /// Largest task payload accepted, in bytes.
+    #[arg(long, env = "QUORATE_MAX_PAYLOAD_BYTES")]
+    pub max_payload_bytes: Option<usize>,
+    /// Reference block of tasks that give none (and of the dev operator set).
+    #[arg(long, env = "QUORATE_REFERENCE_BLOCK")]
+    pub reference_block: Option<u64>,
+    /// Chain RPC endpoint (chain adapter; not wired in yet).
+    #[arg(long, env = "QUORATE_RPC_URL")]
+    pub rpc_url: Option<String>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NodeConfig {
+    /// See [`NodeArgs::dev`].
+    pub dev: bool,
+    /// See [`NodeArgs::grpc_addr`].
+    pub grpc_addr: SocketAddr,
+    /// See [`NodeArgs::http_addr`].
+    pub http_addr: SocketAddr,
+    /// See [`NodeArgs::db`].
+    pub db: PathBuf,
+    /// See [`NodeArgs::dev_operators`].
+    pub dev_operators: u32,
+    /// See [`NodeArgs::dev_seed`].
+    pub dev_seed: u64,
+    /// See [`NodeArgs::simulated_operators`].
+    pub simulated_operators: Option<u32>,
+    /// See [`NodeArgs::log_json`].
+    pub log_json: bool,
+    /// See [`NodeArgs::rate_limit`].
+    pub rate_limit: f64,
+    /// See [`NodeArgs::rate_burst`].
+    pub rate_burst: u32,
+    /// See [`NodeArgs::max_message_bytes`].
+    pub max_message_bytes: usize,
+    /// See [`NodeArgs::max_payload_bytes`].
+    pub max_payload_bytes: usize,
+    /// See [`NodeArgs::reference_block`].
+    pub reference_block: u64,
+    /// Longest task expiry accepted, in ms.
+    pub max_expiry_ms: u64,
+    /// See [`NodeArgs::rpc_url`].
+    pub rpc_url: Option<String>,
+    /// API keys; none: callers without credentials are the admin `dev`.
+    pub api_keys: Vec<ApiKey>,
+    /// Chain id: the audience of wallet JWTs.
+    pub chain_id: u64,
+    /// HMAC secret of wallet JWTs (default: random per start, so tokens end with the process).
+    pub jwt_secret: Option<String>,
+    /// How long a sign-in message may be exchanged, in ms.
+    pub sign_in_ttl_ms: u64,
+    /// How long a wallet JWT is valid, in ms.
+    pub token_ttl_ms: u64,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        Self {
+            dev: false,
+            grpc_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 9464)),
+            db: PathBuf::from(".quorate/node.redb"),
+            dev_operators: 4,
+            dev_seed: 1,
+            simulated_operators: None,
+            log_json: false,
+            rate_limit: 100.0,
+            rate_burst: 200,
+            max_message_bytes: 1 << 20,
+            max_payload_bytes: 64 * 1024,
+            reference_block: 100,
+            max_expiry_ms: 24 * 3600 * 1000,
+            rpc_url: None,
+            api_keys: Vec::new(),
+            chain_id: 31337,
+            jwt_secret: None,
+            sign_in_ttl_ms: 5 * 60 * 1000,
+            token_ttl_ms: 3600 * 1000,
+        }
+    }
+}
+
+impl NodeConfig {
+    /// File (if any), then flags and environment on top.
+    pub fn load(args: &NodeArgs) -> anyhow::Result<Self> {
+        let mut c = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+                toml::from_str(&text)
+                    .map_err(|e| anyhow::anyhow!("parsing {}: {e}", path.display()))?
+            }
+            None => NodeConfig::default(),
+        };
+        c.dev |= args.dev;
+        c.log_json |= args.log_json;
+        macro_rules! over {
+            ($($f:ident),*) => {$( if let Some(v) = args.$f.clone() { c.$f = v; } )*};
+        }
+        over!(
+            grpc_addr,
+            http_addr,
+            db,
+            dev_operators,
+            dev_seed,
+            rate_limit,
+            rate_burst,
+            max_message_bytes,
+            max_payload_bytes,
+            reference_block
+        );
+        if args.simulated_operators.is_some() {
+            c.simulated_operators = args.simulated_operators;
+        }
+        if args.rpc_url.is_some() {
+            c.rpc_url = args.rpc_url.clone();
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file() {
+        let dir = std::env::temp_dir().join(format!("quorate-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("node.toml");
+        std::fs::write(
+            &path,
+            "dev_operators = 7\nrate_limit = 2.5\n[[api_keys]]\nname = \"a\"\nkey = \"k\"\nrole = \"admin\"\n",
+        )
+        .unwrap();
+        let args = NodeArgs {
+            config: Some(path),
+            dev_operators: Some(9),
+            ..NodeArgs::default()
+        };
+        let c = NodeConfig::load(&args).unwrap();
+        assert_eq!(c.dev_operators, 9);
+        assert_eq!(c.rate_limit, 2.5);
+        assert_eq!(c.api_keys.len(), 1);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -1,0 +1,97 @@
+//! `--dev`: an in-memory registry of generated operators and simulated operators inside the
+//! node, so tasks complete with nothing else running.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use quorate_bls::{Bn254Scheme, KeyPair};
+use quorate_domain::OperatorId;
+use quorate_runtime::memory::{InMemoryOperator, InMemoryRegistry};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use tracing::debug;
+
+use crate::compute::{dev_key, dev_stakes, sign_response, ComputeFn};
+use crate::node::record::TaskRecord;
+use crate::node::state::NodeState;
+
+/// Registers `count` dev operators (keys from `seed`) at `block`; returns their keys.
+pub fn register_dev_operators(
+    registry: &InMemoryRegistry<Bn254Scheme>,
+    block: u64,
+    seed: u64,
+    count: u32,
+) -> Vec<KeyPair> {
+    let keys: Vec<KeyPair> = (0..count).map(|i| dev_key(seed, i)).collect();
+    let operators = keys
+        .iter()
+        .zip(0u32..)
+        .map(|(k, i)| InMemoryOperator {
+            pubkey_g1: *k.public_g1(),
+            pubkey_g2: k.public_g2().clone(),
+            stakes: dev_stakes(i),
+        })
+        .collect();
+    registry.set_operators(block, operators);
+    keys
+}
+
+/// Runs simulated operators with `keys` until `stop`: each signs every open task once.
+pub fn spawn_simulated(state: NodeState, keys: Vec<KeyPair>, stop: CancellationToken) {
+    let keys: Vec<(Arc<KeyPair>, OperatorId)> = keys
+        .into_iter()
+        .map(|k| {
+            let id = k.operator_id();
+            (Arc::new(k), id)
+        })
+        .collect();
+    tokio::spawn(async move {
+        let mut updates = state.subscribe();
+        let mut seen = HashSet::new();
+        if let Ok(open) = state
+            .store
+            .tasks_after(0, usize::MAX, |r: &TaskRecord| r.status.is_open())
+        {
+            for record in open {
+                sign_all(&state, &keys, &record, &mut seen).await;
+            }
+        }
+        loop {
+            let record = tokio::select! {
+                _ = stop.cancelled() => return,
+                r = updates.recv() => match r {
+                    Ok(r) => r,
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+            };
+            if record.status.is_open() {
+                sign_all(&state, &keys, &record, &mut seen).await;
+            }
+        }
+    });
+}
+
+async fn sign_all(
+    state: &NodeState,
+    keys: &[(Arc<KeyPair>, OperatorId)],
+    record: &TaskRecord,
+    seen: &mut HashSet<quorate_domain::TaskId>,
+) {
+    if !seen.insert(record.task_id) {
+        return;
+    }
+    let response = ComputeFn::Echo.apply(&record.payload);
+    for (key, id) in keys {
+        let (digest, sig) = sign_response(key, &response);
+        let (state, task_id, id, response) = (state.clone(), record.task_id, *id, response.clone());
+        tokio::spawn(async move {
+            if let Err(e) = state
+                .submit_signature(task_id, id, digest, &sig, &response)
+                .await
+            {
+                debug!(%task_id, operator_id = %id, error = %e, "simulated operator refused");
+            }
+        });
+    }
+}

@@ -1,0 +1,118 @@
+//! The node's typed errors and the gRPC status each maps to. Every message names the task
+//! (and operator, where there is one).
+
+use quorate_domain::{AggregationError, SignatureVerificationError};
+use tonic::{Code, Status};
+
+use crate::node::store::StoreError;
+
+/// Why a node request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The request is malformed.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// No such task.
+    #[error("task {0} not found")]
+    TaskNotFound(String),
+    /// Already exists (task id, or this operator's response).
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// The task is in a state that does not allow this.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// No credentials, or unknown ones.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(String),
+    /// The caller may not do this (wrong owner, read-only key, unregistered operator).
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+    /// A rate or size limit was reached.
+    #[error("resource exhausted: {0}")]
+    ResourceExhausted(String),
+    /// The node is shutting down.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// The aggregator refused or failed.
+    #[error(transparent)]
+    Aggregation(#[from] AggregationError),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl NodeError {
+    /// The gRPC code for this error.
+    pub fn code(&self) -> Code {
+        match self {
+            NodeError::InvalidArgument(_) => Code::InvalidArgument,
+            NodeError::TaskNotFound(_) => Code::NotFound,
+            NodeError::AlreadyExists(_) => Code::AlreadyExists,
+            NodeError::FailedPrecondition(_) => Code::FailedPrecondition,
+            NodeError::Unauthenticated(_) => Code::Unauthenticated,
+            NodeError::PermissionDenied(_) => Code::PermissionDenied,
+            NodeError::ResourceExhausted(_) => Code::ResourceExhausted,
+            NodeError::Unavailable(_) => Code::Unavailable,
+            NodeError::Store(_) => Code::Internal,
+            NodeError::Aggregation(e) => aggregation_code(e),
+        }
+    }
+}
+
+fn aggregation_code(e: &AggregationError) -> Code {
+    use SignatureVerificationError as V;
+    match e {
+        AggregationError::TaskNotFound { .. } => Code::NotFound,
+        AggregationError::DuplicateTaskId { .. } => Code::AlreadyExists,
+        AggregationError::TaskCompleted { .. } | AggregationError::TaskExpired { .. } => {
+            Code::FailedPrecondition
+        }
+        AggregationError::SignatureVerification { reason, .. } => match reason {
+            V::IncorrectSignature => Code::InvalidArgument,
+            V::DuplicateSignature => Code::AlreadyExists,
+            V::OperatorNotFound | V::OperatorNotInQuorums => Code::PermissionDenied,
+            V::UnexpectedDigest => Code::InvalidArgument,
+        },
+        AggregationError::LimitReached { .. } => Code::ResourceExhausted,
+        AggregationError::Validation(_) => Code::InvalidArgument,
+        AggregationError::Cancelled { .. } | AggregationError::ChannelClosed { .. } => {
+            Code::Unavailable
+        }
+        AggregationError::Timeout { .. } => Code::DeadlineExceeded,
+        AggregationError::Registry { .. }
+        | AggregationError::Panicked { .. }
+        | AggregationError::Submit(_) => Code::Internal,
+    }
+}
+
+impl From<NodeError> for Status {
+    fn from(e: NodeError) -> Self {
+        Status::new(e.code(), e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quorate_domain::{OperatorId, TaskId};
+
+    #[test]
+    fn signature_errors_map_to_distinct_codes() {
+        let task_id = TaskId::from(1u32);
+        let operator_id = OperatorId::from_key_hash([3; 32]);
+        let status = Status::from(NodeError::from(AggregationError::SignatureVerification {
+            task_id,
+            operator_id,
+            reason: SignatureVerificationError::OperatorNotFound,
+        }));
+        assert_eq!(status.code(), Code::PermissionDenied);
+        assert!(status.message().contains(&task_id.to_string()));
+        assert!(status.message().contains(&operator_id.to_string()));
+        let forged = NodeError::from(AggregationError::SignatureVerification {
+            task_id,
+            operator_id,
+            reason: SignatureVerificationError::IncorrectSignature,
+        });
+        assert_eq!(forged.code(), Code::InvalidArgument);
+    }
+}

@@ -1,0 +1,420 @@
+//! The node's core: the aggregator, the database and the task lifecycle. Every status change
+//! is stored, then published to watchers and operators.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use quorate_bls::{Bn254Scheme, Signature};
+use quorate_domain::{AggregationError, OperatorId, ResponseDigest, SignedTaskResponse, TaskId};
+use quorate_runtime::memory::{InMemoryRegistry, InMemorySubmitter};
+use quorate_runtime::{AggregatorCore, SignatureOutcome};
+use sha3::{Digest, Keccak256};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, warn};
+
+use crate::node::error::NodeError;
+use crate::node::record::{now_ms, Status, StoredResponse, TaskRecord};
+use crate::node::store::Store;
+
+/// The aggregator the node runs.
+pub type Core = AggregatorCore<Bn254Scheme, InMemoryRegistry<Bn254Scheme>>;
+/// The submitter the node hands aggregates to.
+pub type Submitter = InMemorySubmitter<Bn254Scheme, InMemoryRegistry<Bn254Scheme>>;
+
+/// Limits and defaults of the service.
+#[derive(Clone, Debug)]
+pub struct ServiceLimits {
+    /// Reference block used when a request gives 0.
+    pub default_reference_block: u64,
+    /// Largest task payload accepted.
+    pub max_payload_bytes: usize,
+    /// Largest operator response accepted.
+    pub max_response_bytes: usize,
+    /// Longest expiry a task may ask for, in ms.
+    pub max_expiry_ms: u64,
+}
+
+/// Shared node state. Cheap to clone.
+#[derive(Clone)]
+pub struct NodeState {
+    /// The aggregator.
+    pub core: Core,
+    /// The database.
+    pub store: Store,
+    submitter: Arc<Submitter>,
+    updates: broadcast::Sender<TaskRecord>,
+    /// Limits.
+    pub limits: Arc<ServiceLimits>,
+    shutting_down: CancellationToken,
+    drivers: TaskTracker,
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    hex::encode(bytes)
+}
+
+/// Parses a 32-byte task id from the wire.
+pub fn parse_task_id(bytes: &[u8]) -> Result<TaskId, NodeError> {
+    let arr: [u8; 32] = bytes.try_into().map_err(|_| {
+        NodeError::InvalidArgument(format!("task id must be 32 bytes, got {}", bytes.len()))
+    })?;
+    TaskId::new(arr).map_err(|e| NodeError::InvalidArgument(e.to_string()))
+}
+
+/// Parses a 32-byte operator id from the wire.
+pub fn parse_operator_id(bytes: &[u8]) -> Result<OperatorId, NodeError> {
+    let arr: [u8; 32] = bytes.try_into().map_err(|_| {
+        NodeError::InvalidArgument(format!("operator id must be 32 bytes, got {}", bytes.len()))
+    })?;
+    OperatorId::new(arr).map_err(|e| NodeError::InvalidArgument(e.to_string()))
+}
+
+impl NodeState {
+    /// Builds the state over a started aggregator and an open store.
+    pub fn new(core: Core, store: Store, submitter: Arc<Submitter>, limits: ServiceLimits) -> Self {
+        let (updates, _) = broadcast::channel(4096);
+        Self {
+            core,
+            store,
+            submitter,
+            updates,
+            limits: Arc::new(limits),
+            shutting_down: CancellationToken::new(),
+            drivers: TaskTracker::new(),
+        }
+    }
+
+    /// Every stored task change, live.
+    pub fn subscribe(&self) -> broadcast::Receiver<TaskRecord> {
+        self.updates.subscribe()
+    }
+
+    /// Whether shutdown has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.is_cancelled()
+    }
+
+    fn publish(&self, record: &TaskRecord) {
+        let _ = self.updates.send(record.clone());
+    }
+
+    /// Stores a new task and starts aggregating it.
+    pub async fn create_task(&self, record: TaskRecord) -> Result<TaskRecord, NodeError> {
+        if self.is_shutting_down() {
+            return Err(NodeError::Unavailable("node is shutting down".into()));
+        }
+        let task_id = record.task_id;
+        let Some(record) = self.store.create_task(record)? else {
+            return Err(NodeError::AlreadyExists(format!(
+                "task {task_id} already exists"
+            )));
+        };
+        metrics::counter!("quorate_node_tasks_created_total").increment(1);
+        self.publish(&record);
+        let fallback = record.clone();
+        Ok(self.start(record).await?.unwrap_or(fallback))
+    }
+
+    /// Hands a stored open task to the aggregator and spawns its driver. Returns the task as
+    /// it now is (collecting, or expired/failed if it could not start).
+    async fn start(&self, record: TaskRecord) -> Result<Option<TaskRecord>, NodeError> {
+        let task_id = record.task_id;
+        let meta = match record.metadata_at(now_ms()) {
+            Ok(Some(meta)) => meta,
+            Ok(None) => {
+                let why = format!("task {task_id} expired before it could start");
+                return self.finish(&task_id, Status::Expired, Some(why));
+            }
+            Err(e) => return self.finish(&task_id, Status::Failed, Some(e.to_string())),
+        };
+        let wait = meta.time_to_expiry() + meta.window() + Duration::from_secs(5);
+        if let Err(e) = self.core.initialize_task(meta).await {
+            return self.finish(&task_id, Status::Failed, Some(e.to_string()));
+        }
+        let collecting = match self.set_status(&task_id, Status::Collecting, None)? {
+            Some(r) => Some(r),
+            // Already collecting (a restart): as stored.
+            None => self.store.task(&task_id)?,
+        };
+        let state = self.clone();
+        self.drivers
+            .spawn(async move { state.drive(task_id, wait).await });
+        Ok(collecting)
+    }
+
+    /// Moves a non-final task to `status`; `None` if it is missing or already final.
+    pub fn set_status(
+        &self,
+        task_id: &TaskId,
+        status: Status,
+        error: Option<String>,
+    ) -> Result<Option<TaskRecord>, NodeError> {
+        let updated = self.store.update_task(task_id, |r| {
+            if r.status.is_final() || r.status == status {
+                return false;
+            }
+            r.status = status;
+            if error.is_some() {
+                r.error = error;
+            }
+            true
+        })?;
+        if let Some(r) = &updated {
+            metrics::counter!("quorate_node_task_transitions_total", "to" => format!("{status:?}"))
+                .increment(1);
+            self.publish(r);
+        }
+        Ok(updated)
+    }
+
+    fn finish(
+        &self,
+        task_id: &TaskId,
+        status: Status,
+        error: Option<String>,
+    ) -> Result<Option<TaskRecord>, NodeError> {
+        if let Some(e) = &error {
+            warn!(%task_id, ?status, error = %e, "task ended without an aggregate");
+        }
+        self.set_status(task_id, status, error)
+    }
+
+    /// Waits for the task's aggregate, stores it, submits it and stores the receipt.
+    async fn drive(&self, task_id: TaskId, wait: Duration) {
+        let result = self.core.wait_for_aggregation(task_id, wait).await;
+        if self.is_shutting_down() {
+            // Left open on purpose: the next start resumes it from the stored signatures.
+            return;
+        }
+        let outcome = match result {
+            Ok(aggregate) => self.store_and_submit(task_id, &aggregate).await,
+            Err(AggregationError::TaskExpired { .. }) => self
+                .finish(
+                    &task_id,
+                    Status::Expired,
+                    Some(format!(
+                        "task {task_id} expired before reaching its thresholds"
+                    )),
+                )
+                .map(|_| ()),
+            Err(e) => self
+                .finish(&task_id, Status::Failed, Some(e.to_string()))
+                .map(|_| ()),
+        };
+        if let Err(e) = outcome {
+            warn!(%task_id, error = %e, "could not record the task's outcome");
+        }
+    }
+
+    async fn store_and_submit(
+        &self,
+        task_id: TaskId,
+        aggregate: &quorate_domain::AggregatedResponse,
+    ) -> Result<(), NodeError> {
+        let json = serde_json::to_vec(aggregate)
+            .map_err(|e| NodeError::InvalidArgument(format!("task {task_id}: {e}")))?;
+        self.store.put_aggregate(&task_id, &json)?;
+        if self
+            .set_status(&task_id, Status::Aggregated, None)?
+            .is_none()
+        {
+            return Ok(()); // cancelled meanwhile: keep the aggregate, do not submit
+        }
+        self.submit(task_id, aggregate).await
+    }
+
+    /// Submits a stored aggregate with the response its signers signed.
+    async fn submit(
+        &self,
+        task_id: TaskId,
+        aggregate: &quorate_domain::AggregatedResponse,
+    ) -> Result<(), NodeError> {
+        let payload = self
+            .store
+            .responses(&task_id)?
+            .into_iter()
+            .find(|r| r.digest == *aggregate.digest.as_bytes())
+            .and_then(|r| hex::decode(r.response).ok())
+            .unwrap_or_default();
+        match self
+            .core
+            .submit_aggregated_response(&*self.submitter, aggregate, payload)
+            .await
+        {
+            Ok(receipt) => {
+                let json = serde_json::to_vec(&receipt)
+                    .map_err(|e| NodeError::InvalidArgument(format!("task {task_id}: {e}")))?;
+                self.store.put_submission(&task_id, &json)?;
+                self.set_status(&task_id, Status::Submitted, None)?;
+                info!(%task_id, "aggregate submitted");
+            }
+            Err(e) => {
+                self.finish(&task_id, Status::Failed, Some(e.to_string()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores an operator's signed response, then hands it to the aggregator. The response is
+    /// acknowledged only once stored; a refused one is removed again.
+    pub async fn submit_signature(
+        &self,
+        task_id: TaskId,
+        operator_id: OperatorId,
+        digest: [u8; 32],
+        signature: &[u8],
+        response: &[u8],
+    ) -> Result<SignatureOutcome, NodeError> {
+        if self.is_shutting_down() {
+            return Err(NodeError::Unavailable("node is shutting down".into()));
+        }
+        if response.len() > self.limits.max_response_bytes {
+            return Err(NodeError::InvalidArgument(format!(
+                "task {task_id}: response of operator {operator_id} has {} bytes, more than {}",
+                response.len(),
+                self.limits.max_response_bytes
+            )));
+        }
+        if !response.is_empty() && <[u8; 32]>::from(Keccak256::digest(response)) != digest {
+            return Err(NodeError::InvalidArgument(format!(
+                "task {task_id}: digest of operator {operator_id} is not keccak256(response)"
+            )));
+        }
+        let sig = Signature::from_bytes(signature).map_err(|e| {
+            NodeError::InvalidArgument(format!(
+                "task {task_id}: signature of operator {operator_id} is malformed: {e}"
+            ))
+        })?;
+        let Some(task) = self.store.task(&task_id)? else {
+            return Err(NodeError::TaskNotFound(task_id.to_string()));
+        };
+        if !task.status.is_open() {
+            return Err(NodeError::FailedPrecondition(format!(
+                "task {task_id} is {:?}; response of operator {operator_id} not accepted",
+                task.status
+            )));
+        }
+        let stored = StoredResponse {
+            operator_id: *operator_id.as_bytes(),
+            digest,
+            signature: hex_of(signature),
+            response: hex_of(response),
+        };
+        if !self.store.put_response(&task_id, &stored)? {
+            return Err(NodeError::AlreadyExists(format!(
+                "task {task_id}: operator {operator_id} already responded"
+            )));
+        }
+        let signed = SignedTaskResponse {
+            task_id,
+            digest: ResponseDigest::new(digest),
+            signature: sig,
+            operator_id,
+        };
+        match self.core.process_signed_response(signed).await {
+            Ok(outcome) => Ok(outcome),
+            Err(AggregationError::Cancelled { .. }) if self.is_shutting_down() => {
+                // Stored: replayed on restart.
+                Err(NodeError::Unavailable(format!(
+                    "task {task_id}: node shutting down; response of operator {operator_id} is stored"
+                )))
+            }
+            Err(e) => {
+                self.store
+                    .delete_response(&task_id, operator_id.as_bytes())?;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Marks a task cancelled. The aggregator's result for it, if any comes, is ignored.
+    pub fn cancel(&self, task_id: &TaskId) -> Result<Option<TaskRecord>, NodeError> {
+        self.set_status(
+            task_id,
+            Status::Cancelled,
+            Some(format!("task {task_id} cancelled")),
+        )
+    }
+
+    /// Resumes every unfinished task after a restart: open ones are handed to the aggregator
+    /// with their remaining expiry and stored signatures; aggregated ones are submitted.
+    pub async fn recover(&self) -> Result<RecoveryReport, NodeError> {
+        let mut report = RecoveryReport::default();
+        for status in [Status::Pending, Status::Collecting] {
+            let mut after = 0;
+            loop {
+                let page = self.store.tasks_in_status(status, after, 256, |_| true)?;
+                let Some(last) = page.last() else { break };
+                after = last.seq;
+                for record in page {
+                    let task_id = record.task_id;
+                    let responses = self.store.responses(&task_id)?;
+                    let started = self.start(record).await?;
+                    if started.as_ref().map(|r| r.status) != Some(Status::Collecting) {
+                        continue;
+                    }
+                    report.tasks += 1;
+                    for r in responses {
+                        report.signatures += 1;
+                        if let Err(e) = self.replay(task_id, &r).await {
+                            warn!(%task_id, error = %e, "stored response refused on replay");
+                        }
+                    }
+                }
+            }
+        }
+        let aggregated = self
+            .store
+            .tasks_in_status(Status::Aggregated, 0, usize::MAX, |_| true)?;
+        for record in aggregated {
+            let task_id = record.task_id;
+            let Some(json) = self.store.aggregate(&task_id)? else {
+                continue;
+            };
+            if let Ok(aggregate) = serde_json::from_slice(&json) {
+                report.resubmitted += 1;
+                self.submit(task_id, &aggregate).await?;
+            }
+        }
+        Ok(report)
+    }
+
+    async fn replay(&self, task_id: TaskId, r: &StoredResponse) -> Result<(), NodeError> {
+        let operator_id = OperatorId::new(r.operator_id)
+            .map_err(|e| NodeError::InvalidArgument(e.to_string()))?;
+        let bytes =
+            hex::decode(&r.signature).map_err(|e| NodeError::InvalidArgument(e.to_string()))?;
+        let signature =
+            Signature::from_bytes(&bytes).map_err(|e| NodeError::InvalidArgument(e.to_string()))?;
+        let signed = SignedTaskResponse {
+            task_id,
+            digest: ResponseDigest::new(r.digest),
+            signature,
+            operator_id,
+        };
+        self.core.process_signed_response(signed).await?;
+        Ok(())
+    }
+
+    /// Stops the aggregator (open tasks stay open in the database) and waits for every
+    /// driver's writes to finish.
+    pub async fn shutdown(&self) {
+        self.shutting_down.cancel();
+        self.core.shutdown().await;
+        self.drivers.close();
+        self.drivers.wait().await;
+    }
+}
+
+/// What a restart resumed.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RecoveryReport {
+    /// Open tasks handed back to the aggregator.
+    pub tasks: usize,
+    /// Stored signatures replayed.
+    pub signatures: usize,
+    /// Aggregates submitted that had not been.
+    pub resubmitted: usize,
+}

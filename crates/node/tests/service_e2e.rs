@@ -1,0 +1,141 @@
+//! End to end over loopback: a `--dev` node and several `quorate operator run` processes
+//! complete 100 tasks; the task CLI reads them back.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_and_operator_processes_complete_100_tasks() {
+    let dir = Scratch::new("e2e");
+    let node = start_node(
+        &dir.0.join("node.redb"),
+        &["--dev-operators", "4", "--simulated-operators", "0"],
+    );
+    let _ops: Vec<Proc> = (0..3).map(|i| start_operator(&node.grpc, i)).collect();
+    let mut c = client(&node.grpc).await;
+    for i in 1..=100u64 {
+        let t = c
+            .create_task(create_req(i, 67, 120_000))
+            .await
+            .expect("create")
+            .into_inner();
+        assert_eq!(t.seq, i);
+    }
+    let done = wait_for_status(
+        &node.grpc,
+        pb::TaskStatus::Submitted,
+        100,
+        Duration::from_secs(120),
+    )
+    .await;
+    assert_eq!(done, 100, "tasks submitted");
+
+    // The aggregate of a task: 3 signers, one non-signer.
+    let mut id = [0u8; 32];
+    id[31] = 7;
+    let agg = c
+        .get_aggregate(pb::GetTaskRequest {
+            task_id: id.to_vec(),
+        })
+        .await
+        .expect("aggregate")
+        .into_inner();
+    assert_eq!(agg.signer_ids.len() + agg.non_signer_ids.len(), 4);
+    assert!(agg.signer_ids.len() >= 3);
+    assert!(!agg.receipt_json.is_empty());
+
+    // The CLI client against the same node.
+    let task_hex = format!("0x{}", hex::encode(id));
+    let out = Command::new(BIN)
+        .args(["task", "--node", &node.grpc, "get", &task_hex])
+        .output()
+        .expect("task get");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("\"status\":\"submitted\""), "{text}");
+    let out = Command::new(BIN)
+        .args([
+            "task",
+            "--node",
+            &node.grpc,
+            "list",
+            "--status",
+            "submitted",
+            "--limit",
+            "10",
+        ])
+        .output()
+        .expect("task list");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.lines().filter(|l| l.contains("task_id")).count(),
+        10,
+        "{text}"
+    );
+    assert!(text.contains("next_page_token"), "{text}");
+    let out = Command::new(BIN)
+        .args([
+            "task",
+            "--node",
+            &node.grpc,
+            "create",
+            "--payload",
+            "hello",
+            "--expiry-ms",
+            "500",
+            "--quorum",
+            "0:100",
+            "--wait",
+        ])
+        .output()
+        .expect("task create --wait");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    // Only 3 of 4 operators run: a 100% threshold cannot be met, so the task expires.
+    assert!(
+        text.lines().last().unwrap_or("").contains("expired"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_node_alone_completes_tasks_with_simulated_operators() {
+    let dir = Scratch::new("dev");
+    let node = start_node(&dir.0.join("node.redb"), &[]);
+    let out = Command::new(BIN)
+        .args([
+            "task",
+            "--node",
+            &node.grpc,
+            "create",
+            "--payload",
+            "12",
+            "--wait",
+        ])
+        .output()
+        .expect("task create");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let statuses: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split("\"status\":\"").nth(1)?.split('"').next())
+        .collect();
+    assert_eq!(statuses.last(), Some(&"submitted"), "{text}");
+    let (status, body) = http_get(&node.http, "/health");
+    assert!(status.contains("200"), "{status}");
+    assert!(body.contains("ok"));
+    let (_, metrics) = http_get(&node.http, "/metrics");
+    assert!(
+        metrics.contains("quorate_node_tasks_created_total"),
+        "{metrics}"
+    );
+    let mut node = node;
+    let exit = node.proc.sigterm().expect("node stops on SIGTERM");
+    assert!(exit.success(), "{exit:?}");
+}
