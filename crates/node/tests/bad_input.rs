@@ -304,6 +304,56 @@ role = "client"
         ),
         Code::FailedPrecondition
     );
+
+    // Operator authentication on SubscribeTasks: missing, forged and unregistered proofs.
+    let sub = |key: &KeyPair, signer: &KeyPair| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let mut h = Keccak256::new();
+        h.update(b"quorate-operator-auth");
+        h.update(key.operator_id().as_bytes());
+        h.update(now.to_be_bytes());
+        let digest: [u8; 32] = h.finalize().into();
+        pb::SubscribeTasksRequest {
+            operator_id: key.operator_id().as_bytes().to_vec(),
+            cursor: 0,
+            issued_at_ms: now,
+            auth_signature: signer.sign(&digest).to_bytes().to_vec(),
+        }
+    };
+    let mut no_proof = sub(&op0, &op0);
+    no_proof.auth_signature.clear();
+    let code_of = |r: Result<tonic::Response<tonic::codec::Streaming<pb::Task>>, tonic::Status>| {
+        r.map(|_| ()).unwrap_err().code()
+    };
+    assert_eq!(
+        code_of(op.subscribe_tasks(no_proof).await),
+        Code::Unauthenticated
+    );
+    let mut stale = sub(&op0, &op0);
+    stale.issued_at_ms -= 3_600_000;
+    assert_eq!(
+        code_of(op.subscribe_tasks(stale).await),
+        Code::Unauthenticated
+    );
+    assert_eq!(
+        code_of(op.subscribe_tasks(sub(&op0, &op1)).await),
+        Code::Unauthenticated
+    );
+    assert_eq!(
+        code_of(op.subscribe_tasks(sub(&stranger, &stranger)).await),
+        Code::PermissionDenied
+    );
+    let mut stream = op
+        .subscribe_tasks(sub(&op0, &op0))
+        .await
+        .expect("registered operator subscribes")
+        .into_inner();
+    let first = stream.message().await.expect("stream").expect("a task");
+    assert!(first.seq > 0);
+
     let (status, _) = http_get(&node.http, "/health");
     assert!(status.contains("200"), "{status}");
 }

@@ -107,9 +107,14 @@ async fn session(
     let mut client = OperatorServiceClient::new(channel);
     let operator_id = key.operator_id().as_bytes().to_vec();
     let mut stream = client
-        .subscribe_tasks(pb::SubscribeTasksRequest {
-            operator_id: operator_id.clone(),
-            cursor: *cursor,
+        .subscribe_tasks({
+            let (issued_at_ms, auth_signature) = proof(key);
+            pb::SubscribeTasksRequest {
+                operator_id: operator_id.clone(),
+                cursor: *cursor,
+                issued_at_ms,
+                auth_signature,
+            }
         })
         .await?
         .into_inner();
@@ -144,11 +149,23 @@ async fn session(
         }
         *cursor = (*cursor).max(task.seq);
         client
-            .ack(pb::AckRequest {
-                operator_id: operator_id.clone(),
-                cursor: *cursor,
+            .ack({
+                let (issued_at_ms, auth_signature) = proof(key);
+                pb::AckRequest {
+                    operator_id: operator_id.clone(),
+                    cursor: *cursor,
+                    issued_at_ms,
+                    auth_signature,
+                }
             })
             .await?;
     }
     Ok(())
+}
+
+/// A fresh proof of the operator's key: `(issued_at_ms, BLS signature of the challenge)`.
+fn proof(key: &KeyPair) -> (u64, Vec<u8>) {
+    let now = crate::node::record::now_ms();
+    let digest = crate::node::operator_auth::challenge(&key.operator_id(), now);
+    (now, key.sign(&digest).to_bytes().to_vec())
 }

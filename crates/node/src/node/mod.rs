@@ -7,6 +7,7 @@ pub mod config;
 pub mod dev;
 pub mod error;
 pub mod http;
+pub mod operator_auth;
 pub mod operator_svc;
 pub mod ratelimit;
 pub mod record;
@@ -145,6 +146,11 @@ async fn serve(config: NodeConfig) -> anyhow::Result<()> {
     let limit = config.max_message_bytes;
     let operator_api = operator_svc::OperatorApi {
         state: state.clone(),
+        auth: Arc::new(operator_auth::OperatorAuth {
+            registry: Arc::clone(&registry),
+            block: config.reference_block,
+            quorums: vec![quorate_domain::QuorumNumber(0)],
+        }),
     };
     let secret = match &config.jwt_secret {
         Some(s) => s.clone().into_bytes(),

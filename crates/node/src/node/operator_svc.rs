@@ -17,6 +17,8 @@ use crate::proto::pb::operator_service_server::OperatorService;
 pub struct OperatorApi {
     /// The node.
     pub state: NodeState,
+    /// Checks operators' proofs of their registered key.
+    pub auth: std::sync::Arc<crate::node::operator_auth::OperatorAuth>,
 }
 
 type TaskStream = Pin<Box<dyn Stream<Item = Result<pb::Task, Status>> + Send>>;
@@ -90,6 +92,9 @@ impl OperatorService for OperatorApi {
     ) -> Result<Response<Self::SubscribeTasksStream>, Status> {
         let req = request.into_inner();
         let operator_id = parse_operator_id(&req.operator_id)?;
+        self.auth
+            .check(&operator_id, req.issued_at_ms, &req.auth_signature)
+            .await?;
         let cursor = if req.cursor == 0 {
             self.state
                 .store
@@ -139,6 +144,9 @@ impl OperatorService for OperatorApi {
     ) -> Result<Response<pb::AckResponse>, Status> {
         let req = request.into_inner();
         let operator_id = parse_operator_id(&req.operator_id)?;
+        self.auth
+            .check(&operator_id, req.issued_at_ms, &req.auth_signature)
+            .await?;
         let cursor = self
             .state
             .store
