@@ -1,0 +1,208 @@
+//! `cargo xtask bench`: Quorate's runtime against eigensdk-rs 2.0's `BlsAggregatorService` on
+//! identical workloads, one process per (implementation, workload) run, alternating A/B.
+
+mod driver;
+mod eigen;
+pub mod orchestrate;
+mod quorate;
+mod report;
+mod sys;
+mod workload;
+
+use std::rc::Rc;
+use std::time::Instant;
+
+use anyhow::{anyhow, Result};
+use ark_ec::pairing::Pairing;
+use ark_ec::AffineRepr;
+use serde::{Deserialize, Serialize};
+
+pub use orchestrate::BenchArgs;
+
+use driver::{Data, Drive, Measured};
+use workload::Keys;
+
+/// Which aggregator a worker drives.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+pub enum Impl {
+    /// eigensdk-rs 2.0 `BlsAggregatorService` + `FakeAvsRegistryService`.
+    Eigensdk,
+    /// Quorate, `VerificationMode::Eager` (batched verification).
+    Eager,
+    /// Quorate, `VerificationMode::Optimistic`.
+    Optimistic,
+}
+
+impl Impl {
+    /// Display name.
+    pub fn label(self) -> &'static str {
+        match self {
+            Impl::Eigensdk => "eigensdk",
+            Impl::Eager => "Quorate eager",
+            Impl::Optimistic => "Quorate optimistic",
+        }
+    }
+}
+
+/// One measured run: `xtask bench-worker`'s arguments.
+#[derive(Clone, Debug, Serialize, Deserialize, clap::Args)]
+pub struct WorkerArgs {
+    /// Aggregator to drive.
+    #[arg(long, value_enum)]
+    pub imp: Impl,
+    /// Operators per task (all sign every task).
+    #[arg(long)]
+    pub ops: usize,
+    /// Tasks open at once.
+    #[arg(long)]
+    pub inflight: usize,
+    /// Tasks in the stream.
+    #[arg(long)]
+    pub tasks: usize,
+    /// Invalid signatures, per mille.
+    #[arg(long, default_value_t = 0)]
+    pub invalid_permille: u32,
+    /// Quorums (1 or 2); every operator is in all of them.
+    #[arg(long, default_value_t = 1)]
+    pub quorums: u8,
+    /// Stop after this many signatures (throughput only).
+    #[arg(long)]
+    pub truncate: Option<usize>,
+    /// Offered signatures per second (default: saturated).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Stop feeding after this many seconds.
+    #[arg(long)]
+    pub max_seconds: Option<f64>,
+    /// Seed of keys, digests and invalid positions.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+/// A worker's JSON output.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WorkerOutput {
+    /// What ran.
+    pub args: WorkerArgs,
+    /// What was measured.
+    pub measured: Measured,
+    /// Median cost of one 2-pairing check (multi-Miller loop + final exponentiation) in this
+    /// process, µs.
+    pub pairing_check_us: f64,
+    /// Seconds spent generating the workload (not timed).
+    pub setup_s: f64,
+}
+
+/// Median µs of one 2-pairing check `e(σ, −g2)·e(H(m), pk) = 1` with arkworks.
+fn pairing_check_us(keys: &Keys, t: &workload::TaskSigs) -> f64 {
+    let h = quorate_bls::hash_to_g1(&t.digest);
+    let neg_g2 = -ark_bn254::G2Affine::generator();
+    let mut samples: Vec<f64> = (0..31)
+        .map(|_| {
+            let start = Instant::now();
+            let r = ark_bn254::Bn254::multi_pairing([t.sigs[0], h], [neg_g2, keys.g2[0]]);
+            let _ = std::hint::black_box(r);
+            start.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+/// Runs one measured run and prints its JSON on stdout.
+pub fn worker(args: WorkerArgs) -> Result<()> {
+    let setup = Instant::now();
+    let keys = Keys::generate(args.ops, args.seed);
+    let full = workload::stream(args.tasks, args.ops, args.inflight);
+    let stream = match args.truncate {
+        Some(m) => &full[..m.min(full.len())],
+        None => &full[..],
+    };
+    let mut touched = vec![false; args.tasks];
+    for a in stream {
+        touched[a.task as usize] = true;
+    }
+    let tasks: Vec<_> = touched
+        .iter()
+        .enumerate()
+        .map(|(t, on)| on.then(|| keys.sign_task(t, args.invalid_permille, args.seed)))
+        .collect();
+    let first = tasks
+        .iter()
+        .flatten()
+        .next()
+        .ok_or_else(|| anyhow!("empty workload"))?;
+    let pairing = pairing_check_us(&keys, first);
+    let data = Rc::new(Data {
+        keys,
+        tasks,
+        quorums: args.quorums,
+    });
+    let stream: Vec<_> = stream.to_vec();
+    drop(full);
+    let setup_s = setup.elapsed().as_secs_f64();
+    let drive = Drive {
+        inflight: args.inflight,
+        rate: args.rate,
+        truncate: args.truncate,
+        max_seconds: args.max_seconds,
+    };
+    // One thread runs the async side; Quorate's verification pool adds one blocking thread.
+    // The orchestrator pins the whole process to one CPU, so everything shares one core.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let local = tokio::task::LocalSet::new();
+    let measured = local.block_on(&rt, async {
+        let baseline = sys::rss_bytes()?;
+        match args.imp {
+            Impl::Eigensdk => {
+                let ids = data
+                    .keys
+                    .g1
+                    .iter()
+                    .map(|g| {
+                        quorate_bls::G1PublicKey::from_affine(*g).map(|k| k.operator_id().to_b256())
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| anyhow!("{e}"))?;
+                let target = Rc::new(eigen::Eigen::start(Rc::clone(&data), ids)?);
+                driver::run(target, Rc::clone(&data), &stream, &drive, baseline).await
+            }
+            Impl::Eager | Impl::Optimistic => {
+                let mode = if args.imp == Impl::Eager {
+                    quorate_runtime::VerificationMode::Eager
+                } else {
+                    quorate_runtime::VerificationMode::Optimistic
+                };
+                let target = Rc::new(quorate::Quorate::start(
+                    Rc::clone(&data),
+                    mode,
+                    args.inflight,
+                )?);
+                driver::run(target, Rc::clone(&data), &stream, &drive, baseline).await
+            }
+        }
+    })?;
+    let out = WorkerOutput {
+        args,
+        measured,
+        pairing_check_us: pairing,
+        setup_s,
+    };
+    println!("{}", serde_json::to_string(&out)?);
+    // Skip tearing down tens of thousands of tasks: the measurement is done.
+    std::process::exit(0)
+}

@@ -1,0 +1,341 @@
+//! The load driver shared by both aggregators: feeds the arrival stream with at most
+//! `inflight` tasks open and at most [`MAX_OUTSTANDING`] signatures awaiting a verdict,
+//! saturated or paced, and measures throughput, latency and memory.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+
+use super::sys;
+use super::workload::{Arrival, Keys, TaskSigs};
+
+/// Signatures handed in and not yet answered, at most (like a server's request concurrency).
+pub const MAX_OUTSTANDING: usize = 8192;
+
+/// A boxed, non-`Send` future (everything runs on one thread).
+pub type LocalFut<T> = Pin<Box<dyn Future<Output = T>>>;
+
+/// The answer to one handed-in signature.
+#[derive(Debug)]
+pub enum Verdict {
+    /// Verified and counted.
+    Verified,
+    /// Counted without verification (Quorate's optimistic mode).
+    Unverified,
+    /// Rejected as an incorrect signature.
+    RejectedInvalid,
+    /// Any other error.
+    Other(String),
+}
+
+/// A task's final response as seen by the consumer.
+pub struct Delivery {
+    /// Task index.
+    pub task: u32,
+    /// Whether it is an aggregate (not an error).
+    pub ok: bool,
+    /// Invalid signatures that made it into the aggregate (must be 0).
+    pub invalid_included: usize,
+}
+
+/// The workload, shared by the driver and an aggregator adapter.
+pub struct Data {
+    /// Operator keys.
+    pub keys: Keys,
+    /// Signatures per task (`None` for tasks outside a truncated stream).
+    pub tasks: Vec<Option<TaskSigs>>,
+    /// Quorums (1 or 2); every operator is in all of them with equal stake.
+    pub quorums: u8,
+}
+
+/// What the driver needs from an aggregator.
+pub trait Target {
+    /// Starts aggregating task `task`.
+    fn init(&self, task: u32) -> LocalFut<Result<()>>;
+    /// Hands in operator `op`'s signature for `task`.
+    fn submit(&self, task: u32, op: u32) -> LocalFut<Verdict>;
+    /// Spawns (with `spawn_local`) a consumer of final responses calling `deliver` for each.
+    fn collect(&self, deliver: Rc<dyn Fn(Delivery)>);
+}
+
+/// How to drive.
+pub struct Drive {
+    /// Tasks open at once.
+    pub inflight: usize,
+    /// Offered signatures per second; `None` = as fast as the aggregator answers.
+    pub rate: Option<f64>,
+    /// Stop after this many signatures, without waiting for tasks to finish; the first
+    /// `inflight` tasks are initialized before the timed part.
+    pub truncate: Option<usize>,
+    /// Stop feeding after this long (paced runs); tasks finished by then are reported.
+    pub max_seconds: Option<f64>,
+}
+
+/// One run's measurements.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Measured {
+    /// Signatures handed in.
+    pub submitted: u64,
+    /// Invalid signatures among them.
+    pub submitted_invalid: u64,
+    /// Verdicts: verified / counted unverified / rejected as incorrect / other errors.
+    pub verified: u64,
+    /// See `verified`.
+    pub unverified: u64,
+    /// See `verified`.
+    pub rejected_invalid: u64,
+    /// See `verified`.
+    pub other_errors: u64,
+    /// First other error, if any.
+    pub first_error: Option<String>,
+    /// Valid signatures rejected (must be 0).
+    pub valid_rejected: u64,
+    /// Invalid signatures accepted as verified (must be 0).
+    pub invalid_verified: u64,
+    /// Invalid signatures inside delivered aggregates (must be 0).
+    pub invalid_in_aggregates: u64,
+    /// Tasks delivered with an aggregate / with an error.
+    pub tasks_ok: u64,
+    /// See `tasks_ok`.
+    pub tasks_failed: u64,
+    /// Responses delivered before their last signature was handed in (must be 0).
+    pub early: u64,
+    /// Signatures settled: verdict given (eager) or inside a delivered task (optimistic).
+    pub settled: u64,
+    /// Timed wall seconds and process CPU seconds (all threads).
+    pub wall_s: f64,
+    /// See `wall_s`.
+    pub cpu_s: f64,
+    /// Latencies (µs) from handing in a task's threshold-completing signature to its response.
+    pub lat_p50_us: Option<f64>,
+    /// See `lat_p50_us`.
+    pub lat_p99_us: Option<f64>,
+    /// See `lat_p50_us`.
+    pub lat_max_us: Option<f64>,
+    /// Latency samples.
+    pub lat_samples: u64,
+    /// Peak RSS above the RSS with the workload generated and before the aggregator started.
+    pub peak_mem_bytes: u64,
+    /// RSS before the aggregator started (the pre-generated workload).
+    pub baseline_rss_bytes: u64,
+    /// Most tasks open at once.
+    pub max_open_tasks: u64,
+}
+
+#[derive(Default)]
+struct State {
+    last_submit: Vec<Option<Instant>>,
+    permits: Vec<Option<OwnedSemaphorePermit>>,
+    sizes: Vec<u32>,
+    latencies: Vec<f64>,
+    delivered: usize,
+    delivered_sigs: u64,
+    answered: usize,
+    open: u64,
+    m: Measured,
+}
+
+/// Percentile (nearest rank) of sorted samples.
+pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
+}
+
+/// Runs the stream against `target` and measures. `stream` must hold every signature of
+/// every task it touches unless `drive.truncate` or `drive.max_seconds` is set.
+pub async fn run<T: Target + 'static>(
+    target: Rc<T>,
+    data: Rc<Data>,
+    stream: &[Arrival],
+    drive: &Drive,
+    baseline_rss: u64,
+) -> Result<Measured> {
+    let ntasks = data.tasks.len();
+    let n = data.keys.len();
+    let state = Rc::new(RefCell::new(State {
+        last_submit: vec![None; ntasks],
+        permits: (0..ntasks).map(|_| None).collect(),
+        sizes: data
+            .tasks
+            .iter()
+            .map(|t| t.as_ref().map_or(0, |t| t.sigs.len() as u32))
+            .collect(),
+        ..State::default()
+    }));
+    let slots = Arc::new(Semaphore::new(drive.inflight.max(1)));
+    let outstanding = Arc::new(Semaphore::new(MAX_OUTSTANDING));
+    let done = Rc::new(Notify::new());
+    {
+        let (state, done) = (Rc::clone(&state), Rc::clone(&done));
+        let deliver = move |d: Delivery| {
+            let now = Instant::now();
+            let mut s = state.borrow_mut();
+            s.delivered += 1;
+            s.open = s.open.saturating_sub(1);
+            if let Some(p) = s.permits.get_mut(d.task as usize) {
+                p.take();
+            }
+            if d.ok {
+                s.m.tasks_ok += 1;
+                let size = s.sizes.get(d.task as usize).copied().unwrap_or(0);
+                s.delivered_sigs += u64::from(size);
+            } else {
+                s.m.tasks_failed += 1;
+            }
+            s.m.invalid_in_aggregates += d.invalid_included as u64;
+            match s.last_submit.get(d.task as usize).copied().flatten() {
+                Some(at) => {
+                    let us = now.saturating_duration_since(at).as_secs_f64() * 1e6;
+                    s.latencies.push(us);
+                }
+                None => s.m.early += 1,
+            }
+            drop(s);
+            done.notify_one();
+        };
+        target.collect(Rc::new(deliver));
+    }
+
+    let mut touched = vec![false; ntasks];
+    let stream = match drive.truncate {
+        Some(m) => &stream[..m.min(stream.len())],
+        None => stream,
+    };
+    if drive.truncate.is_some() {
+        // Open the first `inflight` tasks before timing, and let their aggregators start.
+        for a in stream.iter().filter(|a| a.nth == 0).take(drive.inflight) {
+            let permit = Arc::clone(&slots).acquire_owned().await?;
+            open_task(&state, &target, a.task, permit).await?;
+            touched[a.task as usize] = true;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    sys::reset_peak()?;
+    let (t0, cpu0) = (Instant::now(), sys::cpu_seconds()?);
+    let deadline = drive.max_seconds.map(|s| t0 + Duration::from_secs_f64(s));
+    let mut submitted = 0usize;
+    for (i, a) in stream.iter().enumerate() {
+        if let Some(rate) = drive.rate {
+            let due = t0 + Duration::from_secs_f64(i as f64 / rate);
+            if due > Instant::now() + Duration::from_micros(500) {
+                tokio::time::sleep_until(due.into()).await;
+            }
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+        let t = a.task as usize;
+        let Some(sigs) = data.tasks.get(t).and_then(Option::as_ref) else {
+            bail!("task {t} has no signatures");
+        };
+        if a.nth == 0 && !touched[t] {
+            let permit = Arc::clone(&slots).acquire_owned().await?;
+            open_task(&state, &target, a.task, permit).await?;
+            touched[t] = true;
+        }
+        let op = sigs.order[a.nth as usize];
+        let invalid = sigs.invalid[op as usize];
+        if a.nth as usize + 1 == n {
+            state.borrow_mut().last_submit[t] = Some(Instant::now());
+        }
+        let permit = Arc::clone(&outstanding).acquire_owned().await?;
+        let fut = target.submit(a.task, op);
+        let (state2, done2) = (Rc::clone(&state), Rc::clone(&done));
+        tokio::task::spawn_local(async move {
+            let verdict = fut.await;
+            drop(permit);
+            let mut s = state2.borrow_mut();
+            s.answered += 1;
+            let m = &mut s.m;
+            match verdict {
+                Verdict::Verified => {
+                    m.verified += 1;
+                    m.invalid_verified += u64::from(invalid);
+                }
+                Verdict::Unverified => m.unverified += 1,
+                Verdict::RejectedInvalid => {
+                    m.rejected_invalid += 1;
+                    m.valid_rejected += u64::from(!invalid);
+                }
+                Verdict::Other(e) => {
+                    m.other_errors += 1;
+                    m.first_error.get_or_insert(e);
+                }
+            }
+            drop(s);
+            done2.notify_one();
+        });
+        submitted += 1;
+        let mut s = state.borrow_mut();
+        s.m.submitted += 1;
+        s.m.submitted_invalid += u64::from(invalid);
+    }
+    // Wait for the end: every verdict (truncated or time-boxed runs) or every task delivered.
+    let opened = touched.iter().filter(|t| **t).count();
+    loop {
+        {
+            let s = state.borrow();
+            let finished = if drive.truncate.is_some() || drive.max_seconds.is_some() {
+                s.answered >= submitted
+                    && (drive.max_seconds.is_none()
+                        || deadline.is_some_and(|d| Instant::now() >= d))
+            } else {
+                s.answered >= submitted && s.delivered >= opened
+            };
+            if finished {
+                break;
+            }
+        }
+        tokio::select! {
+            _ = done.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+    let (wall, cpu1) = (t0.elapsed().as_secs_f64(), sys::cpu_seconds()?);
+    let peak = sys::peak_rss_bytes()?;
+    let mut s = state.borrow_mut();
+    let mut lat = std::mem::take(&mut s.latencies);
+    lat.sort_by(f64::total_cmp);
+    let mut m = std::mem::take(&mut s.m);
+    m.wall_s = wall;
+    m.cpu_s = cpu1 - cpu0;
+    m.lat_samples = lat.len() as u64;
+    m.lat_p50_us = percentile(&lat, 50.0);
+    m.lat_p99_us = percentile(&lat, 99.0);
+    m.lat_max_us = lat.last().copied();
+    m.peak_mem_bytes = peak.saturating_sub(baseline_rss);
+    m.baseline_rss_bytes = baseline_rss;
+    // Eager modes settle a signature with its verdict; optimistic mode only inside a
+    // delivered (checked) aggregate, counted at delivery.
+    m.settled = if m.unverified > 0 {
+        s.delivered_sigs
+    } else {
+        m.verified + m.rejected_invalid
+    };
+    Ok(m)
+}
+
+async fn open_task<T: Target>(
+    state: &Rc<RefCell<State>>,
+    target: &Rc<T>,
+    task: u32,
+    permit: OwnedSemaphorePermit,
+) -> Result<()> {
+    {
+        let mut s = state.borrow_mut();
+        s.permits[task as usize] = Some(permit);
+        s.open += 1;
+        s.m.max_open_tasks = s.m.max_open_tasks.max(s.open);
+    }
+    target.init(task).await
+}

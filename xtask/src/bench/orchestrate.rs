@@ -1,0 +1,299 @@
+//! Plans the runs, builds the release worker, runs it once per (implementation, workload,
+//! repeat) pinned to one CPU, alternating the implementations' order, and hands the results
+//! to the report.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+use super::report::{self, Row};
+use super::{Impl, WorkerArgs, WorkerOutput};
+
+/// `cargo xtask bench` options.
+#[derive(Clone, Debug, clap::Args)]
+pub struct BenchArgs {
+    /// CI-sized run (< 2 minutes): fewer workloads, one repeat, shorter runs.
+    #[arg(long)]
+    pub quick: bool,
+    /// Repeats per (implementation, workload); the table shows medians.
+    #[arg(long)]
+    pub repeats: Option<usize>,
+    /// CPU every worker is pinned to (`taskset -c`).
+    #[arg(long, default_value_t = 1)]
+    pub cpu: usize,
+    /// Where performance.md and performance.png go.
+    #[arg(long, default_value = "docs")]
+    pub out: PathBuf,
+    /// Where raw JSON results go.
+    #[arg(long, default_value = "target/bench")]
+    pub raw: PathBuf,
+}
+
+/// A workload: the same for every implementation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Spec {
+    /// Operators per task.
+    pub ops: usize,
+    /// Tasks in flight.
+    pub inflight: usize,
+    /// Invalid signatures, per mille.
+    pub invalid_permille: u32,
+    /// Quorums.
+    pub quorums: u8,
+    /// Offered at half the measured maximum throughput (latency/memory run) instead of
+    /// saturated.
+    pub paced: bool,
+}
+
+impl Spec {
+    const fn sat(ops: usize, inflight: usize, invalid_permille: u32, quorums: u8) -> Self {
+        Self {
+            ops,
+            inflight,
+            invalid_permille,
+            quorums,
+            paced: false,
+        }
+    }
+}
+
+fn specs(quick: bool) -> Vec<Spec> {
+    if quick {
+        return vec![
+            Spec::sat(10, 1, 0, 1),
+            Spec::sat(10, 100, 0, 1),
+            Spec::sat(100, 1, 0, 1),
+            Spec::sat(100, 100, 0, 1),
+            Spec::sat(100, 100, 50, 1),
+            Spec::sat(100, 100, 0, 2),
+        ];
+    }
+    let mut v = Vec::new();
+    for ops in [10, 100, 1000] {
+        for inflight in [1, 100, 10_000] {
+            v.push(Spec::sat(ops, inflight, 0, 1));
+        }
+    }
+    for ops in [10, 100, 1000] {
+        v.push(Spec::sat(ops, 100, 50, 1));
+        v.push(Spec::sat(ops, 100, 0, 2));
+    }
+    v.push(Spec::sat(100, 100, 50, 2));
+    v.push(Spec::sat(100, 10_000, 50, 1));
+    v
+}
+
+/// Estimated single-core cost per signature (µs), to size runs to a time budget.
+fn cost_us(imp: Impl, spec: &Spec) -> f64 {
+    match imp {
+        Impl::Eigensdk => 1900.0,
+        Impl::Eager => {
+            if spec.inflight >= 10_000 {
+                100.0
+            } else {
+                40.0
+            }
+        }
+        Impl::Optimistic => 10.0 + 1200.0 / spec.ops as f64,
+    }
+}
+
+/// Sizes one run to `budget` seconds of work.
+fn plan(imp: Impl, spec: &Spec, budget: f64, rate: Option<f64>, paced_seconds: f64) -> WorkerArgs {
+    let sigs = (budget * 1e6 / cost_us(imp, spec)) as usize;
+    let (ops, k) = (spec.ops, spec.inflight);
+    let mut args = WorkerArgs {
+        imp,
+        ops,
+        inflight: k,
+        tasks: (sigs / ops).max(2),
+        invalid_permille: spec.invalid_permille,
+        quorums: spec.quorums,
+        truncate: None,
+        rate,
+        max_seconds: None,
+        seed: 7,
+    };
+    if spec.paced {
+        // Two tasks per slot: all `inflight` slots busy in the middle third.
+        args.tasks = 2 * k;
+        args.max_seconds = Some(paced_seconds);
+        return args;
+    }
+    if k > 1 {
+        args.tasks = args.tasks.max(k);
+        // A full wave would exceed the budget: measure a prefix (throughput and memory only).
+        if args.tasks * ops > 3 * sigs.max(ops) {
+            args.tasks = k;
+            args.truncate = Some(sigs.max(ops));
+        }
+    }
+    args
+}
+
+fn worker_exe() -> Result<PathBuf> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--release", "--quiet", "-p", "xtask"])
+        .status()
+        .context("running cargo build --release -p xtask")?;
+    if !status.success() {
+        bail!("release build of xtask failed");
+    }
+    let dir = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| "target".into());
+    Ok(dir.join("release").join("xtask"))
+}
+
+fn run_worker(exe: &PathBuf, cpu: usize, args: &WorkerArgs) -> Result<WorkerOutput> {
+    let mut cmd = Command::new("taskset");
+    cmd.arg("-c")
+        .arg(cpu.to_string())
+        .arg(exe)
+        .arg("bench-worker");
+    cmd.args(["--imp", &format!("{:?}", args.imp).to_lowercase()]);
+    cmd.args([
+        "--ops",
+        &args.ops.to_string(),
+        "--inflight",
+        &args.inflight.to_string(),
+    ]);
+    cmd.args([
+        "--tasks",
+        &args.tasks.to_string(),
+        "--quorums",
+        &args.quorums.to_string(),
+    ]);
+    cmd.args([
+        "--invalid-permille",
+        &args.invalid_permille.to_string(),
+        "--seed",
+        &args.seed.to_string(),
+    ]);
+    if let Some(t) = args.truncate {
+        cmd.args(["--truncate", &t.to_string()]);
+    }
+    if let Some(r) = args.rate {
+        cmd.args(["--rate", &format!("{r:.1}")]);
+    }
+    if let Some(s) = args.max_seconds {
+        cmd.args(["--max-seconds", &format!("{s:.1}")]);
+    }
+    let out = cmd
+        .output()
+        .with_context(|| format!("running worker {args:?}"))?;
+    if !out.status.success() {
+        bail!(
+            "worker {:?} failed: {}",
+            args,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().last().context("worker printed nothing")?;
+    serde_json::from_str(line).with_context(|| format!("parsing worker output {line}"))
+}
+
+/// `cargo xtask bench`.
+pub fn run(args: BenchArgs) -> Result<()> {
+    let started = Instant::now();
+    let exe = worker_exe()?;
+    let repeats = args.repeats.unwrap_or(if args.quick { 1 } else { 3 });
+    let budget = if args.quick { 0.35 } else { 1.0 };
+    let impls = [Impl::Eigensdk, Impl::Eager, Impl::Optimistic];
+    let mut results: Vec<(Spec, WorkerOutput)> = Vec::new();
+    let specs = specs(args.quick);
+    let total = specs.len() * impls.len() * repeats;
+    let mut done = 0;
+    for r in 0..repeats {
+        for (i, spec) in specs.iter().enumerate() {
+            // A/B alternation: the order of the implementations flips every run.
+            let mut order = impls.to_vec();
+            if (r + i) % 2 == 1 {
+                order.reverse();
+            }
+            for imp in order {
+                let plan = plan(imp, spec, budget, None, 0.0);
+                let out = run_worker(&exe, args.cpu, &plan)?;
+                done += 1;
+                eprintln!(
+                    "[{done}/{total} {:>5.0}s] {:<18} ops={:<4} inflight={:<5} invalid={}‰ q={} → {:>9.0} sig/s/core",
+                    started.elapsed().as_secs_f64(),
+                    imp.label(),
+                    spec.ops,
+                    spec.inflight,
+                    spec.invalid_permille,
+                    spec.quorums,
+                    report::throughput(&out.measured)
+                );
+                results.push((*spec, out));
+            }
+        }
+    }
+    // Latency and memory at half the measured maximum throughput, 10 000 tasks in flight
+    // (100 × 100 in --quick).
+    let (ops, k) = if args.quick {
+        (100, 100)
+    } else {
+        (100, 10_000)
+    };
+    let paced_seconds = if args.quick { 5.0 } else { 75.0 };
+    for imp in [Impl::Eager, Impl::Optimistic] {
+        let sat = Spec::sat(ops, k, 0, 1);
+        let mut rates: Vec<f64> = results
+            .iter()
+            .filter(|(s, o)| *s == sat && o.args.imp == imp && o.args.truncate.is_none())
+            .map(|(_, o)| report::wall_throughput(&o.measured))
+            .collect();
+        rates.sort_by(f64::total_cmp);
+        let Some(&max) = rates.get(rates.len() / 2) else {
+            continue;
+        };
+        let spec = Spec { paced: true, ..sat };
+        let plan = plan(imp, &spec, budget, Some(max / 2.0), paced_seconds);
+        let out = run_worker(&exe, args.cpu, &plan)?;
+        eprintln!(
+            "[paced {:>5.0}s] {:<18} ops={ops} inflight={k} at {:.0} sig/s → p99 {:?} µs",
+            started.elapsed().as_secs_f64(),
+            imp.label(),
+            max / 2.0,
+            out.measured.lat_p99_us
+        );
+        results.push((spec, out));
+    }
+    std::fs::create_dir_all(&args.raw)?;
+    let raw: Vec<&WorkerOutput> = results.iter().map(|(_, o)| o).collect();
+    let raw_path = args.raw.join(if args.quick {
+        "quick.json"
+    } else {
+        "full.json"
+    });
+    std::fs::write(&raw_path, serde_json::to_string_pretty(&raw)?)?;
+    let rows: Vec<Row> = report::rows(&results);
+    let command = if args.quick {
+        "cargo xtask bench --quick"
+    } else {
+        "cargo xtask bench"
+    };
+    let md = report::markdown(
+        &rows,
+        &results,
+        command,
+        started.elapsed().as_secs_f64(),
+        args.cpu,
+    );
+    println!("{}", report::terminal_table(&rows));
+    std::fs::create_dir_all(&args.out)?;
+    std::fs::write(args.out.join("performance.md"), md)?;
+    report::chart(&rows, &args.out.join("performance.png"))?;
+    eprintln!(
+        "wrote {} and {} (raw: {}) in {:.0} s",
+        args.out.join("performance.md").display(),
+        args.out.join("performance.png").display(),
+        raw_path.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

@@ -1,0 +1,162 @@
+//! Quorate's runtime behind the driver: `AggregatorCore` on the in-memory registry.
+
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, Result};
+use quorate_bls::{Bn254Scheme, G1PublicKey, G2PublicKey, Signature};
+use quorate_domain::{
+    AggregationError, OperatorId, QuorumNumber, ResponseDigest, SignatureVerificationError,
+    SignedTaskResponse, Stake, TaskId, TaskMetadata,
+};
+use quorate_runtime::memory::{InMemoryOperator, InMemoryRegistry};
+use quorate_runtime::{AggregatorConfig, AggregatorCore, SignatureOutcome, VerificationMode};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::driver::{Data, Delivery, LocalFut, Target, Verdict};
+
+const BLOCK: u64 = 1;
+
+/// Quorate with one verification thread.
+pub struct Quorate {
+    core: AggregatorCore<Bn254Scheme, InMemoryRegistry<Bn254Scheme>>,
+    data: Rc<Data>,
+    ids: Vec<OperatorId>,
+    op_index: HashMap<OperatorId, u32>,
+}
+
+impl Quorate {
+    /// Registers the operators and starts an aggregator (inside a tokio runtime).
+    pub fn start(data: Rc<Data>, mode: VerificationMode, inflight: usize) -> Result<Self> {
+        let scheme = Arc::new(Bn254Scheme);
+        let registry = Arc::new(InMemoryRegistry::new(Arc::clone(&scheme), data.quorums));
+        let mut ops = Vec::with_capacity(data.keys.len());
+        for (g1, g2) in data.keys.g1.iter().zip(&data.keys.g2) {
+            let stakes: BTreeMap<QuorumNumber, Stake> = (0..data.quorums)
+                .map(|q| (QuorumNumber(q), Stake::from(1000u64)))
+                .collect();
+            ops.push(InMemoryOperator {
+                pubkey_g1: G1PublicKey::from_affine(*g1).map_err(|e| anyhow!("{e}"))?,
+                pubkey_g2: G2PublicKey::from_affine(*g2).map_err(|e| anyhow!("{e}"))?,
+                stakes,
+            });
+        }
+        let ids = registry.set_operators(BLOCK, ops);
+        let op_index = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (*id, i as u32))
+            .collect();
+        let config = AggregatorConfig {
+            verification_mode: mode,
+            verification_threads: 1,
+            max_active_tasks: inflight + 16,
+            ..AggregatorConfig::default()
+        };
+        let core = AggregatorCore::new(config, registry, scheme);
+        Ok(Self {
+            core,
+            data,
+            ids,
+            op_index,
+        })
+    }
+}
+
+fn task_id(task: u32) -> TaskId {
+    TaskId::from(u64::from(task) + 1)
+}
+
+impl Target for Quorate {
+    fn init(&self, task: u32) -> LocalFut<Result<()>> {
+        let core = self.core.clone();
+        let threshold = self
+            .data
+            .tasks
+            .get(task as usize)
+            .and_then(Option::as_ref)
+            .map(|t| t.threshold);
+        let quorums: Vec<(u8, u8)> = (0..self.data.quorums)
+            .map(|q| (q, threshold.unwrap_or(100)))
+            .collect();
+        Box::pin(async move {
+            let meta =
+                TaskMetadata::from_raw(task_id(task), BLOCK, &quorums, Duration::from_secs(3600))?;
+            core.initialize_task(meta).await?;
+            Ok(())
+        })
+    }
+
+    fn submit(&self, task: u32, op: u32) -> LocalFut<Verdict> {
+        let core = self.core.clone();
+        let sigs = self.data.tasks.get(task as usize).and_then(Option::as_ref);
+        let signed = sigs.and_then(|t| {
+            let signature = Signature::from_affine(*t.sigs.get(op as usize)?).ok()?;
+            Some(SignedTaskResponse {
+                task_id: task_id(task),
+                digest: ResponseDigest::new(t.digest),
+                signature,
+                operator_id: *self.ids.get(op as usize)?,
+            })
+        });
+        Box::pin(async move {
+            let Some(signed) = signed else {
+                return Verdict::Other("no such signature".into());
+            };
+            match core.process_signed_response(signed).await {
+                Ok(SignatureOutcome::Accepted { verified: true, .. }) => Verdict::Verified,
+                Ok(SignatureOutcome::Accepted {
+                    verified: false, ..
+                }) => Verdict::Unverified,
+                Ok(SignatureOutcome::Buffered { .. }) => Verdict::Other("buffered".into()),
+                Err(AggregationError::SignatureVerification {
+                    reason: SignatureVerificationError::IncorrectSignature,
+                    ..
+                }) => Verdict::RejectedInvalid,
+                Err(e) => Verdict::Other(e.to_string()),
+            }
+        })
+    }
+
+    fn collect(&self, deliver: Rc<dyn Fn(Delivery)>) {
+        let mut rx = self.core.subscribe();
+        let data = Rc::clone(&self.data);
+        let op_index = self.op_index.clone();
+        let by_id: HashMap<TaskId, u32> = (0..data.tasks.len() as u32)
+            .map(|t| (task_id(t), t))
+            .collect();
+        tokio::task::spawn_local(async move {
+            loop {
+                match rx.recv().await {
+                    Ok(ev) => {
+                        let Some(&task) = by_id.get(&ev.task_id) else {
+                            continue;
+                        };
+                        let (ok, invalid_included) = match &ev.result {
+                            Ok(agg) => {
+                                let inv = data.tasks.get(task as usize).and_then(Option::as_ref);
+                                let n = agg
+                                    .signer_ids
+                                    .iter()
+                                    .filter_map(|id| op_index.get(id))
+                                    .filter(|&&i| inv.is_some_and(|t| t.invalid[i as usize]))
+                                    .count();
+                                (true, n)
+                            }
+                            Err(_) => (false, 0),
+                        };
+                        deliver(Delivery {
+                            task,
+                            ok,
+                            invalid_included,
+                        });
+                    }
+                    Err(RecvError::Lagged(n)) => eprintln!("warning: event receiver lagged by {n}"),
+                    Err(RecvError::Closed) => break,
+                }
+            }
+        });
+    }
+}
