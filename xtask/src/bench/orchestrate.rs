@@ -87,17 +87,24 @@ fn specs(quick: bool) -> Vec<Spec> {
 
 /// Estimated single-core cost per signature (µs), to size runs to a time budget.
 fn cost_us(imp: Impl, spec: &Spec) -> f64 {
-    match imp {
-        Impl::Eigensdk => 1900.0,
-        Impl::Eager => {
-            if spec.inflight >= 10_000 {
-                100.0
-            } else {
-                40.0
+    // Invalid signatures cost Quorate a bisection (see docs/performance.md).
+    let invalid = if spec.invalid_permille > 0 && imp != Impl::Eigensdk {
+        15.0
+    } else {
+        1.0
+    };
+    invalid
+        * match imp {
+            Impl::Eigensdk => 1900.0,
+            Impl::Eager => {
+                if spec.inflight >= 10_000 {
+                    100.0
+                } else {
+                    40.0
+                }
             }
+            Impl::Optimistic => 10.0 + 1200.0 / spec.ops as f64,
         }
-        Impl::Optimistic => 10.0 + 1200.0 / spec.ops as f64,
-    }
 }
 
 /// Sizes one run to `budget` seconds of work.
