@@ -181,12 +181,12 @@ impl<P: Provider + Clone + 'static> ChainOperatorRegistry<P> {
                 })?;
                 let stake = stake_from_u96(op.stake);
                 total += stake;
-                member_keys.push(keys.g1.clone());
+                member_keys.push(keys.g1);
                 operators
                     .entry(id)
                     .or_insert_with(|| OperatorInfo {
                         id,
-                        pubkey_g1: keys.g1.clone(),
+                        pubkey_g1: keys.g1,
                         pubkey_g2: keys.g2.clone(),
                         stakes: BTreeMap::new(),
                     })

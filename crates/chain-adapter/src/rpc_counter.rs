@@ -27,7 +27,8 @@ impl CallCounter {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn record(&self, method: &str) {
+    /// Counts one call of `method`.
+    pub fn record(&self, method: &str) {
         *self.lock().entry(method.to_owned()).or_default() += 1;
     }
 

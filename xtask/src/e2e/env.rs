@@ -1,0 +1,151 @@
+//! The e2e environment: the devnet, the runtime wired to the chain adapter, and the oracle.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::client::ClientBuilder;
+use anyhow::{anyhow, Context, Result};
+use quorate_bls::{Bn254Scheme, KeyPair};
+use quorate_chain_adapter::contracts::IBLSSignatureChecker;
+use quorate_chain_adapter::{
+    CallCounter, ChainOperatorRegistry, ChainRegistryConfig, CountingLayer, RegistryAddresses,
+};
+use quorate_domain::{
+    OperatorId, QuorumNumber, ResponseDigest, SignedTaskResponse, TaskId, TaskMetadata,
+};
+use quorate_runtime::{AggregatorConfig, AggregatorCore};
+
+use crate::devnet::Devnet;
+
+/// The runtime over the chain registry.
+pub type Core = AggregatorCore<Bn254Scheme, ChainOperatorRegistry<DynProvider>>;
+
+/// Everything a scenario needs.
+pub struct Env {
+    /// The devnet (owns anvil).
+    pub devnet: Devnet,
+    /// The aggregator runtime.
+    pub core: Arc<Core>,
+    /// The registry the runtime reads through.
+    pub registry: Arc<ChainOperatorRegistry<DynProvider>>,
+    /// RPC calls made by the registry (and only by it).
+    pub registry_calls: CallCounter,
+    /// `checkSignatures` on the task manager (a `BLSSignatureChecker`).
+    pub checker: IBLSSignatureChecker::IBLSSignatureCheckerInstance<DynProvider>,
+    keys: HashMap<OperatorId, usize>,
+    next_task: AtomicU64,
+}
+
+impl Env {
+    /// Wires the runtime to a fresh chain registry over `devnet`.
+    pub async fn new(devnet: Devnet) -> Result<Self> {
+        let registry_calls = CallCounter::new();
+        let client = ClientBuilder::default()
+            .layer(CountingLayer::new(registry_calls.clone()))
+            .http(devnet.info.rpc_url.parse().context("rpc url")?);
+        let provider = ProviderBuilder::new().connect_client(client).erased();
+        let c = &devnet.info.contracts;
+        let config = ChainRegistryConfig::new(RegistryAddresses {
+            registry_coordinator: c.registry_coordinator,
+            operator_state_retriever: c.operator_state_retriever,
+            bls_apk_registry: c.bls_apk_registry,
+        });
+        let registry = Arc::new(ChainOperatorRegistry::new(provider, config));
+        // Backfill the key cache once; tasks then cost no key lookups.
+        registry
+            .pubkeys()
+            .sync_latest()
+            .await
+            .map_err(|e| anyhow!("pubkey backfill: {e}"))?;
+        let config = AggregatorConfig {
+            verification_threads: 2,
+            ..AggregatorConfig::default()
+        };
+        let core = Arc::new(AggregatorCore::new(
+            config,
+            Arc::clone(&registry),
+            Arc::new(Bn254Scheme),
+        ));
+        let checker = IBLSSignatureChecker::new(c.task_manager, devnet.chain.provider.clone());
+        let keys = devnet
+            .plans
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.bls.operator_id(), i))
+            .collect();
+        Ok(Self {
+            devnet,
+            core,
+            registry,
+            registry_calls,
+            checker,
+            keys,
+            next_task: AtomicU64::new(1),
+        })
+    }
+
+    /// A fresh task id.
+    pub fn task_id(&self) -> TaskId {
+        TaskId::from(self.next_task.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The BLS keys of an operator.
+    pub fn key(&self, id: &OperatorId) -> Option<&KeyPair> {
+        self.keys.get(id).map(|&i| &self.devnet.plans[i].bls)
+    }
+
+    /// Runs one task through the runtime: initialize, sign with `signers` concurrently, wait.
+    pub async fn aggregate(
+        &self,
+        task_id: TaskId,
+        reference_block: u64,
+        thresholds: &[(u8, u8)],
+        digest: ResponseDigest,
+        signers: &[OperatorId],
+    ) -> Result<Arc<quorate_domain::AggregatedResponse>> {
+        // The window lets every signature we send land before the aggregate is cut.
+        let meta = TaskMetadata::from_raw(
+            task_id,
+            reference_block,
+            thresholds,
+            Duration::from_secs(120),
+        )?
+        .with_window(Duration::from_millis(300));
+        self.core.initialize_task(meta).await?;
+        let mut handles = Vec::with_capacity(signers.len());
+        for id in signers {
+            let kp = self
+                .key(id)
+                .ok_or_else(|| anyhow!("no key for operator {id}"))?;
+            let signed = SignedTaskResponse {
+                task_id,
+                digest,
+                signature: kp.sign_digest(&digest),
+                operator_id: *id,
+            };
+            let core = Arc::clone(&self.core);
+            handles.push(tokio::spawn(async move {
+                core.process_signed_response(signed).await
+            }));
+        }
+        // A signature may arrive after the window closed (it is then refused as late); the
+        // aggregate is what the oracle judges, so per-signature refusals are not failures.
+        for h in handles {
+            if let Err(e) = h.await? {
+                let _ = e;
+            }
+        }
+        Ok(self
+            .core
+            .wait_for_aggregation(task_id, Duration::from_secs(120))
+            .await?)
+    }
+}
+
+/// Quorum numbers as the domain type.
+pub fn quorum_numbers(qs: &[u8]) -> Vec<QuorumNumber> {
+    qs.iter().copied().map(QuorumNumber).collect()
+}
