@@ -2,6 +2,7 @@
 
 use clap::Parser;
 
+mod bench;
 mod devnet;
 mod e2e;
 
@@ -9,6 +10,11 @@ mod e2e;
 #[derive(Parser)]
 #[command(name = "xtask")]
 enum Task {
+    /// Quorate vs eigensdk-rs on identical workloads; writes docs/performance.{md,png}.
+    Bench(bench::BenchArgs),
+    /// One measured run of `bench` (internal: prints JSON).
+    #[command(hide = true)]
+    BenchWorker(bench::WorkerArgs),
     /// A local EigenLayer devnet (anvil from npm, core + middleware + Incredible Squaring AVS).
     Devnet(devnet::DevnetArgs),
     /// End-to-end checks against a fresh devnet: on-chain checkSignatures is the oracle.
@@ -17,6 +23,8 @@ enum Task {
 
 fn main() -> anyhow::Result<()> {
     match Task::parse() {
+        Task::Bench(args) => bench::orchestrate::run(args),
+        Task::BenchWorker(args) => bench::worker(args),
         Task::Devnet(args) => devnet::run(args),
         Task::E2e(args) => e2e::run(args),
     }
