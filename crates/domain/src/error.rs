@@ -271,6 +271,12 @@ pub enum AggregationError {
         /// The late operator.
         operator_id: OperatorId,
     },
+    /// The task already has its final result (e.g. cancelling a finished task).
+    #[error("task {task_id} is already finished")]
+    TaskFinished {
+        /// The task.
+        task_id: TaskId,
+    },
     /// One operator's signature was refused.
     #[error("task {task_id}: signature from operator {operator_id} rejected: {reason}")]
     SignatureVerification {
@@ -343,6 +349,7 @@ impl AggregationError {
             | Self::TaskNotFound { task_id }
             | Self::DuplicateTaskId { task_id }
             | Self::TaskCompleted { task_id, .. }
+            | Self::TaskFinished { task_id }
             | Self::SignatureVerification { task_id, .. }
             | Self::Registry { task_id, .. }
             | Self::ChannelClosed { task_id }

@@ -40,6 +40,7 @@ pub struct TaskEvent {
 
 struct TaskHandle<S: SignatureScheme> {
     signatures: mpsc::Sender<SignatureRequest<S>>,
+    cancel: CancellationToken,
     result: watch::Receiver<Option<TaskResult>>,
     errors: ErrorLog,
 }
@@ -204,6 +205,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
         let (tx, rx) = mpsc::channel(shared.config.task_queue_capacity.max(1));
         let (result_tx, result_rx) = watch::channel(None);
         let errors: ErrorLog = Arc::default();
+        let cancel = shared.cancel.child_token();
         let actor = TaskActor {
             tally: TaskTally::new(set, thresholds, shared.config.max_digests_per_task),
             metadata,
@@ -211,7 +213,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
             registry: Arc::clone(&shared.registry),
             pool: Arc::clone(&shared.pool),
             rx,
-            cancel: shared.cancel.child_token(),
+            cancel: cancel.clone(),
             errors: Arc::clone(&errors),
             max_errors: shared.config.max_recorded_errors_per_task,
             mode: shared.config.verification_mode,
@@ -231,6 +233,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
                 dashmap::Entry::Vacant(v) => {
                     v.insert(TaskHandle {
                         signatures: tx.clone(),
+                        cancel,
                         result: result_rx,
                         errors,
                     });
@@ -321,6 +324,22 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
         }
         .instrument(span)
         .await
+    }
+
+    /// Stops aggregating one task: its actor ends with `Cancelled` (waiters are told), its
+    /// slot is freed, and later signatures for it are late. Other tasks are not touched.
+    pub fn cancel_task(&self, task_id: TaskId) -> Result<(), AggregationError> {
+        let token = self.shared.tasks.get(&task_id).map(|h| h.cancel.clone());
+        match token {
+            Some(token) => {
+                token.cancel();
+                Ok(())
+            }
+            None if lock(&self.shared.results).contains(&task_id) => {
+                Err(AggregationError::TaskFinished { task_id })
+            }
+            None => Err(AggregationError::TaskNotFound { task_id }),
+        }
     }
 
     /// Waits for a task's final result: its aggregate, or the reason it has none.

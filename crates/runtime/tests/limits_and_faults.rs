@@ -286,3 +286,35 @@ async fn shutdown_cancels_tasks_in_flight_and_tells_their_waiters() {
     let s = f.core.stats();
     assert_eq!((s.tasks_initialized, s.tasks_failed), (5, 5));
 }
+
+#[tokio::test(start_paused = true)]
+async fn cancelling_one_task_ends_it_and_frees_its_slot() {
+    let f = fixture(
+        &[&[(0, 100)]],
+        AggregatorConfig {
+            max_active_tasks: 1,
+            ..config()
+        },
+    );
+    f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
+    f.core.cancel_task(id(1)).unwrap();
+    assert_eq!(
+        f.core.wait_for_aggregation(id(1), WAIT).await.unwrap_err(),
+        AggregationError::Cancelled { task_id: id(1) }
+    );
+    assert_eq!(
+        f.core.cancel_task(id(1)).unwrap_err(),
+        AggregationError::TaskFinished { task_id: id(1) }
+    );
+    assert_eq!(
+        f.core.cancel_task(id(7)).unwrap_err(),
+        AggregationError::TaskNotFound { task_id: id(7) }
+    );
+    // The slot is free again, and the core still works.
+    f.core.initialize_task(task(2, &[(0, 100)])).await.unwrap();
+    f.core
+        .process_signed_response(f.signed(0, 2, digest(1)))
+        .await
+        .unwrap();
+    assert!(f.core.wait_for_aggregation(id(2), WAIT).await.is_ok());
+}

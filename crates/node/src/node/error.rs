@@ -64,9 +64,9 @@ fn aggregation_code(e: &AggregationError) -> Code {
     match e {
         AggregationError::TaskNotFound { .. } => Code::NotFound,
         AggregationError::DuplicateTaskId { .. } => Code::AlreadyExists,
-        AggregationError::TaskCompleted { .. } | AggregationError::TaskExpired { .. } => {
-            Code::FailedPrecondition
-        }
+        AggregationError::TaskCompleted { .. }
+        | AggregationError::TaskFinished { .. }
+        | AggregationError::TaskExpired { .. } => Code::FailedPrecondition,
         AggregationError::SignatureVerification { reason, .. } => match reason {
             V::IncorrectSignature => Code::InvalidArgument,
             V::DuplicateSignature => Code::AlreadyExists,

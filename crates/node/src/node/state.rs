@@ -329,13 +329,19 @@ impl NodeState {
         }
     }
 
-    /// Marks a task cancelled. The aggregator's result for it, if any comes, is ignored.
+    /// Marks a task cancelled and stops its aggregation, freeing its slot in the aggregator.
     pub fn cancel(&self, task_id: &TaskId) -> Result<Option<TaskRecord>, NodeError> {
-        self.set_status(
+        let record = self.set_status(
             task_id,
             Status::Cancelled,
             Some(format!("task {task_id} cancelled")),
-        )
+        )?;
+        if record.is_some() {
+            // Not aggregating (never started, or already finished) is fine: the stored status
+            // is what clients see.
+            let _ = self.core.cancel_task(*task_id);
+        }
+        Ok(record)
     }
 
     /// Resumes every unfinished task after a restart: open ones are handed to the aggregator
