@@ -85,6 +85,14 @@ pub async fn submit_one(env: &Env, rng: &mut ChaCha20Rng) -> Result<String> {
             sent.tx_hash
         );
     }
+    // Sending it again must come back as a typed revert with the contract's reason.
+    match quorate_domain::ResponseSubmitter::submit(&submitter, &request).await {
+        Err(quorate_domain::SubmitError::Reverted { reason, .. })
+            if reason.contains("already responded") => {}
+        other => bail!(
+            "task {index}: a second response should revert with 'already responded', got {other:?}"
+        ),
+    }
     Ok(format!(
         "task {index}: quorums {quorums:?} threshold {threshold}% signers {}/{operators} -> tx {} (block {:?}, gas {:?}), stored {stored}",
         agg.signer_ids.len(),
