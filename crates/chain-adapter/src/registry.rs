@@ -259,3 +259,75 @@ impl<P: Provider + Clone + Send + Sync + 'static> OperatorRegistry<Bn254Scheme>
         Ok(indices_from_sol(&indices))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contracts::IBLSApkRegistry::NewPubkeyRegistration;
+    use crate::contracts::{IOperatorStateRetriever as Osr, OperatorStateRetrieverTypes as T};
+    use crate::convert::{g1_to_sol, g2_to_sol};
+    use alloy::primitives::{Log as PrimLog, Uint};
+    use alloy::providers::ProviderBuilder;
+    use alloy::sol_types::{SolCall, SolEvent};
+    use alloy::transports::mock::Asserter;
+    use quorate_bls::KeyPair;
+    use rand::SeedableRng;
+
+    #[tokio::test]
+    async fn state_is_fetched_once_per_block_and_quorums_and_keys_come_from_events() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
+        let kp = KeyPair::random(&mut rng);
+        let scheme = Bn254Scheme;
+        let asserter = Asserter::new();
+        let provider = ProviderBuilder::new().connect_mocked_client(asserter.clone());
+        let addresses = RegistryAddresses {
+            registry_coordinator: Address::repeat_byte(1),
+            operator_state_retriever: Address::repeat_byte(2),
+            bls_apk_registry: Address::repeat_byte(3),
+        };
+        let registry = ChainOperatorRegistry::new(provider, ChainRegistryConfig::new(addresses));
+
+        // 1: getOperatorState; 2: the key's registration event (unknown operator → one sync).
+        let op = T::Operator {
+            operator: Address::repeat_byte(9),
+            operatorId: kp.operator_id().to_b256(),
+            stake: Uint::<96, 2>::from(42u64),
+        };
+        asserter.push_success(&Bytes::from(Osr::getOperatorStateCall::abi_encode_returns(
+            &vec![vec![op]],
+        )));
+        let event = NewPubkeyRegistration {
+            operator: Address::repeat_byte(9),
+            pubkeyG1: g1_to_sol(&scheme.encode_g1(kp.public_g1())),
+            pubkeyG2: g2_to_sol(&scheme.encode_g2(kp.public_g2())),
+        };
+        let log = alloy::rpc::types::Log {
+            inner: PrimLog {
+                address: addresses.bls_apk_registry,
+                data: event.encode_log_data(),
+            },
+            block_number: Some(5),
+            ..Default::default()
+        };
+        asserter.push_success(&vec![log]);
+
+        let q = [QuorumNumber(0)];
+        let state = registry.operator_state(10, &q).await.unwrap();
+        assert_eq!(state.quorums[0].total_stake, Stake::from(42u8));
+        assert_eq!(state.quorums[0].apk, *kp.public_g1());
+        assert_eq!(
+            state.operators[&kp.operator_id()].pubkey_g2,
+            *kp.public_g2()
+        );
+        // Same (block, quorums): served from the cache, no response queued, no call made.
+        let again = registry.operator_state(10, &q).await.unwrap();
+        assert!(Arc::ptr_eq(&state, &again));
+        assert_eq!(registry.cached_states(), 1);
+        assert_eq!(registry.pubkeys().synced_to(), Some(10));
+
+        // A failing endpoint is a retryable, typed error; nothing is cached for the key.
+        asserter.push_failure_msg("boom");
+        let err = registry.operator_state(11, &q).await.unwrap_err();
+        assert!(err.is_retryable(), "{err}");
+    }
+}
