@@ -5,6 +5,9 @@ use clap::Parser;
 mod bench;
 mod devnet;
 mod e2e;
+mod fuzz;
+mod soak;
+mod test_suite;
 
 /// Quorate's project tasks.
 #[derive(Parser)]
@@ -19,6 +22,12 @@ enum Task {
     Devnet(devnet::DevnetArgs),
     /// End-to-end checks against a fresh devnet: on-chain checkSignatures is the oracle.
     E2e(e2e::E2eArgs),
+    /// The whole test suite (what README.md documents and CI runs).
+    Test(test_suite::TestArgs),
+    /// Builds the cargo-fuzz targets in fuzz/ and runs each for --seconds.
+    Fuzz(fuzz::FuzzArgs),
+    /// Steady churn on the aggregator; fails on memory growth or accounting mismatches.
+    Soak(soak::SoakArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -27,5 +36,8 @@ fn main() -> anyhow::Result<()> {
         Task::BenchWorker(args) => bench::worker(args),
         Task::Devnet(args) => devnet::run(args),
         Task::E2e(args) => e2e::run(args),
+        Task::Test(args) => test_suite::run_all(args),
+        Task::Fuzz(args) => fuzz::run(args),
+        Task::Soak(args) => soak::run(args),
     }
 }

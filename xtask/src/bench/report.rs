@@ -240,13 +240,7 @@ pub fn terminal_table(rows: &[Row]) -> String {
     t
 }
 
-fn find(
-    rows: &[Row],
-    ops: usize,
-    inflight: usize,
-    invalid: u32,
-    paced: bool,
-) -> Option<&Row> {
+fn find(rows: &[Row], ops: usize, inflight: usize, invalid: u32, paced: bool) -> Option<&Row> {
     rows.iter().find(|r| {
         r.spec.ops == ops
             && r.spec.inflight == inflight

@@ -1,0 +1,67 @@
+//! `cargo xtask test`: the whole test suite, as README.md documents it and CI runs it.
+
+use std::process::Command;
+
+use anyhow::{bail, Context};
+
+/// Arguments of `cargo xtask test`.
+#[derive(clap::Args, Debug)]
+pub struct TestArgs {
+    /// Only the unit, integration and doc tests (no devnet, fuzzing or soak).
+    #[arg(long)]
+    pub fast: bool,
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn run(step: &str, mut cmd: Command) -> anyhow::Result<()> {
+    println!("\n==> {step}: {cmd:?}");
+    let status = cmd
+        .status()
+        .with_context(|| format!("{step}: could not start"))?;
+    if !status.success() {
+        bail!("{step} failed ({status})");
+    }
+    Ok(())
+}
+
+fn has_nextest() -> bool {
+    cargo()
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Runs every step; stops at the first failure.
+pub fn run_all(args: TestArgs) -> anyhow::Result<()> {
+    let mut unit = cargo();
+    if has_nextest() {
+        unit.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
+    } else {
+        unit.args(["test", "--workspace", "--no-fail-fast"]);
+    }
+    run("unit and integration tests", unit)?;
+    let mut doc = cargo();
+    doc.args(["test", "--workspace", "--doc"]);
+    run("doc tests", doc)?;
+    if !args.fast {
+        for (step, extra) in long_steps() {
+            let mut cmd = cargo();
+            cmd.arg("xtask").args(extra);
+            run(step, cmd)?;
+        }
+    }
+    println!("\nall test steps passed");
+    Ok(())
+}
+
+/// The steps beyond cargo's own tests, each a subcommand of this xtask.
+fn long_steps() -> Vec<(&'static str, Vec<&'static str>)> {
+    vec![
+        // One fuzz build, then each target for 15 s from the committed seed corpus.
+        ("fuzz (short)", vec!["fuzz", "--seconds", "15"]),
+        ("soak (short)", vec!["soak", "--seconds", "60"]),
+    ]
+}
