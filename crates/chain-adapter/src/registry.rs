@@ -127,11 +127,7 @@ impl<P: Provider + Clone + 'static> ChainOperatorRegistry<P> {
         block: BlockNumber,
         quorums: &[QuorumNumber],
     ) -> Result<Arc<State>, RegistryError> {
-        let block32 = u32::try_from(block).map_err(|_| RegistryError::BlockUnavailable {
-            block,
-            reason: "block number does not fit the contracts' uint32".into(),
-        })?;
-        let quorum_bytes: Bytes = quorums.iter().map(|q| q.0).collect::<Vec<u8>>().into();
+        let (block32, quorum_bytes) = retriever_args(block, quorums)?;
         let retriever = IOperatorStateRetriever::new(
             self.config.addresses.operator_state_retriever,
             self.provider.clone(),
@@ -237,11 +233,7 @@ impl<P: Provider + Clone + Send + Sync + 'static> OperatorRegistry<Bn254Scheme>
         quorums: &[QuorumNumber],
         non_signer_ids: &[OperatorId],
     ) -> Result<CheckSignaturesIndices, RegistryError> {
-        let block32 = u32::try_from(block).map_err(|_| RegistryError::BlockUnavailable {
-            block,
-            reason: "block number does not fit the contracts' uint32".into(),
-        })?;
-        let quorum_bytes: Bytes = quorums.iter().map(|q| q.0).collect::<Vec<u8>>().into();
+        let (block32, quorum_bytes) = retriever_args(block, quorums)?;
         let retriever = IOperatorStateRetriever::new(
             self.config.addresses.operator_state_retriever,
             self.provider.clone(),
@@ -258,6 +250,22 @@ impl<P: Provider + Clone + Send + Sync + 'static> OperatorRegistry<Bn254Scheme>
             .map_err(|e| registry_error("getCheckSignaturesIndices", block, &e))?;
         Ok(indices_from_sol(&indices))
     }
+}
+
+/// The retriever's block and quorum arguments: the contracts take a `uint32` block number and
+/// the quorums as an ascending byte string.
+fn retriever_args(
+    block: BlockNumber,
+    quorums: &[QuorumNumber],
+) -> Result<(u32, Bytes), RegistryError> {
+    let block32 = u32::try_from(block).map_err(|_| RegistryError::BlockUnavailable {
+        block,
+        reason: "block number does not fit the contracts' uint32".into(),
+    })?;
+    Ok((
+        block32,
+        quorums.iter().map(|q| q.0).collect::<Vec<u8>>().into(),
+    ))
 }
 
 #[cfg(test)]
