@@ -17,6 +17,10 @@ pub enum ComputeFn {
     Square,
     /// keccak256 of the payload.
     Keccak,
+    /// Incredible Squaring (chain mode): the payload is `0x` + hex of `abi.encode(Task,
+    /// uint32 taskIndex)`; the response is `abi.encode(TaskResponse)` with the square of the
+    /// task's number (echo if the payload is not such a task).
+    SquaringTask,
 }
 
 impl ComputeFn {
@@ -25,6 +29,9 @@ impl ComputeFn {
         match self {
             ComputeFn::Echo => payload.to_vec(),
             ComputeFn::Keccak => Keccak256::digest(payload).to_vec(),
+            ComputeFn::SquaringTask => {
+                crate::node::chain::squaring_response(payload).unwrap_or_else(|| payload.to_vec())
+            }
             ComputeFn::Square => std::str::from_utf8(payload)
                 .ok()
                 .and_then(|s| s.trim().parse::<u128>().ok())

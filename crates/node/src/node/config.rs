@@ -54,9 +54,21 @@ pub struct NodeArgs {
     /// Reference block of tasks that give none (and of the dev operator set).
     #[arg(long, env = "QUORATE_REFERENCE_BLOCK")]
     pub reference_block: Option<u64>,
-    /// Chain RPC endpoint (chain adapter; not wired in yet).
-    #[arg(long, env = "QUORATE_RPC_URL")]
+    /// Chain RPC endpoint: chain mode instead of `--dev` (needs `--addresses`).
+    #[arg(
+        long,
+        env = "QUORATE_RPC_URL",
+        conflicts_with = "dev",
+        requires = "addresses"
+    )]
     pub rpc_url: Option<String>,
+    /// Contract address file for chain mode (`.devnet/devnet.json`, or a subset of it).
+    #[arg(long, env = "QUORATE_ADDRESSES")]
+    pub addresses: Option<PathBuf>,
+    /// 0x-hex secp256k1 key that sends responses in chain mode (default: the address file's
+    /// `aggregator.private_key`).
+    #[arg(long, env = "QUORATE_SUBMITTER_KEY", hide_env_values = true)]
+    pub submitter_key: Option<String>,
 }
 
 /// The resolved configuration.
@@ -93,6 +105,10 @@ pub struct NodeConfig {
     pub max_expiry_ms: u64,
     /// See [`NodeArgs::rpc_url`].
     pub rpc_url: Option<String>,
+    /// See [`NodeArgs::addresses`].
+    pub addresses: Option<PathBuf>,
+    /// See [`NodeArgs::submitter_key`].
+    pub submitter_key: Option<String>,
     /// API keys; none: callers without credentials are the admin `dev`.
     pub api_keys: Vec<ApiKey>,
     /// Chain id: the audience of wallet JWTs.
@@ -123,6 +139,8 @@ impl Default for NodeConfig {
             reference_block: 100,
             max_expiry_ms: 24 * 3600 * 1000,
             rpc_url: None,
+            addresses: None,
+            submitter_key: None,
             api_keys: Vec::new(),
             chain_id: 31337,
             jwt_secret: None,
@@ -166,6 +184,12 @@ impl NodeConfig {
         }
         if args.rpc_url.is_some() {
             c.rpc_url = args.rpc_url.clone();
+        }
+        if args.addresses.is_some() {
+            c.addresses = args.addresses.clone();
+        }
+        if args.submitter_key.is_some() {
+            c.submitter_key = args.submitter_key.clone();
         }
         Ok(c)
     }

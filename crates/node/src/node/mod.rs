@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod auth_svc;
+pub mod chain;
 pub mod client_svc;
 pub mod config;
 pub mod dev;
@@ -29,7 +30,7 @@ use tracing::info;
 use crate::node::auth::Authenticator;
 use crate::node::config::{NodeArgs, NodeConfig};
 use crate::node::ratelimit::RateLimiter;
-use crate::node::state::{NodeState, ServiceLimits};
+use crate::node::state::{NodeState, ServiceLimits, SubmissionPayload, Submitter};
 use crate::node::store::Store;
 use crate::node::wallet::WalletAuth;
 use crate::proto::pb::auth_service_server::AuthServiceServer;
@@ -54,12 +55,16 @@ pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
     let config = NodeConfig::load(&args)?;
     init_logs(config.log_json);
     anyhow::ensure!(
-        config.rpc_url.is_none(),
-        "--rpc-url: the chain adapter is not wired into the node yet; use --dev"
+        !(config.dev && config.rpc_url.is_some()),
+        "--dev and --rpc-url exclude each other"
     );
     anyhow::ensure!(
-        config.dev,
-        "only --dev is available until the chain adapter lands"
+        config.dev || config.rpc_url.is_some(),
+        "give --dev, or --rpc-url URL --addresses FILE for chain mode"
+    );
+    anyhow::ensure!(
+        config.rpc_url.is_none() || config.addresses.is_some(),
+        "--rpc-url needs --addresses FILE (the devnet's address file or a subset of it)"
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -84,40 +89,79 @@ pub async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// The registry, submitter and operator sign-in rules of one mode.
+struct Backend {
+    registry: Arc<chain::DynRegistry>,
+    submitter: Arc<Submitter>,
+    auth_block: u64,
+    auth_quorums: Vec<quorate_domain::QuorumNumber>,
+    /// `--dev` only: the keys of the simulated operators.
+    dev_keys: Vec<quorate_bls::KeyPair>,
+    payload: SubmissionPayload,
+}
+
 async fn serve(config: NodeConfig) -> anyhow::Result<()> {
     let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .ok();
     let scheme = Arc::new(Bn254Scheme);
-    let registry = Arc::new(InMemoryRegistry::new(Arc::clone(&scheme), 1));
-    let keys = dev::register_dev_operators(
-        &registry,
-        config.reference_block,
-        config.dev_seed,
-        config.dev_operators,
-    );
+    let backend = match (&config.rpc_url, &config.addresses) {
+        (Some(url), Some(path)) => {
+            let file = chain::AddressFile::load(path)?;
+            let parts = chain::connect(url, &file, config.submitter_key.as_deref())
+                .await
+                .context("chain mode")?;
+            info!(rpc = %url, addresses = %path.display(), auth_block = parts.auth_block, "chain mode");
+            Backend {
+                registry: parts.registry,
+                submitter: parts.submitter,
+                auth_block: parts.auth_block,
+                auth_quorums: parts.auth_quorums,
+                dev_keys: Vec::new(),
+                payload: SubmissionPayload::SquaringTask,
+            }
+        }
+        _ => {
+            let registry = Arc::new(InMemoryRegistry::new(Arc::clone(&scheme), 1));
+            let dev_keys = dev::register_dev_operators(
+                &registry,
+                config.reference_block,
+                config.dev_seed,
+                config.dev_operators,
+            );
+            let submitter = Arc::new(InMemorySubmitter::new(
+                Arc::clone(&scheme),
+                Arc::clone(&registry),
+            ));
+            Backend {
+                registry: Arc::new(chain::DynRegistry(registry)),
+                submitter,
+                auth_block: config.reference_block,
+                auth_quorums: vec![quorate_domain::QuorumNumber(0)],
+                dev_keys,
+                payload: SubmissionPayload::Response,
+            }
+        }
+    };
     let core = AggregatorCore::new(
         AggregatorConfig::default(),
-        Arc::clone(&registry),
+        Arc::clone(&backend.registry),
         Arc::clone(&scheme),
     );
-    let submitter = Arc::new(InMemorySubmitter::new(
-        Arc::clone(&scheme),
-        Arc::clone(&registry),
-    ));
     let store =
         Store::open(&config.db).with_context(|| format!("opening {}", config.db.display()))?;
     let state = NodeState::new(
         core,
         store,
-        submitter,
+        backend.submitter,
         ServiceLimits {
             default_reference_block: config.reference_block,
             max_payload_bytes: config.max_payload_bytes,
             max_response_bytes: config.max_payload_bytes,
             max_expiry_ms: config.max_expiry_ms,
         },
-    );
+    )
+    .with_submission_payload(backend.payload);
     let report = state.recover().await?;
     info!(
         tasks = report.tasks,
@@ -137,19 +181,21 @@ async fn serve(config: NodeConfig) -> anyhow::Result<()> {
         .simulated_operators
         .unwrap_or(config.dev_operators)
         .min(config.dev_operators) as usize;
-    dev::spawn_simulated(
-        state.clone(),
-        keys.into_iter().take(simulated).collect(),
-        stop.clone(),
-    );
+    if !backend.dev_keys.is_empty() {
+        dev::spawn_simulated(
+            state.clone(),
+            backend.dev_keys.into_iter().take(simulated).collect(),
+            stop.clone(),
+        );
+    }
 
     let limit = config.max_message_bytes;
     let operator_api = operator_svc::OperatorApi {
         state: state.clone(),
         auth: Arc::new(operator_auth::OperatorAuth {
-            registry: Arc::clone(&registry),
-            block: config.reference_block,
-            quorums: vec![quorate_domain::QuorumNumber(0)],
+            registry: Arc::clone(&backend.registry),
+            block: backend.auth_block,
+            quorums: backend.auth_quorums,
         }),
     };
     let secret = match &config.jwt_secret {

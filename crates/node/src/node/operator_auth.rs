@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use quorate_bls::{Bn254Scheme, Signature};
 use quorate_domain::{OperatorId, OperatorRegistry, QuorumNumber, ResponseDigest, SignatureScheme};
-use quorate_runtime::memory::InMemoryRegistry;
 use sha3::{Digest, Keccak256};
 
+use crate::node::chain::DynRegistry;
 use crate::node::error::NodeError;
 use crate::node::record::now_ms;
 
@@ -26,7 +26,7 @@ pub fn challenge(operator_id: &OperatorId, issued_at_ms: u64) -> [u8; 32] {
 /// Checks operator proofs against the registry at the node's reference block.
 pub struct OperatorAuth {
     /// The registry operators are registered in.
-    pub registry: Arc<InMemoryRegistry<Bn254Scheme>>,
+    pub registry: Arc<DynRegistry>,
     /// The block whose operator set counts.
     pub block: u64,
     /// The quorums an operator must be in (any of them).

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use quorate_bls::{Bn254Scheme, Signature};
+use quorate_domain::ResponseSubmitter;
 use quorate_domain::{AggregationError, OperatorId, ResponseDigest, SignedTaskResponse, TaskId};
-use quorate_runtime::memory::{InMemoryRegistry, InMemorySubmitter};
 use quorate_runtime::{AggregatorCore, SignatureOutcome};
 use sha3::{Digest, Keccak256};
 use tokio::sync::broadcast;
@@ -14,14 +14,26 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
+use crate::node::chain::DynRegistry;
 use crate::node::error::NodeError;
 use crate::node::record::{now_ms, Status, StoredResponse, TaskRecord};
 use crate::node::store::Store;
 
-/// The aggregator the node runs.
-pub type Core = AggregatorCore<Bn254Scheme, InMemoryRegistry<Bn254Scheme>>;
-/// The submitter the node hands aggregates to.
-pub type Submitter = InMemorySubmitter<Bn254Scheme, InMemoryRegistry<Bn254Scheme>>;
+/// The aggregator the node runs (over the in-memory or the chain registry).
+pub type Core = AggregatorCore<Bn254Scheme, DynRegistry>;
+/// The submitter the node hands aggregates to (in-memory or chain).
+pub type Submitter = dyn ResponseSubmitter;
+
+/// What the submitter is given as the AVS payload of an aggregate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SubmissionPayload {
+    /// The response the signers signed (`--dev`).
+    #[default]
+    Response,
+    /// `abi.encode(Task, TaskResponse)` for Incredible Squaring (chain mode); see
+    /// [`crate::node::chain`].
+    SquaringTask,
+}
 
 /// Limits and defaults of the service.
 #[derive(Clone, Debug)]
@@ -47,6 +59,7 @@ pub struct NodeState {
     updates: broadcast::Sender<TaskRecord>,
     /// Limits.
     pub limits: Arc<ServiceLimits>,
+    payload_mode: SubmissionPayload,
     shutting_down: CancellationToken,
     drivers: TaskTracker,
 }
@@ -81,9 +94,16 @@ impl NodeState {
             submitter,
             updates,
             limits: Arc::new(limits),
+            payload_mode: SubmissionPayload::Response,
             shutting_down: CancellationToken::new(),
             drivers: TaskTracker::new(),
         }
+    }
+
+    /// Sets what the submitter is given as payload (default: the signed response).
+    pub fn with_submission_payload(mut self, mode: SubmissionPayload) -> Self {
+        self.payload_mode = mode;
+        self
     }
 
     /// Every stored task change, live.
@@ -231,13 +251,33 @@ impl NodeState {
         task_id: TaskId,
         aggregate: &quorate_domain::AggregatedResponse,
     ) -> Result<(), NodeError> {
-        let payload = self
+        let response = self
             .store
             .responses(&task_id)?
             .into_iter()
             .find(|r| r.digest == *aggregate.digest.as_bytes())
             .and_then(|r| hex::decode(r.response).ok())
             .unwrap_or_default();
+        let payload = match self.payload_mode {
+            SubmissionPayload::Response => response,
+            SubmissionPayload::SquaringTask => {
+                let task_payload = self
+                    .store
+                    .task(&task_id)?
+                    .map(|r| r.payload)
+                    .unwrap_or_default();
+                match crate::node::chain::squaring_submission(&task_payload, &response) {
+                    Some(p) => p,
+                    None => {
+                        let why = format!(
+                            "task {task_id}: payload is not a squaring task or the signed response is not abi.encode(TaskResponse)"
+                        );
+                        self.finish(&task_id, Status::Failed, Some(why))?;
+                        return Ok(());
+                    }
+                }
+            }
+        };
         match self
             .core
             .submit_aggregated_response(&*self.submitter, aggregate, payload)
