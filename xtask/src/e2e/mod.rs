@@ -5,6 +5,7 @@
 
 mod eigensdk;
 mod env;
+mod node;
 mod proxy;
 mod scenarios;
 mod submit;
@@ -37,6 +38,9 @@ pub struct E2eArgs {
     /// Full submissions through SquaringTask.respondToSquaringTask.
     #[arg(long, default_value_t = 3)]
     pub submissions: usize,
+    /// Also run the built `quorate node` in chain mode with operator processes.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub node: bool,
 }
 
 /// `cargo xtask e2e`.
@@ -134,6 +138,20 @@ async fn run_async(args: E2eArgs) -> Result<()> {
             Err(e) => {
                 failed += 1;
                 println!("FAIL submit: {e:#}");
+            }
+        }
+    }
+
+    // The quorate binary in chain mode: node, operator processes and the task CLI.
+    if args.node {
+        match node::node_chain_mode(&env, &out).await {
+            Ok(line) => {
+                passed += 1;
+                println!("ok   {line}");
+            }
+            Err(e) => {
+                failed += 1;
+                println!("FAIL node chain mode: {e:#}");
             }
         }
     }
