@@ -60,6 +60,9 @@ pub fn run_all(args: TestArgs) -> anyhow::Result<()> {
 /// The steps beyond cargo's own tests, each a subcommand of this xtask.
 fn long_steps() -> Vec<(&'static str, Vec<&'static str>)> {
     vec![
+        // A fresh local EigenLayer devnet (anvil from npm); on-chain checkSignatures is the
+        // oracle, and the node runs in chain mode against it.
+        ("e2e against a local devnet", vec!["e2e"]),
         // One fuzz build, then each target for 15 s from the committed seed corpus.
         ("fuzz (short)", vec!["fuzz", "--seconds", "15"]),
         ("soak (short)", vec!["soak", "--seconds", "60"]),

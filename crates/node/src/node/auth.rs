@@ -3,6 +3,7 @@
 //! With no API keys configured (dev mode) a caller without credentials is the admin `dev`;
 //! credentials that are sent are always checked.
 
+use super::secret::Secret;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -31,7 +32,7 @@ pub struct ApiKey {
     /// Who holds it: the creator name of its tasks.
     pub name: String,
     /// The secret sent by the caller.
-    pub key: String,
+    pub key: Secret,
     /// What it may do.
     pub role: Role,
 }
@@ -85,7 +86,7 @@ impl Authenticator {
                     name: k.name.clone(),
                     role: k.role,
                 };
-                (k.key.clone(), caller)
+                (k.key.expose().to_string(), caller)
             })
             .collect();
         Self { keys, wallet: None }

@@ -1,5 +1,6 @@
 //! Node configuration: a TOML file, overridden by environment variables and flags.
 
+use super::secret::Secret;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -68,7 +69,7 @@ pub struct NodeArgs {
     /// 0x-hex secp256k1 key that sends responses in chain mode (default: the address file's
     /// `aggregator.private_key`).
     #[arg(long, env = "QUORATE_SUBMITTER_KEY", hide_env_values = true)]
-    pub submitter_key: Option<String>,
+    pub submitter_key: Option<Secret>,
 }
 
 /// The resolved configuration.
@@ -108,13 +109,13 @@ pub struct NodeConfig {
     /// See [`NodeArgs::addresses`].
     pub addresses: Option<PathBuf>,
     /// See [`NodeArgs::submitter_key`].
-    pub submitter_key: Option<String>,
+    pub submitter_key: Option<Secret>,
     /// API keys; none: callers without credentials are the admin `dev`.
     pub api_keys: Vec<ApiKey>,
     /// Chain id: the audience of wallet JWTs.
     pub chain_id: u64,
     /// HMAC secret of wallet JWTs (default: random per start, so tokens end with the process).
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<Secret>,
     /// How long a sign-in message may be exchanged, in ms.
     pub sign_in_ttl_ms: u64,
     /// How long a wallet JWT is valid, in ms.

@@ -12,6 +12,7 @@ pub mod operator_auth;
 pub mod operator_svc;
 pub mod ratelimit;
 pub mod record;
+pub mod secret;
 pub mod state;
 pub mod store;
 pub mod wallet;
@@ -108,9 +109,13 @@ async fn serve(config: NodeConfig) -> anyhow::Result<()> {
     let backend = match (&config.rpc_url, &config.addresses) {
         (Some(url), Some(path)) => {
             let file = chain::AddressFile::load(path)?;
-            let parts = chain::connect(url, &file, config.submitter_key.as_deref())
-                .await
-                .context("chain mode")?;
+            let parts = chain::connect(
+                url,
+                &file,
+                config.submitter_key.as_ref().map(secret::Secret::expose),
+            )
+            .await
+            .context("chain mode")?;
             info!(rpc = %url, addresses = %path.display(), auth_block = parts.auth_block, "chain mode");
             Backend {
                 registry: parts.registry,
@@ -199,7 +204,7 @@ async fn serve(config: NodeConfig) -> anyhow::Result<()> {
         }),
     };
     let secret = match &config.jwt_secret {
-        Some(s) => s.clone().into_bytes(),
+        Some(s) => s.expose().as_bytes().to_vec(),
         None => rand::random::<[u8; 32]>().to_vec(),
     };
     let wallet = Arc::new(WalletAuth::new(
