@@ -65,6 +65,6 @@ fn long_steps() -> Vec<(&'static str, Vec<&'static str>)> {
         ("e2e against a local devnet", vec!["e2e"]),
         // One fuzz build, then each target for 15 s from the committed seed corpus.
         ("fuzz (short)", vec!["fuzz", "--seconds", "15"]),
-        ("soak (short)", vec!["soak", "--seconds", "60"]),
+        ("soak (short)", vec!["soak", "--seconds", "90"]),
     ]
 }
