@@ -3,7 +3,6 @@
 mod cli;
 mod compute;
 mod node;
-mod proto;
 
 use std::process::ExitCode;
 

@@ -12,8 +12,8 @@ use tonic::Code;
 use tracing::{info, warn};
 
 use crate::compute::{dev_key, sign_response, ComputeFn};
-use crate::proto::pb;
-use crate::proto::pb::operator_service_client::OperatorServiceClient;
+use quorate_api::pb;
+use quorate_api::pb::operator_service_client::OperatorServiceClient;
 
 /// Arguments of `quorate operator`.
 #[derive(clap::Args, Debug, Clone)]

@@ -10,8 +10,8 @@ use tonic::transport::Channel;
 use tonic::Request;
 
 use crate::node::record::Status;
-use crate::proto::pb;
-use crate::proto::pb::client_service_client::ClientServiceClient;
+use quorate_api::pb;
+use quorate_api::pb::client_service_client::ClientServiceClient;
 
 /// Arguments of `quorate task`.
 #[derive(clap::Args, Debug, Clone)]

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 use crate::node::wallet::WalletAuth;
-use crate::proto::pb;
-use crate::proto::pb::auth_service_server::AuthService;
+use quorate_api::pb;
+use quorate_api::pb::auth_service_server::AuthService;
 
 /// The auth service.
 pub struct AuthApi {

@@ -5,6 +5,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures::Stream;
+use quorate_api::{ListQuery, NewTask};
 use quorate_domain::TaskId;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
@@ -15,8 +16,8 @@ use crate::node::error::NodeError;
 use crate::node::ratelimit::RateLimiter;
 use crate::node::record::{now_ms, Status as TaskStatus, TaskRecord};
 use crate::node::state::{parse_task_id, NodeState};
-use crate::proto::pb;
-use crate::proto::pb::client_service_server::ClientService;
+use quorate_api::pb;
+use quorate_api::pb::client_service_server::ClientService;
 
 /// The client service over the node state.
 pub struct ClientApi {
@@ -29,9 +30,6 @@ pub struct ClientApi {
 }
 
 type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::Task, Status>> + Send>>;
-
-const DEFAULT_LIMIT: u32 = 100;
-const MAX_LIMIT: u32 = 1000;
 
 impl ClientApi {
     fn readable(&self, caller: &Caller, task_id: &TaskId) -> Result<TaskRecord, NodeError> {
@@ -50,65 +48,23 @@ impl ClientApi {
         caller: &Caller,
         req: pb::CreateTaskRequest,
     ) -> Result<TaskRecord, NodeError> {
-        let limits = &self.state.limits;
-        let task_id = if req.task_id.is_empty() {
-            random_task_id()
-        } else {
-            parse_task_id(&req.task_id)?
-        };
-        if req.payload.len() > limits.max_payload_bytes {
-            return Err(NodeError::InvalidArgument(format!(
-                "task {task_id}: payload of {} bytes exceeds {}",
-                req.payload.len(),
-                limits.max_payload_bytes
-            )));
-        }
-        if req.expiry_ms == 0 || req.expiry_ms > limits.max_expiry_ms {
-            return Err(NodeError::InvalidArgument(format!(
-                "task {task_id}: expiry_ms must be 1..={}, got {}",
-                limits.max_expiry_ms, req.expiry_ms
-            )));
-        }
-        let quorums = req
-            .quorums
-            .iter()
-            .map(|q| {
-                let quorum = u8::try_from(q.quorum).ok();
-                let threshold = u8::try_from(q.threshold_percent).ok();
-                quorum.zip(threshold).ok_or_else(|| {
-                    NodeError::InvalidArgument(format!(
-                        "task {task_id}: quorum {} / threshold {} out of range",
-                        q.quorum, q.threshold_percent
-                    ))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let reference_block = if req.reference_block == 0 {
-            limits.default_reference_block
-        } else {
-            req.reference_block
-        };
+        let task = NewTask::decode(req, &self.state.limits, random_task_id)?;
         let now = now_ms();
-        let record = TaskRecord {
-            task_id,
+        Ok(TaskRecord {
+            task_id: task.task_id,
             seq: 0,
             status: TaskStatus::Pending,
             creator: caller.name.clone(),
-            reference_block,
-            quorums,
-            expiry_ms: req.expiry_ms,
-            window_ms: req.window_ms.min(req.expiry_ms),
-            payload: req.payload,
+            reference_block: task.reference_block,
+            quorums: task.quorums,
+            expiry_ms: task.expiry_ms,
+            window_ms: task.window_ms,
+            payload: task.payload,
             created_at_ms: now,
             updated_at_ms: now,
             error: None,
             signatures: 0,
-        };
-        // Same checks the aggregator makes, before anything is stored.
-        record
-            .metadata_at(now)
-            .map_err(|e| NodeError::InvalidArgument(format!("task {task_id}: {e}")))?;
-        Ok(record)
+        })
     }
 }
 
@@ -174,27 +130,19 @@ impl ClientService for ClientApi {
             (_, true) => None,
             (_, false) => Some(req.creator.clone()),
         };
-        let after = if req.page_token.is_empty() {
-            0
-        } else {
-            req.page_token.parse::<u64>().map_err(|_| {
-                NodeError::InvalidArgument(format!("bad page token {:?}", req.page_token))
-            })?
-        };
-        let limit = match req.limit {
-            0 => DEFAULT_LIMIT,
-            n => n.min(MAX_LIMIT),
-        } as usize;
+        let query = ListQuery::decode(req).map_err(NodeError::from)?;
+        let (after, limit) = (query.after, query.limit as usize);
         let filter = |r: &TaskRecord| creator.as_ref().is_none_or(|c| &r.creator == c);
-        let tasks = if req.status == 0 {
-            self.state.store.tasks_after(after, limit, filter)
-        } else {
-            let status = TaskStatus::from_wire(req.status).ok_or_else(|| {
-                NodeError::InvalidArgument(format!("unknown status {}", req.status))
-            })?;
-            self.state
-                .store
-                .tasks_in_status(status, after, limit, filter)
+        let tasks = match query.status {
+            None => self.state.store.tasks_after(after, limit, filter),
+            Some(wire) => {
+                let status = TaskStatus::from_wire(wire as i32).ok_or_else(|| {
+                    NodeError::InvalidArgument(format!("unknown status {}", wire as i32))
+                })?;
+                self.state
+                    .store
+                    .tasks_in_status(status, after, limit, filter)
+            }
         }
         .map_err(NodeError::from)?;
         let next_page_token = if tasks.len() == limit {
@@ -203,7 +151,7 @@ impl ClientService for ClientApi {
             String::new()
         };
         Ok(Response::new(pb::ListTasksResponse {
-            tasks: tasks.iter().map(|t| t.to_wire(req.full)).collect(),
+            tasks: tasks.iter().map(|t| t.to_wire(query.full)).collect(),
             next_page_token,
         }))
     }

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use quorate_api::{pb, SignatureSubmission};
 use quorate_bls::{Bn254Scheme, KeyPair};
 use quorate_domain::OperatorId;
 use quorate_runtime::memory::{InMemoryOperator, InMemoryRegistry};
@@ -84,12 +85,22 @@ async fn sign_all(
     let response = ComputeFn::Echo.apply(&record.payload);
     for (key, id) in keys {
         let (digest, sig) = sign_response(key, &response);
-        let (state, task_id, id, response) = (state.clone(), record.task_id, *id, response.clone());
+        let (state, task_id, id) = (state.clone(), record.task_id, *id);
+        // The same checks as an operator's request over gRPC.
+        let wire = pb::SignedResponse {
+            task_id: task_id.as_bytes().to_vec(),
+            operator_id: id.as_bytes().to_vec(),
+            digest: digest.to_vec(),
+            signature: sig.to_vec(),
+            response: response.clone(),
+        };
         tokio::spawn(async move {
-            if let Err(e) = state
-                .submit_signature(task_id, id, digest, &sig, &response)
-                .await
+            let submitted = match SignatureSubmission::decode(wire, state.limits.max_response_bytes)
             {
+                Ok(s) => state.submit_signature(s).await,
+                Err(e) => Err(e.into()),
+            };
+            if let Err(e) = submitted {
                 debug!(%task_id, operator_id = %id, error = %e, "simulated operator refused");
             }
         });

@@ -85,6 +85,19 @@ fn aggregation_code(e: &AggregationError) -> Code {
     }
 }
 
+/// A request that does not decode (see `quorate_api`): an operator's malformed proof of key is
+/// `Unauthenticated`, anything else `InvalidArgument`, with the api's message (field, task,
+/// operator).
+impl From<quorate_api::RequestError> for NodeError {
+    fn from(e: quorate_api::RequestError) -> Self {
+        if e.is_authentication() {
+            NodeError::Unauthenticated(e.to_string())
+        } else {
+            NodeError::InvalidArgument(e.to_string())
+        }
+    }
+}
+
 impl From<NodeError> for Status {
     fn from(e: NodeError) -> Self {
         Status::new(e.code(), e.to_string())
@@ -114,5 +127,17 @@ mod tests {
             reason: SignatureVerificationError::IncorrectSignature,
         });
         assert_eq!(forged.code(), Code::InvalidArgument);
+    }
+
+    #[test]
+    fn request_errors_keep_their_message_and_map_by_kind() {
+        let bad_id = NodeError::from(quorate_api::parse_task_id(&[1; 5]).unwrap_err());
+        assert_eq!(bad_id.code(), Code::InvalidArgument);
+        assert_eq!(
+            Status::from(bad_id).message(),
+            "invalid argument: task id must be 32 bytes, got 5"
+        );
+        let proof = quorate_api::OperatorProof::decode(&[3; 32], 0, &[0; 64]).unwrap_err();
+        assert_eq!(NodeError::from(proof).code(), Code::Unauthenticated);
     }
 }

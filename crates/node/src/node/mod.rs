@@ -34,9 +34,9 @@ use crate::node::ratelimit::RateLimiter;
 use crate::node::state::{NodeState, ServiceLimits, SubmissionPayload, Submitter};
 use crate::node::store::Store;
 use crate::node::wallet::WalletAuth;
-use crate::proto::pb::auth_service_server::AuthServiceServer;
-use crate::proto::pb::client_service_server::ClientServiceServer;
-use crate::proto::pb::operator_service_server::OperatorServiceServer;
+use quorate_api::pb::auth_service_server::AuthServiceServer;
+use quorate_api::pb::client_service_server::ClientServiceServer;
+use quorate_api::pb::operator_service_server::OperatorServiceServer;
 
 fn init_logs(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -219,7 +219,7 @@ async fn serve(config: NodeConfig) -> anyhow::Result<()> {
         limiter: Arc::new(RateLimiter::new(config.rate_limit, config.rate_burst)),
     };
     let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(quorate_api::FILE_DESCRIPTOR_SET)
         .build_v1()?;
     let grpc_stop = stop.clone();
     let grpc_server = tonic::transport::Server::builder()

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use quorate_bls::{Bn254Scheme, Signature};
+use quorate_api::OperatorProof;
+use quorate_bls::Bn254Scheme;
 use quorate_domain::{OperatorId, OperatorRegistry, QuorumNumber, ResponseDigest, SignatureScheme};
 use sha3::{Digest, Keccak256};
 
@@ -34,22 +35,21 @@ pub struct OperatorAuth {
 }
 
 impl OperatorAuth {
-    /// `Ok` when `signature` is the registered operator's fresh signature of the challenge.
-    pub async fn check(
-        &self,
-        operator_id: &OperatorId,
-        issued_at_ms: u64,
-        signature: &[u8],
-    ) -> Result<(), NodeError> {
+    /// `Ok` when the proof's signature is the registered operator's fresh signature of the
+    /// challenge.
+    pub async fn check(&self, proof: &OperatorProof) -> Result<(), NodeError> {
+        let OperatorProof {
+            operator_id,
+            issued_at_ms,
+            signature: sig,
+        } = proof;
+        let (operator_id, issued_at_ms) = (operator_id, *issued_at_ms);
         let now = now_ms();
         if now.abs_diff(issued_at_ms) > MAX_SKEW_MS {
             return Err(NodeError::Unauthenticated(format!(
                 "operator {operator_id}: auth proof issued at {issued_at_ms} is stale (now {now})"
             )));
         }
-        let sig = Signature::from_bytes(signature).map_err(|e| {
-            NodeError::Unauthenticated(format!("operator {operator_id}: auth signature: {e}"))
-        })?;
         let state = self
             .registry
             .operator_state(self.block, &self.quorums)
@@ -63,7 +63,7 @@ impl OperatorAuth {
         })?;
         let scheme = Bn254Scheme;
         let message = scheme.hash_to_g1(&ResponseDigest::new(challenge(operator_id, issued_at_ms)));
-        if !scheme.verify(&message, &sig, &info.pubkey_g2) {
+        if !scheme.verify(&message, sig, &info.pubkey_g2) {
             return Err(NodeError::Unauthenticated(format!(
                 "operator {operator_id}: auth signature does not verify"
             )));

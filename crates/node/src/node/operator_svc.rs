@@ -7,11 +7,13 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
+use quorate_api::{SignatureSubmission, Subscription};
+
 use crate::node::error::NodeError;
 use crate::node::record::TaskRecord;
-use crate::node::state::{parse_operator_id, parse_task_id, NodeState};
-use crate::proto::pb;
-use crate::proto::pb::operator_service_server::OperatorService;
+use crate::node::state::NodeState;
+use quorate_api::pb;
+use quorate_api::pb::operator_service_server::OperatorService;
 
 /// The operator service over the node state.
 pub struct OperatorApi {
@@ -90,18 +92,16 @@ impl OperatorService for OperatorApi {
         &self,
         request: Request<pb::SubscribeTasksRequest>,
     ) -> Result<Response<Self::SubscribeTasksStream>, Status> {
-        let req = request.into_inner();
-        let operator_id = parse_operator_id(&req.operator_id)?;
-        self.auth
-            .check(&operator_id, req.issued_at_ms, &req.auth_signature)
-            .await?;
-        let cursor = if req.cursor == 0 {
+        let Subscription { proof, cursor } =
+            Subscription::decode_subscribe(request.get_ref()).map_err(NodeError::from)?;
+        self.auth.check(&proof).await?;
+        let cursor = if cursor == 0 {
             self.state
                 .store
-                .cursor(operator_id.as_bytes())
+                .cursor(proof.operator_id.as_bytes())
                 .map_err(NodeError::from)?
         } else {
-            req.cursor
+            cursor
         };
         let (tx, rx) = mpsc::channel(64);
         tokio::spawn(feed(self.state.clone(), cursor, tx));
@@ -112,19 +112,10 @@ impl OperatorService for OperatorApi {
         &self,
         request: Request<pb::SignedResponse>,
     ) -> Result<Response<pb::SubmitVerdict>, Status> {
-        let req = request.into_inner();
-        let task_id = parse_task_id(&req.task_id)?;
-        let operator_id = parse_operator_id(&req.operator_id)?;
-        let digest: [u8; 32] = req.digest.as_slice().try_into().map_err(|_| {
-            NodeError::InvalidArgument(format!(
-                "task {task_id}: digest of operator {operator_id} must be 32 bytes, got {}",
-                req.digest.len()
-            ))
-        })?;
-        let outcome = self
-            .state
-            .submit_signature(task_id, operator_id, digest, &req.signature, &req.response)
-            .await?;
+        let submission =
+            SignatureSubmission::decode(request.into_inner(), self.state.limits.max_response_bytes)
+                .map_err(NodeError::from)?;
+        let outcome = self.state.submit_signature(submission).await?;
         let verdict = match outcome {
             quorate_runtime::SignatureOutcome::Accepted { verified, .. } => pb::SubmitVerdict {
                 verdict: pb::Verdict::Accepted as i32,
@@ -142,15 +133,13 @@ impl OperatorService for OperatorApi {
         &self,
         request: Request<pb::AckRequest>,
     ) -> Result<Response<pb::AckResponse>, Status> {
-        let req = request.into_inner();
-        let operator_id = parse_operator_id(&req.operator_id)?;
-        self.auth
-            .check(&operator_id, req.issued_at_ms, &req.auth_signature)
-            .await?;
+        let Subscription { proof, cursor } =
+            Subscription::decode_ack(request.get_ref()).map_err(NodeError::from)?;
+        self.auth.check(&proof).await?;
         let cursor = self
             .state
             .store
-            .set_cursor(operator_id.as_bytes(), req.cursor)
+            .set_cursor(proof.operator_id.as_bytes(), cursor)
             .map_err(NodeError::from)?;
         Ok(Response::new(pb::AckResponse { cursor }))
     }

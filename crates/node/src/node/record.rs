@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use quorate_domain::{TaskId, TaskMetadata, ValidationError};
 use serde::{Deserialize, Serialize};
 
-use crate::proto::pb;
+use quorate_api::pb;
 
 /// A task's lifecycle state. Final states never change again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

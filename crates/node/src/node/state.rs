@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use quorate_api::SignatureSubmission;
 use quorate_bls::{Bn254Scheme, Signature};
 use quorate_domain::ResponseSubmitter;
 use quorate_domain::{AggregationError, OperatorId, ResponseDigest, SignedTaskResponse, TaskId};
 use quorate_runtime::{AggregatorCore, SignatureOutcome};
-use sha3::{Digest, Keccak256};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -35,18 +35,8 @@ pub enum SubmissionPayload {
     SquaringTask,
 }
 
-/// Limits and defaults of the service.
-#[derive(Clone, Debug)]
-pub struct ServiceLimits {
-    /// Reference block used when a request gives 0.
-    pub default_reference_block: u64,
-    /// Largest task payload accepted.
-    pub max_payload_bytes: usize,
-    /// Largest operator response accepted.
-    pub max_response_bytes: usize,
-    /// Longest expiry a task may ask for, in ms.
-    pub max_expiry_ms: u64,
-}
+/// Limits and defaults of the service: the ones requests are decoded against.
+pub use quorate_api::RequestLimits as ServiceLimits;
 
 /// Shared node state. Cheap to clone.
 #[derive(Clone)]
@@ -68,20 +58,9 @@ fn hex_of(bytes: &[u8]) -> String {
     hex::encode(bytes)
 }
 
-/// Parses a 32-byte task id from the wire.
+/// Parses a 32-byte task id from the wire ([`quorate_api::parse_task_id`]).
 pub fn parse_task_id(bytes: &[u8]) -> Result<TaskId, NodeError> {
-    let arr: [u8; 32] = bytes.try_into().map_err(|_| {
-        NodeError::InvalidArgument(format!("task id must be 32 bytes, got {}", bytes.len()))
-    })?;
-    TaskId::new(arr).map_err(|e| NodeError::InvalidArgument(e.to_string()))
-}
-
-/// Parses a 32-byte operator id from the wire.
-pub fn parse_operator_id(bytes: &[u8]) -> Result<OperatorId, NodeError> {
-    let arr: [u8; 32] = bytes.try_into().map_err(|_| {
-        NodeError::InvalidArgument(format!("operator id must be 32 bytes, got {}", bytes.len()))
-    })?;
-    OperatorId::new(arr).map_err(|e| NodeError::InvalidArgument(e.to_string()))
+    Ok(quorate_api::parse_task_id(bytes)?)
 }
 
 impl NodeState {
@@ -299,34 +278,21 @@ impl NodeState {
 
     /// Stores an operator's signed response, then hands it to the aggregator. The response is
     /// acknowledged only once stored; a refused one is removed again.
+    /// `submission` was decoded with [`SignatureSubmission::decode`] against `self.limits`.
     pub async fn submit_signature(
         &self,
-        task_id: TaskId,
-        operator_id: OperatorId,
-        digest: [u8; 32],
-        signature: &[u8],
-        response: &[u8],
+        submission: SignatureSubmission,
     ) -> Result<SignatureOutcome, NodeError> {
+        let SignatureSubmission {
+            task_id,
+            operator_id,
+            digest,
+            signature: sig,
+            response,
+        } = submission;
         if self.is_shutting_down() {
             return Err(NodeError::Unavailable("node is shutting down".into()));
         }
-        if response.len() > self.limits.max_response_bytes {
-            return Err(NodeError::InvalidArgument(format!(
-                "task {task_id}: response of operator {operator_id} has {} bytes, more than {}",
-                response.len(),
-                self.limits.max_response_bytes
-            )));
-        }
-        if !response.is_empty() && <[u8; 32]>::from(Keccak256::digest(response)) != digest {
-            return Err(NodeError::InvalidArgument(format!(
-                "task {task_id}: digest of operator {operator_id} is not keccak256(response)"
-            )));
-        }
-        let sig = Signature::from_bytes(signature).map_err(|e| {
-            NodeError::InvalidArgument(format!(
-                "task {task_id}: signature of operator {operator_id} is malformed: {e}"
-            ))
-        })?;
         let Some(task) = self.store.task(&task_id)? else {
             return Err(NodeError::TaskNotFound(task_id.to_string()));
         };
@@ -338,9 +304,9 @@ impl NodeState {
         }
         let stored = StoredResponse {
             operator_id: *operator_id.as_bytes(),
-            digest,
-            signature: hex_of(signature),
-            response: hex_of(response),
+            digest: *digest.as_bytes(),
+            signature: hex_of(&sig.to_bytes()),
+            response: hex_of(&response),
         };
         if !self.store.put_response(&task_id, &stored)? {
             return Err(NodeError::AlreadyExists(format!(
@@ -349,7 +315,7 @@ impl NodeState {
         }
         let signed = SignedTaskResponse {
             task_id,
-            digest: ResponseDigest::new(digest),
+            digest,
             signature: sig,
             operator_id,
         };

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use alloy_primitives::{Address, Signature};
+use alloy_primitives::Address;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -68,9 +68,7 @@ impl WalletAuth {
         address: &str,
         chain_id: u64,
     ) -> Result<(String, String, u64, u64), NodeError> {
-        let address: Address = address
-            .parse()
-            .map_err(|e| NodeError::InvalidArgument(format!("address {address:?}: {e}")))?;
+        let address: Address = quorate_api::parse_address(address)?;
         if chain_id != self.chain_id {
             return Err(NodeError::InvalidArgument(format!(
                 "chain id {chain_id} is not this node's ({})",
@@ -104,10 +102,7 @@ impl WalletAuth {
 
     /// Checks a signed message (once: its nonce is consumed) and returns `(jwt, expires_ms)`.
     pub fn exchange(&self, message: &str, signature: &[u8]) -> Result<(String, u64), NodeError> {
-        let nonce = message
-            .lines()
-            .find_map(|l| l.strip_prefix("Nonce: "))
-            .ok_or_else(|| NodeError::InvalidArgument("message has no nonce".into()))?;
+        let nonce = quorate_api::sign_in_nonce(message)?;
         let challenge = self
             .challenges
             .lock()
@@ -121,8 +116,7 @@ impl WalletAuth {
         if now >= challenge.expires_at_ms {
             return Err(unauth(format!("sign-in message {nonce} expired")));
         }
-        let sig = Signature::from_raw(signature)
-            .map_err(|e| NodeError::InvalidArgument(format!("signature: {e}")))?;
+        let sig = quorate_api::sign_in_signature(signature)?;
         let signer = sig
             .recover_address_from_msg(message.as_bytes())
             .map_err(|e| unauth(format!("signature does not recover: {e}")))?;

@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub mod pb {
-    tonic::include_proto!("quorate.v1");
-}
+pub use quorate_api::pb;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_quorate");
 

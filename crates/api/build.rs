@@ -1,4 +1,6 @@
-//! Compiles `proto/quorate.proto` with `protox` (pure Rust, no system `protoc`).
+//! Compiles `proto/quorate.proto` with `protox` (pure Rust, no system `protoc`) and keeps the
+//! encoded descriptor set for server reflection. Clients get tonic's `connect` only with the
+//! `transport` feature.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto/quorate.proto");
@@ -11,6 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        .build_transport(std::env::var_os("CARGO_FEATURE_TRANSPORT").is_some())
         .compile_fds(fds)?;
     Ok(())
 }
