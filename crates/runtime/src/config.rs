@@ -45,7 +45,9 @@ pub struct AggregatorConfig {
     /// Worker threads verifying signatures (CPU-bound, off the async executor).
     /// Default: the number of available cores.
     pub verification_threads: usize,
-    /// Most signatures verified in one batch (one multi-pairing). Default 256.
+    /// Most signatures verified in one batch (one multi-pairing). Default 1 024: with many
+    /// tasks in flight a batch holds about one signature per task, grouped by operator key, so
+    /// its pairing cost is per operator and larger batches amortize it.
     pub max_verification_batch: usize,
     /// Verification jobs queued for the pool before senders wait. Default 4 096.
     pub verification_queue_capacity: usize,
@@ -67,7 +69,7 @@ impl Default for AggregatorConfig {
             max_recorded_errors_per_task: 256,
             operator_state_cache_size: 64,
             verification_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            max_verification_batch: 256,
+            max_verification_batch: 1_024,
             verification_queue_capacity: 4_096,
             pending_cleanup_interval: Duration::from_secs(1),
         }
