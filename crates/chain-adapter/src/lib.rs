@@ -1,7 +1,7 @@
 //! EigenLayer contract adapters over alloy: the chain-backed [`ChainOperatorRegistry`]
 //! (`OperatorStateRetriever` + an event-fed key cache), the [`ChainSubmitter`] that sends
 //! aggregates to an AVS contract, conversions between domain and contract types, and an RPC
-//! call counter for measuring calls per task.
+//! call counter for measuring calls per task, and a retry/timeout layer for flaky endpoints.
 
 pub mod contracts;
 pub mod convert;
@@ -9,9 +9,11 @@ mod error;
 pub mod pubkeys;
 pub mod registry;
 pub mod rpc_counter;
+pub mod rpc_retry;
 pub mod submitter;
 
 pub use pubkeys::{OperatorKeys, PubkeyCache};
 pub use registry::{ChainOperatorRegistry, ChainRegistryConfig, RegistryAddresses};
 pub use rpc_counter::{CallCounter, CountingLayer};
+pub use rpc_retry::{RetryTimeoutLayer, RpcRetryConfig};
 pub use submitter::{AvsResponseCall, ChainSubmitter, SquaringTaskCall, SubmitterConfig};

@@ -140,7 +140,7 @@ impl<P: Provider + Clone + 'static> ChainOperatorRegistry<P> {
             )
             .call()
             .await
-            .map_err(|e| registry_error("getOperatorState", block, &e))?;
+            .map_err(|e| registry_error("getOperatorState", block, quorums, &e))?;
         if per_quorum.len() != quorums.len() {
             return Err(RegistryError::InvalidData {
                 reason: format!(
@@ -247,7 +247,7 @@ impl<P: Provider + Clone + Send + Sync + 'static> OperatorRegistry<Bn254Scheme>
             )
             .call()
             .await
-            .map_err(|e| registry_error("getCheckSignaturesIndices", block, &e))?;
+            .map_err(|e| registry_error("getCheckSignaturesIndices", block, quorums, &e))?;
         Ok(indices_from_sol(&indices))
     }
 }
@@ -337,5 +337,82 @@ mod tests {
         asserter.push_failure_msg("boom");
         let err = registry.operator_state(11, &q).await.unwrap_err();
         assert!(err.is_retryable(), "{err}");
+        // The reason names the call, the block and the quorums.
+        let text = err.to_string();
+        assert!(
+            text.contains("getOperatorState(quorums [0]) at block 11"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_the_retry_layer_transient_errors_are_retried_and_persistent_ones_typed() {
+        use crate::rpc_retry::{RetryTimeoutLayer, RpcRetryConfig};
+        use alloy::rpc::client::ClientBuilder;
+        use alloy::rpc::json_rpc::ErrorPayload;
+        use alloy::transports::mock::MockTransport;
+        use std::time::Duration;
+
+        let asserter = Asserter::new();
+        let config = RpcRetryConfig {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(10),
+            ..RpcRetryConfig::default()
+        };
+        let client = ClientBuilder::default()
+            .layer(RetryTimeoutLayer::new(config))
+            .transport(MockTransport::new(asserter.clone()), true);
+        let provider = ProviderBuilder::new().connect_client(client);
+        let addresses = RegistryAddresses {
+            registry_coordinator: Address::repeat_byte(1),
+            operator_state_retriever: Address::repeat_byte(2),
+            bls_apk_registry: Address::repeat_byte(3),
+        };
+        let registry = ChainOperatorRegistry::new(provider, ChainRegistryConfig::new(addresses));
+        let internal = || ErrorPayload {
+            code: -32603,
+            message: "internal error".into(),
+            data: None,
+        };
+        // Two internal errors, then an empty quorum: the third attempt answers.
+        asserter.push_failure(internal());
+        asserter.push_failure(internal());
+        asserter.push_success(&Bytes::from(Osr::getOperatorStateCall::abi_encode_returns(
+            &vec![Vec::<T::Operator>::new()],
+        )));
+        let q = [QuorumNumber(1)];
+        let state = registry.operator_state(7, &q).await.unwrap();
+        assert_eq!(state.quorums[0].total_stake, Stake::ZERO);
+        assert!(asserter.read_q().is_empty());
+
+        // Three internal errors: out of attempts, a retryable typed error with context.
+        for _ in 0..3 {
+            asserter.push_failure(internal());
+        }
+        let err = registry.operator_state(8, &q).await.unwrap_err();
+        assert!(err.is_retryable(), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("at block 8") && text.contains("3 attempts"),
+            "{text}"
+        );
+        assert_eq!(
+            registry.cached_states(),
+            2,
+            "the failed key stays empty, not poisoned"
+        );
+
+        // A revert is an answer: one attempt, no retry.
+        asserter.push_failure(ErrorPayload {
+            code: 3,
+            message: "execution reverted".into(),
+            data: None,
+        });
+        let err = registry.operator_state(9, &q).await.unwrap_err();
+        assert!(
+            matches!(err, RegistryError::BlockUnavailable { block: 9, .. }),
+            "{err}"
+        );
+        assert!(asserter.read_q().is_empty());
     }
 }

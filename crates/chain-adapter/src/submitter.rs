@@ -253,11 +253,15 @@ impl<P: Provider + Clone + 'static, C: AvsResponseCall> ChainSubmitter<P, C> {
             let resend_at = Instant::now() + self.config.resend_after;
             while Instant::now() < resend_at && started.elapsed() < self.config.timeout {
                 for hash in &sent {
-                    let receipt = self
-                        .provider
-                        .get_transaction_receipt(*hash)
-                        .await
-                        .map_err(|e| rpc_down(task_id, "eth_getTransactionReceipt", e))?;
+                    let receipt = match self.provider.get_transaction_receipt(*hash).await {
+                        Ok(r) => r,
+                        Err(e) => {
+                            // The transaction may be mined or not: the nonce is unknown now,
+                            // so the next submission reads it from the chain again.
+                            *nonce_slot = None;
+                            return Err(rpc_down(task_id, "eth_getTransactionReceipt", e));
+                        }
+                    };
                     if let Some(r) = receipt {
                         *nonce_slot = Some(nonce + 1);
                         if !r.status() {
