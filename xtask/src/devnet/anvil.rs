@@ -39,6 +39,31 @@ pub struct Anvil {
     child: Option<Child>,
     /// `http://127.0.0.1:<port>`.
     pub url: String,
+    bin: PathBuf,
+    log: PathBuf,
+    port: u16,
+}
+
+/// The pids whose parent is `parent` (from /proc; empty elsewhere).
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so split
+            // after its closing parenthesis.
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    let rest = stat.rsplit_once(')')?.1;
+                    rest.split_whitespace().nth(1)?.parse::<u32>().ok()
+                })
+                == Some(parent)
+        })
+        .collect()
 }
 
 /// A port nobody listens on right now (the OS picks it; tiny race accepted on a dev box).
@@ -51,11 +76,62 @@ impl Anvil {
     /// Starts anvil on 127.0.0.1 at a free port, logging to `log`, and waits until it listens.
     pub fn start(bin: &Path, log: &Path) -> Result<Self> {
         let port = free_port()?;
-        let log_file =
-            std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-        let mut cmd = Command::new(bin);
-        cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .stdin(Stdio::null())
+        // A fresh log per devnet; restarts append to it.
+        std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+        let mut anvil = Self {
+            child: None,
+            url: format!("http://127.0.0.1:{port}"),
+            bin: bin.to_path_buf(),
+            log: log.to_path_buf(),
+            port,
+        };
+        anvil.spawn(None)?;
+        Ok(anvil)
+    }
+
+    /// Kills anvil without a clean shutdown (SIGKILL), as a crash would, and waits until its
+    /// port is closed. The npm launcher is a node script that runs the real binary as its
+    /// child, so that child is killed first, by its own pid.
+    pub fn kill(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        for pid in children_of(child.id()) {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok()
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Starts anvil again on the same port (after [`Self::kill`] or [`Self::stop`]), from a
+    /// state file in anvil's `--dump-state` format, and waits until it listens.
+    pub fn restart(&mut self, load_state: &Path) -> Result<()> {
+        self.kill();
+        self.spawn(Some(load_state))
+    }
+
+    fn spawn(&mut self, load_state: Option<&Path>) -> Result<()> {
+        let (bin, log, port) = (self.bin.clone(), self.log.clone(), self.port);
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .with_context(|| format!("opening {}", log.display()))?;
+        let mut cmd = Command::new(&bin);
+        cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()]);
+        if let Some(state) = load_state {
+            cmd.arg("--load-state").arg(state);
+        }
+        cmd.stdin(Stdio::null())
             .stdout(log_file.try_clone()?)
             .stderr(log_file);
         // Own process group: a terminal Ctrl-C reaches only us, and we stop anvil ourselves
@@ -68,20 +144,18 @@ impl Anvil {
         let child = cmd
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
-        let mut anvil = Self {
-            child: Some(child),
-            url: format!("http://127.0.0.1:{port}"),
-        };
+        self.child = Some(child);
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            if let Some(child) = anvil.child.as_mut() {
+            if let Some(child) = self.child.as_mut() {
                 if let Some(status) = child.try_wait()? {
+                    self.child = None;
                     bail!("anvil exited early ({status}); see {}", log.display());
                 }
             }
             if Instant::now() > deadline {
-                anvil.stop();
+                self.stop();
                 bail!(
                     "anvil did not listen on port {port} within 30 s; see {}",
                     log.display()
@@ -89,7 +163,7 @@ impl Anvil {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        Ok(anvil)
+        Ok(())
     }
 
     /// The process id, while running.

@@ -106,6 +106,27 @@ impl Env {
         digest: ResponseDigest,
         signers: &[OperatorId],
     ) -> Result<Arc<quorate_domain::AggregatedResponse>> {
+        self.aggregate_on(
+            &self.core,
+            task_id,
+            reference_block,
+            thresholds,
+            digest,
+            signers,
+        )
+        .await
+    }
+
+    /// [`Self::aggregate`] on another runtime (e.g. one reading through a fault proxy).
+    pub async fn aggregate_on(
+        &self,
+        core: &Arc<Core>,
+        task_id: TaskId,
+        reference_block: u64,
+        thresholds: &[(u8, u8)],
+        digest: ResponseDigest,
+        signers: &[OperatorId],
+    ) -> Result<Arc<quorate_domain::AggregatedResponse>> {
         // The window lets every signature we send land before the aggregate is cut.
         let meta = TaskMetadata::from_raw(
             task_id,
@@ -114,7 +135,7 @@ impl Env {
             Duration::from_secs(120),
         )?
         .with_window(Duration::from_millis(300));
-        self.core.initialize_task(meta).await?;
+        core.initialize_task(meta).await?;
         let mut handles = Vec::with_capacity(signers.len());
         for id in signers {
             let kp = self
@@ -126,7 +147,7 @@ impl Env {
                 signature: kp.sign_digest(&digest),
                 operator_id: *id,
             };
-            let core = Arc::clone(&self.core);
+            let core = Arc::clone(core);
             handles.push(tokio::spawn(async move {
                 core.process_signed_response(signed).await
             }));
@@ -138,8 +159,7 @@ impl Env {
                 let _ = e;
             }
         }
-        Ok(self
-            .core
+        Ok(core
             .wait_for_aggregation(task_id, Duration::from_secs(120))
             .await?)
     }

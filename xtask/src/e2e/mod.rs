@@ -5,6 +5,8 @@
 
 mod eigensdk;
 mod env;
+mod fault_proxy;
+mod faults;
 mod node;
 mod proxy;
 mod scenarios;
@@ -41,6 +43,10 @@ pub struct E2eArgs {
     /// Also run the built `quorate node` in chain mode with operator processes.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub node: bool,
+    /// Then run the fault-injection step on the same devnet (proxy faults, anvil restart,
+    /// reorg, reverting submissions).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub faults: bool,
 }
 
 /// `cargo xtask e2e`.
@@ -62,7 +68,7 @@ async fn run_async(args: E2eArgs) -> Result<()> {
     let devnet = devnet::up(&devnet_args).await?;
     let out = devnet::repo_root().join(".devnet").join("e2e-devnet.json");
     std::fs::write(&out, serde_json::to_string_pretty(&devnet.info)?)?;
-    let env = Env::new(devnet).await?;
+    let mut env = Env::new(devnet).await?;
     let mut rng = ChaCha20Rng::seed_from_u64(args.seed ^ 0x5eed);
     let (mut passed, mut failed) = (0u32, 0u32);
     let (mut tampered, mut tamper_rejected) = (0u32, 0u32);
@@ -224,8 +230,21 @@ async fn run_async(args: E2eArgs) -> Result<()> {
         started.elapsed()
     );
     env.core.shutdown().await;
-    if failed > 0 {
-        bail!("{failed} e2e checks failed");
+    // Last, since it restarts anvil and deregisters an operator in a reorg.
+    let faults_failed = if args.faults {
+        match faults::run(&mut env).await {
+            Ok((_, f)) => f,
+            Err(e) => {
+                println!("FAIL faults: setup: {e:#}");
+                println!("faults: 0 passed, 1 failed");
+                1
+            }
+        }
+    } else {
+        0
+    };
+    if failed > 0 || faults_failed > 0 {
+        bail!("{failed} e2e checks and {faults_failed} fault checks failed");
     }
     Ok(())
 }

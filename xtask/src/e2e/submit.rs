@@ -23,34 +23,11 @@ pub async fn submit_one(env: &Env, rng: &mut ChaCha20Rng) -> Result<String> {
     let quorums = pick_quorums(rng, &live_quorums(env, head));
     let threshold: u8 = rng.gen_range(10..=67);
     let number = U256::from(rng.gen_range(2u64..1_000_000));
-    let create = ISquaringTask::createSquaringTaskCall {
-        number,
-        quorumThresholdPercentage: u32::from(threshold),
-        quorumNumbers: quorums.clone().into(),
-    };
-    let receipt = chain
-        .call(
-            info.owner.address,
-            info.contracts.task_manager,
-            create.abi_encode().into(),
-            "createSquaringTask",
-        )
-        .await?;
-    let created = receipt
-        .inner
-        .logs()
-        .iter()
-        .find_map(|l| ISquaringTask::NewTaskCreated::decode_log(&l.inner).ok())
-        .ok_or_else(|| anyhow!("no NewTaskCreated event"))?;
-    let (index, task) = (created.data.taskIndex, created.data.task.clone());
+    let (index, task, response) = create_squaring_task(env, &quorums, threshold, number).await?;
     // checkSignatures needs referenceBlock < block.number; the response lands later anyway,
     // but simulation runs at the head.
     chain.mine(1).await?;
 
-    let response = TaskManager::TaskResponse {
-        referenceTaskIndex: index,
-        message: (number * number).abi_encode().into(),
-    };
     let digest = ResponseDigest(SquaringTaskCall::digest(&response));
     let block = u64::from(task.taskCreatedBlock);
     let (signers, thresholds, operators) =
@@ -100,6 +77,52 @@ pub async fn submit_one(env: &Env, rng: &mut ChaCha20Rng) -> Result<String> {
         sent.block,
         sent.gas_used,
     ))
+}
+
+/// Creates a SquaringTask task (mined in its own block, which is its reference block) and
+/// returns its index, the task and the correct response (`number²`).
+pub async fn create_squaring_task(
+    env: &Env,
+    quorums: &[u8],
+    threshold: u8,
+    number: U256,
+) -> Result<(u32, TaskManager::Task, TaskManager::TaskResponse)> {
+    let info = &env.devnet.info;
+    let create = ISquaringTask::createSquaringTaskCall {
+        number,
+        quorumThresholdPercentage: u32::from(threshold),
+        quorumNumbers: quorums.to_vec().into(),
+    };
+    let receipt = env
+        .devnet
+        .chain
+        .call(
+            info.owner.address,
+            info.contracts.task_manager,
+            create.abi_encode().into(),
+            "createSquaringTask",
+        )
+        .await?;
+    task_from_receipt(&receipt, number)
+}
+
+/// The task announced in a `createSquaringTask` receipt, and its correct response.
+pub fn task_from_receipt(
+    receipt: &alloy::rpc::types::TransactionReceipt,
+    number: U256,
+) -> Result<(u32, TaskManager::Task, TaskManager::TaskResponse)> {
+    let created = receipt
+        .inner
+        .logs()
+        .iter()
+        .find_map(|l| ISquaringTask::NewTaskCreated::decode_log(&l.inner).ok())
+        .ok_or_else(|| anyhow!("no NewTaskCreated event"))?;
+    let index = created.data.taskIndex;
+    let response = TaskManager::TaskResponse {
+        referenceTaskIndex: index,
+        message: (number * number).abi_encode().into(),
+    };
+    Ok((index, created.data.task.clone(), response))
 }
 
 async fn chain_head(env: &Env) -> Result<u64> {
