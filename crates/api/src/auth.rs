@@ -101,6 +101,22 @@ mod tests {
         assert_eq!((q.address, q.chain_id), (a, 7));
     }
 
+    /// Fuzz regression (grpc_requests, crash-921dc00f): `0X` is accepted as a prefix like
+    /// `0x`, so a valid address is 40 hex digits after `0x`, `0X` or nothing.
+    #[test]
+    fn an_upper_case_prefix_is_accepted() {
+        let lower = parse_address("0x70997970c51812dc3a010c7d01b50e0d17dc79c8").unwrap();
+        assert_eq!(
+            parse_address("0X70997970C51812dc3A010C7d01b50e0d17dc79C8").unwrap(),
+            lower
+        );
+        assert!(matches!(
+            parse_address("0X70997970C51812dc3A010C7d01d01b50e0d17dC8"),
+            Ok(a) if a != lower
+        ));
+        assert!(parse_address("0x0X70997970C51812dc3A010C7d01b50e0d17dc79").is_err());
+    }
+
     #[test]
     fn nonces_and_signatures() {
         assert_eq!(sign_in_nonce("a\nNonce: abc\nNonce: def").unwrap(), "abc");
