@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info_span, warn, Instrument};
 
-use crate::actor::{ErrorLog, SignatureRequest, TaskActor};
+use crate::actor::{ErrorLog, QueuedRequest, SignatureRequest, TaskActor};
 use crate::config::AggregatorConfig;
 use crate::metrics as m;
 use crate::operator_set::OperatorSetCache;
@@ -39,7 +39,7 @@ pub struct TaskEvent {
 }
 
 struct TaskHandle<S: SignatureScheme> {
-    signatures: mpsc::Sender<SignatureRequest<S>>,
+    signatures: mpsc::Sender<QueuedRequest<S>>,
     cancel: CancellationToken,
     result: watch::Receiver<Option<TaskResult>>,
     errors: ErrorLog,
@@ -269,10 +269,10 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
         );
         for signed in replay {
             if tx
-                .try_send(SignatureRequest {
+                .try_send(Box::new(SignatureRequest {
                     signed,
                     reply: None,
-                })
+                }))
                 .is_err()
             {
                 warn!(%task_id, "task queue full while replaying buffered signatures");
@@ -300,10 +300,10 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
                 return shared.buffer_or_reject(signed);
             };
             let (reply, verdict) = oneshot::channel();
-            match sender.try_send(SignatureRequest {
+            match sender.try_send(Box::new(SignatureRequest {
                 signed,
                 reply: Some(reply),
-            }) {
+            })) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     Stats::bump(&shared.stats.signatures_rejected);

@@ -61,7 +61,8 @@ pub struct DigestTally<S: SignatureScheme> {
     pub signed_stake: Vec<Stake>,
     /// Counted signers: operator position and signature.
     pub signers: Vec<(usize, S::Signature)>,
-    /// Set when every threshold was met (the first such digest wins).
+    /// Whether the aggregate of the current signers passed its pairing check (optimistic
+    /// mode); a new signer clears it.
     pub verified_aggregate: bool,
 }
 
@@ -181,7 +182,16 @@ impl<S: SignatureScheme> TaskTally<S> {
         for (signed, stake) in d.signed_stake.iter_mut().zip(&op.stakes) {
             *signed = signed.saturating_add(*stake);
         }
+        if d.signers.len() == d.signers.capacity() {
+            // Grow by doubling but never past the operators that could still sign: with
+            // thousands of tasks open, doubling 64 → 128 for 100 operators would waste 2 KiB each.
+            let room = self.set.operators.len().saturating_sub(d.signers.len());
+            d.signers
+                .reserve_exact(d.signers.len().max(4).min(room.max(1)));
+        }
         d.signers.push((pos, signature));
+        // A new signer is not covered by an earlier aggregate check.
+        d.verified_aggregate = false;
     }
 
     /// Removes a counted signature (optimistic mode found it invalid) and frees the slot.

@@ -56,6 +56,31 @@ async fn optimistic_mode_accepts_unverified_and_aggregates() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn optimistic_mode_checks_signatures_counted_during_the_window() {
+    let ops: Vec<&[(u8, u64)]> = vec![&[(0, 10)]; 4];
+    let f = fixture(&ops, optimistic());
+    let meta = task(1, &[(0, 50)]).with_window(Duration::from_secs(1));
+    f.core.initialize_task(meta).await.unwrap();
+    // Two honest signatures meet 50% and pass the aggregate check; the window opens. A forged
+    // and an honest one arrive inside it: the answer must hold the honest ones only.
+    for (op, forged) in [(0, false), (1, false), (2, true), (3, false)] {
+        let s = if forged {
+            f.forged(op, 1, digest(1))
+        } else {
+            f.signed(op, 1, digest(1))
+        };
+        f.core.process_signed_response(s).await.unwrap();
+    }
+    let agg = f
+        .core
+        .wait_for_aggregation(TaskId::from(1u32), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(agg.signer_ids, f.sorted_ids(&[0, 1, 3]));
+    f.submitter().check(&req(&agg)).await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
 async fn optimistic_mode_bisects_out_bad_signatures_and_keeps_going() {
     let ops: Vec<&[(u8, u64)]> = vec![&[(0, 10)]; 6];
     let f = fixture(&ops, optimistic());
