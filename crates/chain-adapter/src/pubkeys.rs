@@ -117,11 +117,12 @@ impl<P: Provider + Clone + 'static> PubkeyCache<P> {
                 .event_signature(NewPubkeyRegistration::SIGNATURE_HASH)
                 .from_block(from)
                 .to_block(to);
-            let logs = self
-                .provider
-                .get_logs(&filter)
-                .await
-                .map_err(|e| transport_error("eth_getLogs NewPubkeyRegistration", &e))?;
+            let logs = self.provider.get_logs(&filter).await.map_err(|e| {
+                transport_error(
+                    &format!("eth_getLogs NewPubkeyRegistration blocks {from}..={to}"),
+                    &e,
+                )
+            })?;
             let mut fresh = Vec::with_capacity(logs.len());
             for log in &logs {
                 let event = match NewPubkeyRegistration::decode_log(&log.inner) {

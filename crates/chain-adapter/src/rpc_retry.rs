@@ -256,23 +256,27 @@ where
             }
         };
         let (class, last) = match outcome {
-            Outcome::Done(resp) => match resp.as_error() {
-                // Any error in a batch decides for the batch: a partial retry is not possible.
-                Some(payload) if classify_payload(payload) == FaultClass::Transient => {
-                    let last = format!("JSON-RPC error {}: {}", payload.code, payload.message);
-                    if attempt >= max_attempts {
-                        // Out of attempts: hand back the endpoint's own answer unless we
-                        // retried, in which case say so (and make it a transport error, so
-                        // callers do not mistake "overloaded" for a verdict on the request).
-                        if attempt == 1 {
-                            return Ok(resp);
-                        }
-                        return Err(exhausted(&method, attempt, started, last));
+            Outcome::Done(resp) => {
+                // A transient error anywhere in a batch retries the whole batch: the entries
+                // cannot be retried one by one under one request.
+                let transient = resp
+                    .iter_errors()
+                    .find(|p| classify_payload(p) == FaultClass::Transient)
+                    .map(|p| format!("JSON-RPC error {}: {}", p.code, p.message));
+                let Some(last) = transient else {
+                    return Ok(resp);
+                };
+                if attempt >= max_attempts {
+                    // Out of attempts: hand back the endpoint's own answer unless we retried,
+                    // in which case say so (and make it a transport error, so callers do not
+                    // mistake "overloaded" for a verdict on the request).
+                    if attempt == 1 {
+                        return Ok(resp);
                     }
-                    (FaultClass::Transient, last)
+                    return Err(exhausted(&method, attempt, started, last));
                 }
-                _ => return Ok(resp),
-            },
+                (FaultClass::Transient, last)
+            }
             Outcome::Failed(e) => {
                 let class = classify_transport(&e);
                 if class == FaultClass::Permanent || attempt >= max_attempts {
@@ -478,6 +482,24 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 3);
         let (exhausted, _) = retry_failure(&err).expect("typed");
         assert!(exhausted.is_some_and(|e| e.last.contains("-32005")));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_transient_error_inside_a_batch_retries_the_batch() {
+        let calls = Arc::new(AtomicU32::new(0));
+        let svc = scripted(Arc::clone(&calls), |n| {
+            let body = if n == 1 {
+                r#"[{"jsonrpc":"2.0","id":1,"result":"0x1"},{"jsonrpc":"2.0","id":2,"error":{"code":-32603,"message":"internal"}}]"#
+            } else {
+                r#"[{"jsonrpc":"2.0","id":1,"result":"0x1"},{"jsonrpc":"2.0","id":2,"result":"0x2"}]"#
+            };
+            Some(serde_json::from_str(body).map_err(|e| TransportError::deser_err(e, body)))
+        });
+        let resp = run(svc, config(3), "eth_call")
+            .await
+            .expect("second attempt");
+        assert!(resp.iter_errors().next().is_none());
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test(start_paused = true)]

@@ -12,6 +12,7 @@ use quorate_bls::{Bn254Scheme, KeyPair};
 use quorate_chain_adapter::contracts::IBLSSignatureChecker;
 use quorate_chain_adapter::{
     CallCounter, ChainOperatorRegistry, ChainRegistryConfig, CountingLayer, RegistryAddresses,
+    RetryTimeoutLayer, RpcRetryConfig,
 };
 use quorate_domain::{
     OperatorId, QuorumNumber, ResponseDigest, SignedTaskResponse, TaskId, TaskMetadata,
@@ -43,7 +44,9 @@ impl Env {
     /// Wires the runtime to a fresh chain registry over `devnet`.
     pub async fn new(devnet: Devnet) -> Result<Self> {
         let registry_calls = CallCounter::new();
+        // Retries outermost, so the counter sees every attempt (none on a healthy devnet).
         let client = ClientBuilder::default()
+            .layer(RetryTimeoutLayer::new(RpcRetryConfig::default()))
             .layer(CountingLayer::new(registry_calls.clone()))
             .http(devnet.info.rpc_url.parse().context("rpc url")?);
         let provider = ProviderBuilder::new().connect_client(client).erased();
