@@ -133,7 +133,13 @@ impl Rig {
 /// Mines one block and returns the one before the head (`checkSignatures` wants ref < head).
 async fn fresh_block(env: &Env) -> Result<u64> {
     env.devnet.chain.mine(1).await?;
-    Ok(env.devnet.chain.provider.get_block_number().await? - 1)
+    Ok(env
+        .devnet
+        .chain
+        .provider
+        .get_block_number()
+        .await?
+        .saturating_sub(1))
 }
 
 /// Every member of `quorums` at `block` (read directly from anvil) signs; thresholds 100%.

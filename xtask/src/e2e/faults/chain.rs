@@ -102,6 +102,8 @@ pub async fn anvil_restart(env: &mut Env, rig: &Rig) -> Result<String> {
     }
 
     env.devnet.anvil.restart(&state)?;
+    // The dump is ~8 MB and only needed to start.
+    let _ = std::fs::remove_file(&state);
     let after = wait_up(env).await?;
     let down_for = outage.elapsed();
     ensure!(
@@ -208,7 +210,7 @@ pub async fn reorg(env: &Env, rig: &Rig) -> Result<String> {
         .await?;
     ensure!(reverted, "evm_revert refused");
     ensure!(
-        chain.provider.get_block_number().await? == r - 1,
+        chain.provider.get_block_number().await? == r.saturating_sub(1),
         "head after revert is not R-1"
     );
     let _: serde_json::Value = chain
