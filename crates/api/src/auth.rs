@@ -7,9 +7,9 @@ use crate::pb;
 
 /// A 20-byte address, `0x`-prefixed or bare hex (any case).
 pub fn parse_address(address: &str) -> Result<Address, RequestError> {
-    address.parse().map_err(|source| RequestError::BadAddress {
+    address.parse().map_err(|reason| RequestError::BadAddress {
         address: address.to_string(),
-        source,
+        reason,
     })
 }
 
@@ -23,7 +23,7 @@ pub fn sign_in_nonce(message: &str) -> Result<&str, RequestError> {
 
 /// An EIP-191 signature: 65 bytes `r ‖ s ‖ v`, `v` in {0, 1, 27, 28} or EIP-155 form.
 pub fn sign_in_signature(bytes: &[u8]) -> Result<Signature, RequestError> {
-    Signature::from_raw(bytes).map_err(|source| RequestError::BadWalletSignature { source })
+    Signature::from_raw(bytes).map_err(|reason| RequestError::BadWalletSignature { reason })
 }
 
 /// A `SigningMessageRequest` with its address parsed. Whether the chain id is the node's is
@@ -132,14 +132,14 @@ mod tests {
         assert!(matches!(
             sign_in_signature(&raw[..64]),
             Err(RequestError::BadWalletSignature {
-                source: SignatureError::FromBytes(_)
+                reason: SignatureError::FromBytes(_)
             })
         ));
         raw[64] = 29;
         assert!(matches!(
             sign_in_signature(&raw),
             Err(RequestError::BadWalletSignature {
-                source: SignatureError::InvalidParity(29)
+                reason: SignatureError::InvalidParity(29)
             })
         ));
         raw[64] = 27;

@@ -23,7 +23,9 @@ impl fmt::Display for Field {
     }
 }
 
-/// Why a request does not decode into valid domain values.
+/// Why a request does not decode into valid domain values. Each message already includes the
+/// underlying reason (kept typed in the `reason` fields), so `source()` is `None` and error
+/// chains do not repeat it.
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
     /// An id field does not hold 32 bytes.
@@ -35,12 +37,12 @@ pub enum RequestError {
         got: usize,
     },
     /// An id is all zeros (the contracts never produce one).
-    #[error("{source}")]
+    #[error("{reason}")]
     ZeroId {
         /// The field.
         field: Field,
         /// The domain's refusal.
-        source: ValidationError,
+        reason: ValidationError,
     },
     /// A signed response's digest is not 32 bytes.
     #[error("task {task_id}: digest of operator {operator_id} must be 32 bytes, got {got}")]
@@ -73,22 +75,22 @@ pub enum RequestError {
         operator_id: OperatorId,
     },
     /// A signed response's BLS signature is not a valid G1 point encoding.
-    #[error("task {task_id}: signature of operator {operator_id} is malformed: {source}")]
+    #[error("task {task_id}: signature of operator {operator_id} is malformed: {reason}")]
     BadSignature {
         /// The task.
         task_id: TaskId,
         /// The signer.
         operator_id: OperatorId,
         /// Why the point was refused.
-        source: PointDecodingError,
+        reason: PointDecodingError,
     },
     /// An operator's authentication signature is not a valid G1 point encoding.
-    #[error("operator {operator_id}: auth signature: {source}")]
+    #[error("operator {operator_id}: auth signature: {reason}")]
     BadAuthSignature {
         /// The operator.
         operator_id: OperatorId,
         /// Why the point was refused.
-        source: PointDecodingError,
+        reason: PointDecodingError,
     },
     /// A task payload is larger than the node accepts.
     #[error("task {task_id}: payload of {got} bytes exceeds {max}")]
@@ -122,12 +124,12 @@ pub enum RequestError {
     },
     /// The task's quorums and thresholds break a domain rule (none, duplicate, above 191,
     /// threshold outside 1..=100).
-    #[error("task {task_id}: {source}")]
+    #[error("task {task_id}: {reason}")]
     InvalidTask {
         /// The task.
         task_id: TaskId,
         /// The rule broken.
-        source: ValidationError,
+        reason: ValidationError,
     },
     /// A list page token is not one the node issued (a decimal sequence number).
     #[error("bad page token {token:?}")]
@@ -142,21 +144,21 @@ pub enum RequestError {
         status: i32,
     },
     /// A sign-in address is not a 20-byte hex address.
-    #[error("address {address:?}: {source}")]
+    #[error("address {address:?}: {reason}")]
     BadAddress {
         /// The address as sent.
         address: String,
         /// The parser's complaint.
-        source: alloy_primitives::hex::FromHexError,
+        reason: alloy_primitives::hex::FromHexError,
     },
     /// A sign-in message has no `Nonce: ` line.
     #[error("message has no nonce")]
     MissingNonce,
     /// A sign-in signature is not 65 bytes `r ‖ s ‖ v` with a valid `v`.
-    #[error("signature: {source}")]
+    #[error("signature: {reason}")]
     BadWalletSignature {
         /// The parser's complaint.
-        source: alloy_primitives::SignatureError,
+        reason: alloy_primitives::SignatureError,
     },
 }
 

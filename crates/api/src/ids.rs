@@ -13,17 +13,17 @@ fn bytes32(field: Field, bytes: &[u8]) -> Result<[u8; 32], RequestError> {
 
 /// A task id: exactly 32 bytes, not all zero.
 pub fn parse_task_id(bytes: &[u8]) -> Result<TaskId, RequestError> {
-    TaskId::new(bytes32(Field::TaskId, bytes)?).map_err(|source| RequestError::ZeroId {
+    TaskId::new(bytes32(Field::TaskId, bytes)?).map_err(|reason| RequestError::ZeroId {
         field: Field::TaskId,
-        source,
+        reason,
     })
 }
 
 /// An operator id: exactly 32 bytes, not all zero.
 pub fn parse_operator_id(bytes: &[u8]) -> Result<OperatorId, RequestError> {
-    OperatorId::new(bytes32(Field::OperatorId, bytes)?).map_err(|source| RequestError::ZeroId {
+    OperatorId::new(bytes32(Field::OperatorId, bytes)?).map_err(|reason| RequestError::ZeroId {
         field: Field::OperatorId,
-        source,
+        reason,
     })
 }
 
@@ -60,7 +60,7 @@ mod tests {
             parse_task_id(&[0; 32]),
             Err(RequestError::ZeroId {
                 field: Field::TaskId,
-                source: ValidationError::ZeroTaskId
+                reason: ValidationError::ZeroTaskId
             })
         ));
         let e = parse_operator_id(&[0; 32]).unwrap_err();
@@ -68,7 +68,7 @@ mod tests {
             e,
             RequestError::ZeroId {
                 field: Field::OperatorId,
-                source: ValidationError::ZeroOperatorId
+                reason: ValidationError::ZeroOperatorId
             }
         ));
         assert_eq!(e.to_string(), "operator id must not be zero");

@@ -58,10 +58,10 @@ impl SignatureSubmission {
             });
         }
         let signature =
-            Signature::from_bytes(&req.signature).map_err(|source| RequestError::BadSignature {
+            Signature::from_bytes(&req.signature).map_err(|reason| RequestError::BadSignature {
                 task_id,
                 operator_id,
-                source,
+                reason,
             })?;
         Ok(Self {
             task_id,
@@ -104,10 +104,10 @@ impl OperatorProof {
         auth_signature: &[u8],
     ) -> Result<Self, RequestError> {
         let operator_id = parse_operator_id(operator_id)?;
-        let signature = Signature::from_bytes(auth_signature).map_err(|source| {
+        let signature = Signature::from_bytes(auth_signature).map_err(|reason| {
             RequestError::BadAuthSignature {
                 operator_id,
-                source,
+                reason,
             }
         })?;
         Ok(Self {
@@ -228,7 +228,7 @@ mod tests {
         assert!(matches!(
             SignatureSubmission::decode(m, 100),
             Err(RequestError::BadSignature {
-                source: PointDecodingError::WrongLength {
+                reason: PointDecodingError::WrongLength {
                     expected: 64,
                     got: 10
                 },
@@ -240,7 +240,7 @@ mod tests {
         assert!(matches!(
             SignatureSubmission::decode(m, 100),
             Err(RequestError::BadSignature {
-                source: PointDecodingError::Identity,
+                reason: PointDecodingError::Identity,
                 ..
             })
         ));
@@ -249,7 +249,7 @@ mod tests {
         assert!(matches!(
             SignatureSubmission::decode(m, 100),
             Err(RequestError::BadSignature {
-                source: PointDecodingError::NonCanonical { .. },
+                reason: PointDecodingError::NonCanonical { .. },
                 ..
             })
         ));
@@ -258,7 +258,7 @@ mod tests {
         assert!(matches!(
             SignatureSubmission::decode(m, 100),
             Err(RequestError::BadSignature {
-                source: PointDecodingError::NotOnCurve,
+                reason: PointDecodingError::NotOnCurve,
                 ..
             })
         ));

@@ -99,7 +99,7 @@ impl NewTask {
             &quorums,
             Duration::from_millis(req.expiry_ms),
         )
-        .map_err(|source| RequestError::InvalidTask { task_id, source })?
+        .map_err(|reason| RequestError::InvalidTask { task_id, reason })?
         .with_window(Duration::from_millis(window_ms));
         Ok(Self {
             task_id,
@@ -246,7 +246,7 @@ mod tests {
         }
         let invalid =
             |quorums: &[(u32, u32)]| match NewTask::decode(create(quorums), &LIMITS, no_id) {
-                Err(RequestError::InvalidTask { source, .. }) => source,
+                Err(RequestError::InvalidTask { reason, .. }) => reason,
                 other => panic!("{other:?}"),
             };
         assert!(matches!(invalid(&[]), ValidationError::EmptyQuorums { .. }));
