@@ -309,10 +309,10 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
             });
             positions.push(*pos);
         }
-        let message = tally.message.clone();
+        let (digest, message) = (tally.digest, tally.message.clone());
         if self
             .pool
-            .verify_sum(message, sums)
+            .verify_sum(digest, message, sums)
             .await
             .map_err(|e| self.pool_error(e))?
         {

@@ -33,6 +33,7 @@ pub enum PoolError {
 }
 
 type Verdicts = Result<Vec<bool>, PoolError>;
+type SumReply = oneshot::Sender<Result<bool, PoolError>>;
 
 enum Job<S: SignatureScheme> {
     /// Per-item verdicts (true = valid).
@@ -42,9 +43,10 @@ enum Job<S: SignatureScheme> {
     },
     /// One check of Σkᵢσᵢ against Σkᵢpkᵢ for one message (optimistic mode).
     Sum {
+        digest: ResponseDigest,
         message: S::MessagePoint,
         items: Vec<(S::Signature, S::G2PublicKey, u64)>,
-        reply: oneshot::Sender<Result<bool, PoolError>>,
+        reply: SumReply,
     },
 }
 
@@ -117,12 +119,14 @@ impl<S: SignatureScheme> VerificationPool<S> {
     /// One check of the multiplicity-weighted aggregate of a digest's signatures.
     pub async fn verify_sum(
         &self,
+        digest: ResponseDigest,
         message: S::MessagePoint,
         items: Vec<(S::Signature, S::G2PublicKey, u64)>,
     ) -> Result<bool, PoolError> {
         let (reply, rx) = oneshot::channel();
         let tx = self.sender().ok_or(PoolError::Closed)?;
         tx.send(Job::Sum {
+            digest,
             message,
             items,
             reply,
@@ -153,28 +157,73 @@ impl<S: SignatureScheme> Job<S> {
 
 fn run_jobs<S: SignatureScheme>(scheme: &S, jobs: Vec<Job<S>>) {
     let mut batch = Vec::with_capacity(jobs.len());
+    let mut sums = Vec::new();
     for job in jobs {
         match job {
             Job::Items { items, reply } => batch.push((items, reply)),
             Job::Sum {
+                digest,
                 message,
                 items,
                 reply,
             } => {
-                let result = catch_unwind(AssertUnwindSafe(|| {
+                // Aggregate each task's signatures and keys apart, so a panic fails one job.
+                let aggregate = catch_unwind(AssertUnwindSafe(|| {
                     let sigs: Vec<_> = items.iter().map(|(s, _, k)| (s, *k)).collect();
                     let keys: Vec<_> = items.iter().map(|(_, pk, k)| (pk, *k)).collect();
-                    let sigma = scheme.aggregate_signatures(&sigs);
-                    let apk = scheme.aggregate_g2(&keys);
-                    scheme.verify(&message, &sigma, &apk)
-                }))
-                .map_err(|p| PoolError::Panicked(panic_message(&*p)));
-                let _ = reply.send(result);
+                    VerifyItem {
+                        digest,
+                        message,
+                        signature: scheme.aggregate_signatures(&sigs),
+                        key: scheme.aggregate_g2(&keys),
+                    }
+                }));
+                match aggregate {
+                    Ok(item) => sums.push((item, reply)),
+                    Err(p) => {
+                        let _ = reply.send(Err(PoolError::Panicked(panic_message(&*p))));
+                    }
+                }
             }
         }
     }
+    if !sums.is_empty() {
+        run_sums(scheme, sums);
+    }
     if !batch.is_empty() {
         run_batch(scheme, batch);
+    }
+}
+
+/// Aggregate checks of tasks that completed together share one batched check (one final
+/// exponentiation for all of them, random coefficients per task), so a burst of completions
+/// does not queue one full pairing check behind another.
+fn run_sums<S: SignatureScheme>(
+    scheme: &S,
+    sums: Vec<(VerifyItem<S>, SumReply)>,
+) {
+    let all: Vec<&VerifyItem<S>> = sums.iter().map(|(item, _)| item).collect();
+    let check = || match all.as_slice() {
+        [one] => vec![scheme.verify(&one.message, &one.signature, &one.key)],
+        _ => check_items(scheme, &all),
+    };
+    match catch_unwind(AssertUnwindSafe(check)) {
+        Ok(verdicts) => {
+            for ((_, reply), ok) in sums.into_iter().zip(verdicts) {
+                let _ = reply.send(Ok(ok));
+            }
+        }
+        Err(_) if sums.len() > 1 => {
+            for sum in sums {
+                run_sums(scheme, vec![sum]);
+            }
+        }
+        Err(p) => {
+            let msg = panic_message(&*p);
+            for (_, reply) in sums {
+                let _ = reply.send(Err(PoolError::Panicked(msg.clone())));
+            }
+        }
     }
 }
 
@@ -241,4 +290,60 @@ fn check_items<S: SignatureScheme>(scheme: &S, all: &[&VerifyItem<S>]) -> Vec<bo
         }
     }
     verdicts
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use quorate_bls::{Bn254Scheme, KeyPair};
+    use rand::SeedableRng;
+
+    /// A Sum job for `n` signers of `digest`; `forge` adds a wrong signature.
+    fn sum_job(
+        keys: &[KeyPair],
+        digest: [u8; 32],
+        forge: bool,
+    ) -> (Job<Bn254Scheme>, oneshot::Receiver<Result<bool, PoolError>>) {
+        let d = ResponseDigest::new(digest);
+        let message = quorate_bls::MessagePoint::hash(&digest);
+        let mut items: Vec<_> = keys
+            .iter()
+            .map(|k| (k.sign(&digest), k.public_g2().clone(), 1))
+            .collect();
+        if forge {
+            items[0].0 = keys[1].sign(&digest);
+        }
+        let (reply, rx) = oneshot::channel();
+        let job = Job::Sum {
+            digest: d,
+            message,
+            items,
+            reply,
+        };
+        (job, rx)
+    }
+
+    #[test]
+    fn merged_aggregate_checks_answer_each_task() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+        let keys: Vec<KeyPair> = (0..5).map(|_| KeyPair::random(&mut rng)).collect();
+        let mut jobs = Vec::new();
+        let mut replies = Vec::new();
+        for (t, forge) in [(1u8, false), (2, true), (3, false), (4, true)] {
+            let (job, rx) = sum_job(&keys, [t; 32], forge);
+            jobs.push(job);
+            replies.push(rx);
+        }
+        run_jobs(&Bn254Scheme, jobs);
+        let verdicts: Vec<bool> = replies
+            .into_iter()
+            .map(|mut rx| rx.try_recv().unwrap().unwrap())
+            .collect();
+        assert_eq!(verdicts, vec![true, false, true, false]);
+        // Alone, each job gets the same answer.
+        let (job, mut rx) = sum_job(&keys, [2; 32], true);
+        run_jobs(&Bn254Scheme, vec![job]);
+        assert!(!rx.try_recv().unwrap().unwrap());
+    }
 }

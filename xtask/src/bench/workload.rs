@@ -149,13 +149,19 @@ pub struct Arrival {
 
 /// Arrival stream for `tasks` tasks of `n` signatures with `inflight` tasks open at once:
 /// `inflight` slots each run tasks back to back, and rounds visit every busy slot once.
-/// Slot `j` starts `⌊j·n/inflight⌋` rounds late, so completions are spread evenly (steady
-/// state) instead of every task finishing in the same round.
+/// Slots start late by different numbers of rounds so that completions are spread evenly
+/// (steady state) instead of every task finishing in the same round: with fewer slots than
+/// signatures per task, slot `j` starts `⌊j·n/inflight⌋` rounds late (at most one completion
+/// per round); with more, slot `j` starts `j mod n` rounds late, so the slots finishing in
+/// one round are `n` apart in the round's order rather than adjacent (adjacent completions
+/// would arrive as one burst of aggregate checks).
 pub fn stream(tasks: usize, n: usize, inflight: usize) -> Vec<Arrival> {
     let k = inflight.clamp(1, tasks.max(1));
     // Tasks per slot: slot j gets tasks j, j+k, j+2k, ...
     let mut next: Vec<(usize, usize)> = (0..k).map(|j| (j, 0)).collect(); // (task, nth)
-    let start: Vec<usize> = (0..k).map(|j| j * n / k).collect();
+    let start: Vec<usize> = (0..k)
+        .map(|j| if k <= n { j * n / k } else { j % n.max(1) })
+        .collect();
     let mut out = Vec::with_capacity(tasks * n);
     let mut round = 0usize;
     let mut done = 0usize;
@@ -212,6 +218,25 @@ mod tests {
                 assert_eq!(seen[a.task as usize], a.nth);
                 seen[a.task as usize] += 1;
             }
+        }
+    }
+
+    #[test]
+    fn completions_are_spread_not_bunched() {
+        for (n, k) in [(10, 100), (100, 1000), (100, 30)] {
+            let s = stream(4 * k, n, k);
+            let ends: Vec<usize> = s
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.nth as usize == n - 1)
+                .map(|(i, _)| i)
+                .collect();
+            // Steady state (the middle half): no more than two completions within any
+            // min(n, k)/2 consecutive arrivals (the old stagger put k/n of them back to back).
+            let mid = &ends[ends.len() / 4..3 * ends.len() / 4];
+            let window = n.min(k) / 2;
+            let bunched = mid.windows(3).filter(|w| w[2] - w[0] < window).count();
+            assert_eq!(bunched, 0, "n={n} k={k}");
         }
     }
 }
