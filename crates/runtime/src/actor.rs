@@ -287,13 +287,11 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
         let Some(tally) = self.tally.digest(d) else {
             return Ok(false);
         };
-        if tally.verified_aggregate {
+        if tally.checked_aggregate.is_some() {
             return Ok(true);
         }
         let ops = &self.tally.set().operators;
         let mut sums = Vec::with_capacity(tally.signers.len());
-        let mut items = Vec::with_capacity(tally.signers.len());
-        let mut positions = Vec::with_capacity(tally.signers.len());
         for (pos, sig) in &tally.signers {
             let Some(op) = ops.get(*pos) else { continue };
             sums.push((
@@ -301,6 +299,27 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
                 op.pubkey_g2.clone(),
                 u64::from(op.quorum_count),
             ));
+        }
+        let (digest, message) = (tally.digest, tally.message.clone());
+        let checked = self
+            .pool
+            .verify_sum(digest, message, sums)
+            .await
+            .map_err(|e| self.pool_error(e))?;
+        if let Some(aggregate) = checked {
+            if let Some(t) = self.tally.digest_mut(d) {
+                t.checked_aggregate = Some(aggregate);
+            }
+            return Ok(true);
+        }
+        // The aggregate failed: check each signature to find the invalid ones.
+        let Some(tally) = self.tally.digest(d) else {
+            return Ok(false);
+        };
+        let mut items = Vec::with_capacity(tally.signers.len());
+        let mut positions = Vec::with_capacity(tally.signers.len());
+        for (pos, sig) in &tally.signers {
+            let Some(op) = ops.get(*pos) else { continue };
             items.push(VerifyItem {
                 digest: tally.digest,
                 message: tally.message.clone(),
@@ -308,18 +327,6 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
                 key: op.pubkey_g2.clone(),
             });
             positions.push(*pos);
-        }
-        let (digest, message) = (tally.digest, tally.message.clone());
-        if self
-            .pool
-            .verify_sum(digest, message, sums)
-            .await
-            .map_err(|e| self.pool_error(e))?
-        {
-            if let Some(t) = self.tally.digest_mut(d) {
-                t.verified_aggregate = true;
-            }
-            return Ok(true);
         }
         let verdicts = self
             .pool

@@ -61,9 +61,9 @@ pub struct DigestTally<S: SignatureScheme> {
     pub signed_stake: Vec<Stake>,
     /// Counted signers: operator position and signature.
     pub signers: Vec<(usize, S::Signature)>,
-    /// Whether the aggregate of the current signers passed its pairing check (optimistic
-    /// mode); a new signer clears it.
-    pub verified_aggregate: bool,
+    /// The aggregate signature and key of the current signers once they passed their pairing
+    /// check (optimistic mode), reused for the answer; a new signer clears it.
+    pub checked_aggregate: Option<crate::verifier::CheckedAggregate<S>>,
 }
 
 /// What the task's signers produced for the winning digest, before index lookup.
@@ -157,7 +157,7 @@ impl<S: SignatureScheme> TaskTally<S> {
                     message: scheme.hash_to_g1(digest),
                     signed_stake: vec![Stake::ZERO; self.set.quorums.len()],
                     signers: Vec::new(),
-                    verified_aggregate: false,
+                    checked_aggregate: None,
                 });
                 self.digests.len() - 1
             }
@@ -191,7 +191,7 @@ impl<S: SignatureScheme> TaskTally<S> {
         }
         d.signers.push((pos, signature));
         // A new signer is not covered by an earlier aggregate check.
-        d.verified_aggregate = false;
+        d.checked_aggregate = None;
     }
 
     /// Removes a counted signature (optimistic mode found it invalid) and frees the slot.
@@ -262,12 +262,20 @@ impl<S: SignatureScheme> TaskTally<S> {
                 non_signer_pubkeys_g1.push(op.pubkey_g1);
             }
         }
+        // The checked aggregate has the same weights (one per quorum the signer is in).
+        let (sigma, apk) = match &d.checked_aggregate {
+            Some((sigma, apk)) => (scheme.encode_signature(sigma), scheme.encode_g2(apk)),
+            None => (
+                scheme.encode_signature(&scheme.aggregate_signatures(&sig_items)),
+                scheme.encode_g2(&scheme.aggregate_g2(&key_items)),
+            ),
+        };
         Some(AggregateParts {
             signer_ids,
             non_signer_ids,
             non_signer_pubkeys_g1,
-            signers_apk_g2: scheme.encode_g2(&scheme.aggregate_g2(&key_items)),
-            signers_agg_sig_g1: scheme.encode_signature(&scheme.aggregate_signatures(&sig_items)),
+            signers_apk_g2: apk,
+            signers_agg_sig_g1: sigma,
             signed_stake: d.signed_stake.clone(),
         })
     }

@@ -33,7 +33,12 @@ pub enum PoolError {
 }
 
 type Verdicts = Result<Vec<bool>, PoolError>;
-type SumReply = oneshot::Sender<Result<bool, PoolError>>;
+/// A digest's aggregate signature and key, when they passed their check.
+pub type CheckedAggregate<S> = (
+    <S as SignatureScheme>::Signature,
+    <S as SignatureScheme>::G2PublicKey,
+);
+type SumReply<S> = oneshot::Sender<Result<Option<CheckedAggregate<S>>, PoolError>>;
 
 enum Job<S: SignatureScheme> {
     /// Per-item verdicts (true = valid).
@@ -46,7 +51,7 @@ enum Job<S: SignatureScheme> {
         digest: ResponseDigest,
         message: S::MessagePoint,
         items: Vec<(S::Signature, S::G2PublicKey, u64)>,
-        reply: SumReply,
+        reply: SumReply<S>,
     },
 }
 
@@ -116,13 +121,14 @@ impl<S: SignatureScheme> VerificationPool<S> {
         rx.await.map_err(|_| PoolError::Closed)?
     }
 
-    /// One check of the multiplicity-weighted aggregate of a digest's signatures.
+    /// One check of the multiplicity-weighted aggregate of a digest's signatures; the
+    /// aggregate when it verifies (the answer reuses it), `None` when it does not.
     pub async fn verify_sum(
         &self,
         digest: ResponseDigest,
         message: S::MessagePoint,
         items: Vec<(S::Signature, S::G2PublicKey, u64)>,
-    ) -> Result<bool, PoolError> {
+    ) -> Result<Option<CheckedAggregate<S>>, PoolError> {
         let (reply, rx) = oneshot::channel();
         let tx = self.sender().ok_or(PoolError::Closed)?;
         tx.send(Job::Sum {
@@ -198,10 +204,7 @@ fn run_jobs<S: SignatureScheme>(scheme: &S, jobs: Vec<Job<S>>) {
 /// Aggregate checks of tasks that completed together share one batched check (one final
 /// exponentiation for all of them, random coefficients per task), so a burst of completions
 /// does not queue one full pairing check behind another.
-fn run_sums<S: SignatureScheme>(
-    scheme: &S,
-    sums: Vec<(VerifyItem<S>, SumReply)>,
-) {
+fn run_sums<S: SignatureScheme>(scheme: &S, sums: Vec<(VerifyItem<S>, SumReply<S>)>) {
     let all: Vec<&VerifyItem<S>> = sums.iter().map(|(item, _)| item).collect();
     let check = || match all.as_slice() {
         [one] => vec![scheme.verify(&one.message, &one.signature, &one.key)],
@@ -209,8 +212,8 @@ fn run_sums<S: SignatureScheme>(
     };
     match catch_unwind(AssertUnwindSafe(check)) {
         Ok(verdicts) => {
-            for ((_, reply), ok) in sums.into_iter().zip(verdicts) {
-                let _ = reply.send(Ok(ok));
+            for ((item, reply), ok) in sums.into_iter().zip(verdicts) {
+                let _ = reply.send(Ok(ok.then_some((item.signature, item.key))));
             }
         }
         Err(_) if sums.len() > 1 => {
@@ -299,12 +302,10 @@ mod tests {
     use quorate_bls::{Bn254Scheme, KeyPair};
     use rand::SeedableRng;
 
+    type SumAnswer = oneshot::Receiver<Result<Option<CheckedAggregate<Bn254Scheme>>, PoolError>>;
+
     /// A Sum job for `n` signers of `digest`; `forge` adds a wrong signature.
-    fn sum_job(
-        keys: &[KeyPair],
-        digest: [u8; 32],
-        forge: bool,
-    ) -> (Job<Bn254Scheme>, oneshot::Receiver<Result<bool, PoolError>>) {
+    fn sum_job(keys: &[KeyPair], digest: [u8; 32], forge: bool) -> (Job<Bn254Scheme>, SumAnswer) {
         let d = ResponseDigest::new(digest);
         let message = quorate_bls::MessagePoint::hash(&digest);
         let mut items: Vec<_> = keys
@@ -338,12 +339,12 @@ mod tests {
         run_jobs(&Bn254Scheme, jobs);
         let verdicts: Vec<bool> = replies
             .into_iter()
-            .map(|mut rx| rx.try_recv().unwrap().unwrap())
+            .map(|mut rx| rx.try_recv().unwrap().unwrap().is_some())
             .collect();
         assert_eq!(verdicts, vec![true, false, true, false]);
         // Alone, each job gets the same answer.
         let (job, mut rx) = sum_job(&keys, [2; 32], true);
         run_jobs(&Bn254Scheme, vec![job]);
-        assert!(!rx.try_recv().unwrap().unwrap());
+        assert!(rx.try_recv().unwrap().unwrap().is_none());
     }
 }

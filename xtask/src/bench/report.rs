@@ -471,8 +471,10 @@ processed before completion (the last one to arrive is always valid). Invalid si
 on-curve G1 points that do not verify (valid signature + generator), spread evenly over tasks \
 (5% at 10 ops/task: one invalid signature in every other task).\n\
 - **Arrival order.** `inflight` slots each run tasks back to back; rounds visit every busy slot \
-once, and slot *j* starts ⌊*j*·ops/inflight⌋ rounds late so that completions are spread evenly \
-(steady state) rather than all in one round. A task is initialized just before its first \
+once. Slots start late by different numbers of rounds so that completions are spread evenly \
+(steady state) rather than all in one round: slot *j* starts ⌊*j*·ops/inflight⌋ rounds late \
+when there are fewer slots than operators, else *j* mod ops rounds late, so the slots that \
+finish in one round are ops apart in its order, not back to back. A task is initialized just before its first \
 signature; with `inflight` tasks open the driver waits for a response before opening another. \
 At most 8 192 signatures await a verdict at once (like an RPC server's concurrency).\n\
 - **One core.** Each run is its own process, pinned with `taskset -c` to one CPU: a current-thread \
