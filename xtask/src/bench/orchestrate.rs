@@ -255,8 +255,24 @@ pub fn run(args: BenchArgs) -> Result<()> {
             .map(|(_, o)| report::wall_throughput(&o.measured))
             .collect();
         rates.sort_by(f64::total_cmp);
-        let Some(&max) = rates.get(rates.len() / 2) else {
-            continue;
+        let max = match rates.get(rates.len() / 2) {
+            Some(&max) => max,
+            None => {
+                // Every saturated run of this workload measured a prefix (a full wave exceeds
+                // its budget), and a prefix settles no optimistic task: measure the maximum
+                // with one full wave, one task per slot.
+                let mut probe = plan(imp, &sat, budget, None, 0.0);
+                probe.tasks = k;
+                probe.truncate = None;
+                let out = run_worker(&exe, args.cpu, &probe)?;
+                let max = report::wall_throughput(&out.measured);
+                eprintln!(
+                    "[probe {:>5.0}s] {:<18} ops={ops} inflight={k} full wave → {max:.0} sig/s",
+                    started.elapsed().as_secs_f64(),
+                    imp.label(),
+                );
+                max
+            }
         };
         let spec = Spec { paced: true, ..sat };
         let plan = plan(imp, &spec, budget, Some(max / 2.0), paced_seconds);

@@ -492,7 +492,8 @@ aggregator can tell; verification is unaffected). eigensdk gets the same secrets
 own `BlsKeyPair` and `FakeAvsRegistryService`, both implementations the same operator ids.\n\
 - **Paced run.** The latency and memory targets are measured with signatures offered on a fixed \
 schedule at half the maximum throughput measured (median wall-clock rate of the saturated runs \
-of the same workload and mode), stopping after a fixed time; latencies of the tasks completed by \
+of the same workload and mode, or, when those measured only a prefix, of one saturated full wave \
+with one task per slot), stopping after a fixed time; latencies of the tasks completed by \
 then are reported.\n";
 
 /// Throughput per workload, log scale, one bar per implementation.
