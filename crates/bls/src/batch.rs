@@ -32,15 +32,59 @@ use crate::pairing::{neg_g2_prepared, pairing_product_is_one};
 use crate::points::{G2Prepared, G2PublicKey, MessagePoint, Signature};
 use crate::scheme::Bn254Scheme;
 
-/// Message groups with fewer items than this are paired on the key's side. A message-side
-/// group costs a fresh G2 preparation, a Miller-loop pair and a G2 multiplication per item; a
-/// key-side item costs one G1 multiplication and shares its key's pair with the other groups
-/// (measured break-even on `verify_batch` benches: about a dozen items).
-const MESSAGE_SIDE_MIN_ITEMS: usize = 8;
+/// Message groups with at least this many items are always paired on the message's side
+/// (one G2 sum per message); smaller ones may move to the key side (see [`key_side_groups`]).
+const MESSAGE_SIDE_MIN_ITEMS: usize = 32;
+
+/// Relative costs, in Miller-loop pairs, behind the choice of side (from the `verify_batch`
+/// benches): a fresh G2 preparation, a 64-bit G1 multiplication, a G2 multiplication inside a
+/// small multi-scalar multiplication.
+const PREPARE_COST: f64 = 0.5;
+const G1_MUL_COST: f64 = 0.1;
+const G2_MUL_COST: f64 = 0.2;
+
+/// Which message groups to pair on the key side. A message-side group costs a fresh G2
+/// preparation, a pair and a G2 multiplication per item; a key-side item costs a G1
+/// multiplication, and the key-side items share one pair per distinct key. Single-item groups
+/// are always cheaper on the key side; groups of 2–31 move there together only when their keys
+/// repeat enough (many tasks signed by the same operators) to beat a pair per group.
+fn key_side_groups(sizes: &[usize], groups: &[usize], keys: &[&G2PublicKey]) -> Vec<bool> {
+    let single: Vec<bool> = sizes.iter().map(|&n| n == 1).collect();
+    let small: Vec<bool> = sizes
+        .iter()
+        .map(|&n| (2..MESSAGE_SIDE_MIN_ITEMS).contains(&n))
+        .collect();
+    let distinct = |pick: &dyn Fn(usize) -> bool| {
+        let mut seen = std::collections::HashSet::new();
+        for (&g, k) in groups.iter().zip(keys) {
+            if pick(g) {
+                seen.insert(*k.as_affine());
+            }
+        }
+        seen.len() as f64
+    };
+    let is = |v: &[bool], g: usize| v.get(g).copied().unwrap_or(false);
+    let small_groups = small.iter().filter(|&&b| b).count() as f64;
+    let small_items: f64 = sizes
+        .iter()
+        .filter(|&&n| (2..MESSAGE_SIDE_MIN_ITEMS).contains(&n))
+        .sum::<usize>() as f64;
+    let singles_keys = distinct(&|g| is(&single, g));
+    let all_keys = distinct(&|g| is(&single, g) || is(&small, g));
+    let message_side =
+        singles_keys + small_groups * (1.0 + PREPARE_COST) + small_items * G2_MUL_COST;
+    let key_side = all_keys + small_items * G1_MUL_COST;
+    if key_side < message_side {
+        single.iter().zip(&small).map(|(a, b)| *a || *b).collect()
+    } else {
+        single
+    }
+}
 
 /// The items of one batch, flattened, with their coefficients.
 ///
-/// A message with few items in the whole batch ("solo") is paired on the key's side as
+/// A message with few items in the whole batch ("solo", see [`key_side_groups`]) is paired on
+/// the key's side as
 /// `e(rᵢ·Hⱼ, pkᵢ)`: a cheap G1 multiplication and the key's cached Miller-loop coefficients,
 /// instead of a G2 multiplication and a fresh G2 preparation; solo items of one key share
 /// that key's pair.
@@ -108,11 +152,12 @@ impl<'a> Batch<'a> {
                 *n += 1;
             }
         }
+        let key_side = key_side_groups(&sizes, &groups, &keys);
         let solo_proj: Vec<Option<G1Projective>> = groups
             .iter()
             .zip(&coeffs)
-            .map(|(&g, c)| match (sizes.get(g), messages.get(g)) {
-                (Some(&n), Some(m)) if n < MESSAGE_SIDE_MIN_ITEMS => Some(m.mul_bigint(c)),
+            .map(|(&g, c)| match (key_side.get(g), messages.get(g)) {
+                (Some(true), Some(m)) => Some(m.mul_bigint(c)),
                 _ => None,
             })
             .collect();
@@ -376,5 +421,27 @@ mod tests {
             items.iter().map(|(_, m, _, _)| m.0).collect(),
         );
         assert_eq!(flat.key_list.len(), 4);
+    }
+
+    #[test]
+    fn small_groups_move_to_the_key_side_only_when_keys_repeat() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(8);
+        let keys: Vec<KeyPair> = (0..60).map(|_| KeyPair::random(&mut rng)).collect();
+        let side = |per_group: usize, n_groups: usize, n_keys: usize| {
+            let groups: Vec<usize> = (0..per_group * n_groups).map(|i| i / per_group).collect();
+            let ks: Vec<&G2PublicKey> = (0..groups.len())
+                .map(|i| keys[i % n_keys].public_g2())
+                .collect();
+            key_side_groups(&vec![per_group; n_groups], &groups, &ks)
+        };
+        // One signature per digest: always the key side.
+        assert!(side(1, 50, 10).iter().all(|&b| b));
+        // 20 digests × 3 signers, all keys distinct: a pair per key would cost more than a
+        // pair per digest.
+        assert!(side(3, 20, 60).iter().all(|&b| !b));
+        // 30 digests × 10 signers out of 10 operators: keys repeat, the key side wins.
+        assert!(side(10, 30, 10).iter().all(|&b| b));
+        // Large groups stay on the message side.
+        assert!(side(40, 3, 40).iter().all(|&b| !b));
     }
 }
