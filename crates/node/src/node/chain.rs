@@ -12,6 +12,7 @@ use std::sync::Arc;
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, U256};
 use alloy::providers::{Provider, ProviderBuilder};
+use alloy::rpc::client::ClientBuilder;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolValue;
 use async_trait::async_trait;
@@ -19,7 +20,7 @@ use quorate_bls::Bn254Scheme;
 use quorate_chain_adapter::contracts::TaskManager;
 use quorate_chain_adapter::{
     ChainOperatorRegistry, ChainRegistryConfig, ChainSubmitter, RegistryAddresses,
-    SquaringTaskCall, SubmitterConfig,
+    RetryTimeoutLayer, RpcRetryConfig, SquaringTaskCall, SubmitterConfig,
 };
 use quorate_domain::{
     BlockNumber, CheckSignaturesIndices, OperatorId, OperatorRegistry, QuorumNumber, RegistryError,
@@ -167,9 +168,14 @@ pub async fn connect(
         url: rpc_url.to_owned(),
         reason: format!("{e}"),
     })?;
+    // Transient RPC faults (dropped connections, 5xx, stalls) are retried with backoff and a
+    // per-attempt timeout; sends are never retried (see docs/chain-adapter.md).
+    let client = ClientBuilder::default()
+        .layer(RetryTimeoutLayer::new(RpcRetryConfig::default()))
+        .http(url);
     let provider = ProviderBuilder::new()
         .wallet(EthereumWallet::from(signer))
-        .connect_http(url)
+        .connect_client(client)
         .erased();
     let head = provider
         .get_block_number()
