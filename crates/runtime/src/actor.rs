@@ -72,6 +72,12 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
         let expiry = self.started + self.metadata.time_to_expiry();
         let mut window_end: Option<Instant> = None;
         let mut winner: Option<usize> = None;
+        // Created once, not per wake-up: with thousands of open tasks each signature would
+        // otherwise register and cancel a timer and a cancellation waiter.
+        let token = self.cancel.clone();
+        let cancelled = token.cancelled();
+        let expired = tokio::time::sleep_until(expiry);
+        tokio::pin!(cancelled, expired);
         loop {
             let window = async {
                 match window_end {
@@ -81,10 +87,10 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
             };
             tokio::select! {
                 biased;
-                _ = self.cancel.cancelled() => {
+                _ = &mut cancelled => {
                     return Err(AggregationError::Cancelled { task_id: self.task_id() });
                 }
-                _ = tokio::time::sleep_until(expiry) => {
+                _ = &mut expired => {
                     return match winner {
                         Some(d) => self.finalize(d).await,
                         None => Err(AggregationError::TaskExpired { task_id: self.task_id() }),
