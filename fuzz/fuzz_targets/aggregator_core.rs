@@ -85,6 +85,7 @@ fn config(optimistic: bool) -> AggregatorConfig {
         max_verification_batch: 4,
         verification_queue_capacity: 8,
         pending_cleanup_interval: Duration::from_millis(50),
+        event_buffer: 4,
     }
 }
 

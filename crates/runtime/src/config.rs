@@ -53,6 +53,9 @@ pub struct AggregatorConfig {
     pub verification_queue_capacity: usize,
     /// How often expired pending signatures are dropped. Default 1 s.
     pub pending_cleanup_interval: Duration,
+    /// Finished-task events kept for [`subscribe`](crate::AggregatorCore::subscribe)rs; a
+    /// subscriber further behind loses the oldest (`Lagged`). Allocated up front. Default 1 024.
+    pub event_buffer: usize,
 }
 
 impl Default for AggregatorConfig {
@@ -72,6 +75,7 @@ impl Default for AggregatorConfig {
             max_verification_batch: 1_024,
             verification_queue_capacity: 4_096,
             pending_cleanup_interval: Duration::from_secs(1),
+            event_buffer: 1_024,
         }
     }
 }

@@ -83,7 +83,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
             config.verification_queue_capacity,
             config.max_verification_batch,
         ));
-        let (events, _) = broadcast::channel(1024);
+        let (events, _) = broadcast::channel(config.event_buffer.max(1));
         let shared = Arc::new(Shared {
             operator_sets: OperatorSetCache::new(config.operator_state_cache_size),
             pending: Mutex::new(PendingBuffer::new(
@@ -153,8 +153,9 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
         lock(&self.shared.results).len()
     }
 
-    /// A stream of finished tasks. A receiver that falls more than 1 024 events behind loses
-    /// the oldest (`RecvError::Lagged`); results stay available through `wait_for_aggregation`.
+    /// A stream of finished tasks. A receiver that falls more than
+    /// [`AggregatorConfig::event_buffer`] events behind loses the oldest (`RecvError::Lagged`);
+    /// results stay available through `wait_for_aggregation`.
     pub fn subscribe(&self) -> broadcast::Receiver<TaskEvent> {
         self.shared.events.subscribe()
     }

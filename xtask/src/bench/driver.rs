@@ -19,6 +19,9 @@ use super::workload::{Arrival, Keys, TaskSigs};
 /// Signatures handed in and not yet answered, at most (like a server's request concurrency).
 pub const MAX_OUTSTANDING: usize = 8192;
 
+/// A run that makes no progress for this long fails instead of hanging (a lost response).
+const STALL: Duration = Duration::from_secs(60);
+
 /// A boxed, non-`Send` future (everything runs on one thread).
 pub type LocalFut<T> = Pin<Box<dyn Future<Output = T>>>;
 
@@ -282,9 +285,19 @@ pub async fn run<T: Target + 'static>(
     }
     // Wait for the end: every verdict (truncated or time-boxed runs) or every task delivered.
     let opened = touched.iter().filter(|t| **t).count();
+    let mut progress = (0, 0, Instant::now());
     loop {
         {
             let s = state.borrow();
+            if (s.answered, s.delivered) != (progress.0, progress.1) {
+                progress = (s.answered, s.delivered, Instant::now());
+            } else if progress.2.elapsed() > STALL {
+                bail!(
+                    "no progress for {STALL:?}: {} of {submitted} verdicts, {} of {opened} tasks delivered",
+                    s.answered,
+                    s.delivered
+                );
+            }
             let finished = if drive.truncate.is_some() || drive.max_seconds.is_some() {
                 s.answered >= submitted
                     && (drive.max_seconds.is_none()

@@ -53,6 +53,9 @@ impl Quorate {
             verification_mode: mode,
             verification_threads: 1,
             max_active_tasks: inflight + 16,
+            // Thousands of tasks can finish while the one-thread driver is busy feeding;
+            // a lagging subscriber would lose their responses.
+            event_buffer: (2 * inflight).max(1_024),
             ..AggregatorConfig::default()
         };
         let core = AggregatorCore::new(config, registry, scheme);
