@@ -138,6 +138,8 @@ struct State {
     permits: Vec<Option<OwnedSemaphorePermit>>,
     sizes: Vec<u32>,
     latencies: Vec<f64>,
+    /// (delivery time, latency µs), for `QUORATE_BENCH_LATENCY_CSV`.
+    timeline: Vec<(Instant, f64)>,
     delivered: usize,
     delivered_sigs: u64,
     answered: usize,
@@ -200,6 +202,7 @@ pub async fn run<T: Target + 'static>(
                 Some(at) => {
                     let us = now.saturating_duration_since(at).as_secs_f64() * 1e6;
                     s.latencies.push(us);
+                    s.timeline.push((now, us));
                 }
                 None => s.m.early += 1,
             }
@@ -317,6 +320,20 @@ pub async fn run<T: Target + 'static>(
     let (wall, cpu1) = (t0.elapsed().as_secs_f64(), sys::cpu_seconds()?);
     let peak = sys::peak_rss_bytes()?;
     let mut s = state.borrow_mut();
+    if let Ok(path) = std::env::var("QUORATE_BENCH_LATENCY_CSV") {
+        // Latency over time (seconds since the timed part began), to look for stalls.
+        let csv: String = s
+            .timeline
+            .iter()
+            .map(|(at, us)| {
+                format!(
+                    "{:.4},{us:.0}\n",
+                    at.saturating_duration_since(t0).as_secs_f64()
+                )
+            })
+            .collect();
+        std::fs::write(path, csv)?;
+    }
     let mut lat = std::mem::take(&mut s.latencies);
     lat.sort_by(f64::total_cmp);
     let mut m = std::mem::take(&mut s.m);

@@ -137,8 +137,12 @@ fn plan(imp: Impl, spec: &Spec, budget: f64, rate: Option<f64>, paced_seconds: f
         seed: 7,
     };
     if spec.paced > 0 {
-        // Two tasks per slot: all `inflight` slots busy in the middle third.
-        args.tasks = 2 * k;
+        // More tasks per slot than the time allows (at least two), so the run stops while
+        // every slot is busy: once slots run out of tasks, rounds shrink and the last
+        // completions arrive bunched, which measured the ramp-down, not the steady state.
+        let offered = rate.unwrap_or(0.0) * paced_seconds;
+        let per_slot = (offered / (k * ops).max(1) as f64).ceil() as usize + 1;
+        args.tasks = k * per_slot.max(2);
         args.max_seconds = Some(paced_seconds);
         return args;
     }

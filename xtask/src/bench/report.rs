@@ -370,6 +370,11 @@ pub fn markdown(
         cpu_model(),
         pairing / 1000.0
     );
+    let _ = writeln!(
+        md,
+        "What the figures mean, what profiling found and what was changed because of it: \
+         [performance-analysis.md](performance-analysis.md).\n"
+    );
     let _ = writeln!(md, "![throughput per core](performance.png)\n");
     let _ = writeln!(
         md,
@@ -501,7 +506,8 @@ own `BlsKeyPair` and `FakeAvsRegistryService`, both implementations the same ope
 schedule at half the maximum throughput measured (median wall-clock rate of the saturated runs \
 of the same workload and mode, or, when those measured only a prefix, of one saturated full wave \
 with one task per slot), stopping after a fixed time; latencies of the tasks completed by \
-then are reported.\n";
+then are reported. The stream holds more tasks per slot than that time allows, so the run ends \
+with every slot busy (steady state), before slots run out of tasks.\n";
 
 /// Throughput per workload, log scale, one bar per implementation.
 pub fn chart(rows: &[Row], path: &Path) -> Result<()> {
