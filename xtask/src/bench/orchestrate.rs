@@ -140,10 +140,15 @@ fn plan(imp: Impl, spec: &Spec, budget: f64, rate: Option<f64>, paced_seconds: f
         // More tasks per slot than the time allows (at least two), so the run stops while
         // every slot is busy: once slots run out of tasks, rounds shrink and the last
         // completions arrive bunched, which measured the ramp-down, not the steady state.
-        let offered = rate.unwrap_or(0.0) * paced_seconds;
-        let per_slot = (offered / (k * ops).max(1) as f64).ceil() as usize + 1;
+        // The first task of a slot completes after about k·ops/2 arrivals (the staggered
+        // start): at a low rate that alone can exceed the run, so the run gets that warm-up
+        // plus half its time on top.
+        let rate = rate.unwrap_or(0.0).max(1.0);
+        let warm_up = (k * ops) as f64 / 2.0 / rate;
+        let seconds = paced_seconds.max(warm_up + paced_seconds / 2.0);
+        let per_slot = (rate * seconds / (k * ops).max(1) as f64).ceil() as usize + 1;
         args.tasks = k * per_slot.max(2);
-        args.max_seconds = Some(paced_seconds);
+        args.max_seconds = Some(seconds);
         return args;
     }
     if k > 1 {
