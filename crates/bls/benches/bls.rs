@@ -125,73 +125,44 @@ fn batch(c: &mut Criterion) {
     let n = 100;
     let f = fixture(n);
     let mut rng = ChaCha20Rng::seed_from_u64(77);
-    let digests: Vec<ResponseDigest> = (0..n)
-        .map(|_| {
-            let mut d = [0u8; 32];
-            rng.fill_bytes(&mut d);
-            ResponseDigest::new(d)
-        })
-        .collect();
-    let messages: Vec<MessagePoint> = digests
-        .iter()
-        .map(|d| MessagePoint::hash(d.as_bytes()))
-        .collect();
-    let sigs: Vec<Signature> = f
-        .keys
-        .iter()
-        .zip(&messages)
-        .map(|(k, m)| k.sign_hashed_point(m))
-        .collect();
-    let items: Vec<BatchItem<'_, quorate_bls::Bn254Scheme>> = (0..n)
-        .map(|i| BatchItem {
-            digest: &digests[i],
-            message: &messages[i],
-            signature: &sigs[i],
-            key: f.keys[i].public_g2(),
-        })
-        .collect();
-    let mut g = c.benchmark_group("verify_batch");
-    g.throughput(Throughput::Elements(n as u64));
-    g.sample_size(10);
-    g.bench_function("100 distinct digests", |b| {
-        b.iter(|| assert!(verify_batch(black_box(&items)).is_empty()))
-    });
-    g.finish();
-
-    // Many tasks in flight: 1000 distinct digests signed by the same 100 operators (one
-    // signature per task in the batch), grouped by key.
-    let tasks = 10;
-    let digests: Vec<ResponseDigest> = (0..n * tasks)
-        .map(|_| {
-            let mut d = [0u8; 32];
-            rng.fill_bytes(&mut d);
-            ResponseDigest::new(d)
-        })
-        .collect();
-    let messages: Vec<MessagePoint> = digests
-        .iter()
-        .map(|d| MessagePoint::hash(d.as_bytes()))
-        .collect();
-    let sigs: Vec<Signature> = messages
-        .iter()
-        .enumerate()
-        .map(|(i, m)| f.keys[i % n].sign_hashed_point(m))
-        .collect();
-    let items: Vec<BatchItem<'_, quorate_bls::Bn254Scheme>> = (0..n * tasks)
-        .map(|i| BatchItem {
-            digest: &digests[i],
-            message: &messages[i],
-            signature: &sigs[i],
-            key: f.keys[i % n].public_g2(),
-        })
-        .collect();
-    let mut g = c.benchmark_group("verify_batch");
-    g.throughput(Throughput::Elements((n * tasks) as u64));
-    g.sample_size(10);
-    g.bench_function("1000 distinct digests, 100 operators", |b| {
-        b.iter(|| assert!(verify_batch(black_box(&items)).is_empty()))
-    });
-    g.finish();
+    // One task in flight's worth of distinct digests (nothing to share), then many tasks in
+    // flight: 1000 distinct digests signed by the same 100 operators, grouped by key.
+    for (tasks, name) in [
+        (1, "100 distinct digests"),
+        (10, "1000 distinct digests, 100 operators"),
+    ] {
+        let digests: Vec<ResponseDigest> = (0..n * tasks)
+            .map(|_| {
+                let mut d = [0u8; 32];
+                rng.fill_bytes(&mut d);
+                ResponseDigest::new(d)
+            })
+            .collect();
+        let messages: Vec<MessagePoint> = digests
+            .iter()
+            .map(|d| MessagePoint::hash(d.as_bytes()))
+            .collect();
+        let sigs: Vec<Signature> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| f.keys[i % n].sign_hashed_point(m))
+            .collect();
+        let items: Vec<BatchItem<'_, quorate_bls::Bn254Scheme>> = (0..n * tasks)
+            .map(|i| BatchItem {
+                digest: &digests[i],
+                message: &messages[i],
+                signature: &sigs[i],
+                key: f.keys[i % n].public_g2(),
+            })
+            .collect();
+        let mut g = c.benchmark_group("verify_batch");
+        g.throughput(Throughput::Elements((n * tasks) as u64));
+        g.sample_size(10);
+        g.bench_function(name, |b| {
+            b.iter(|| assert!(verify_batch(black_box(&items)).is_empty()))
+        });
+        g.finish();
+    }
 }
 
 criterion_group! {
