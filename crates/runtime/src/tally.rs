@@ -243,13 +243,9 @@ impl<S: SignatureScheme> TaskTally<S> {
         let d = self.digests.get(digest_index)?;
         let ops = &self.set.operators;
         let mut signed = PositionSet::with_len(ops.len());
-        let mut sig_items = Vec::with_capacity(d.signers.len());
-        let mut key_items = Vec::with_capacity(d.signers.len());
-        for (pos, sig) in &d.signers {
-            let op = ops.get(*pos)?;
+        for (pos, _) in &d.signers {
+            ops.get(*pos)?;
             signed.insert(*pos);
-            sig_items.push((sig, u64::from(op.quorum_count)));
-            key_items.push((&op.pubkey_g2, u64::from(op.quorum_count)));
         }
         let mut signer_ids = Vec::with_capacity(d.signers.len());
         let mut non_signer_ids = Vec::new();
@@ -265,10 +261,18 @@ impl<S: SignatureScheme> TaskTally<S> {
         // The checked aggregate has the same weights (one per quorum the signer is in).
         let (sigma, apk) = match &d.checked_aggregate {
             Some((sigma, apk)) => (scheme.encode_signature(sigma), scheme.encode_g2(apk)),
-            None => (
-                scheme.encode_signature(&scheme.aggregate_signatures(&sig_items)),
-                scheme.encode_g2(&scheme.aggregate_g2(&key_items)),
-            ),
+            None => {
+                let weighted = d.signers.iter().filter_map(|(pos, sig)| {
+                    let op = ops.get(*pos)?;
+                    Some((sig, &op.pubkey_g2, u64::from(op.quorum_count)))
+                });
+                let (sigs, keys): (Vec<_>, Vec<_>) =
+                    weighted.map(|(s, k, w)| ((s, w), (k, w))).unzip();
+                (
+                    scheme.encode_signature(&scheme.aggregate_signatures(&sigs)),
+                    scheme.encode_g2(&scheme.aggregate_g2(&keys)),
+                )
+            }
         };
         Some(AggregateParts {
             signer_ids,
