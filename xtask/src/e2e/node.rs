@@ -54,6 +54,22 @@ fn quorate_bin() -> Result<PathBuf> {
     Ok(target.join("debug").join("quorate"))
 }
 
+/// Name and key of the one client of the e2e node: chain mode refuses to start without client
+/// authentication.
+const CLIENT_NAME: &str = "e2e";
+
+/// Writes the node's configuration (one client API key) into `dir`; returns its path and the
+/// key.
+fn write_client_config(dir: &Path) -> Result<(PathBuf, String)> {
+    let key = format!("e2e-{}", alloy::hex::encode(rand::random::<[u8; 16]>()));
+    let path = dir.join("node.toml");
+    std::fs::write(
+        &path,
+        format!("[[api_keys]]\nname = \"{CLIENT_NAME}\"\nkey = \"{key}\"\nrole = \"client\"\n"),
+    )?;
+    Ok((path, key))
+}
+
 /// Starts the node; returns its gRPC URL once it prints its listening line.
 fn start_node(
     children: &mut Children,
@@ -61,11 +77,14 @@ fn start_node(
     rpc_url: &str,
     addresses: &Path,
     db: &Path,
+    config: &Path,
 ) -> Result<String> {
     let i = children.spawn(
         Command::new(bin)
             .args(["node", "--rpc-url", rpc_url, "--addresses"])
             .arg(addresses)
+            .arg("--config")
+            .arg(config)
             .args([
                 "--grpc-addr",
                 "127.0.0.1:0",
@@ -148,12 +167,14 @@ pub async fn node_chain_mode(env: &Env, addresses: &Path) -> Result<String> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     let mut children = Children::default();
+    let (config, api_key) = write_client_config(&dir)?;
     let grpc = start_node(
         &mut children,
         &bin,
         &info.rpc_url,
         addresses,
         &dir.join("node.redb"),
+        &config,
     )?;
     for key in &keys {
         children.spawn(
@@ -207,6 +228,8 @@ pub async fn node_chain_mode(env: &Env, addresses: &Path) -> Result<String> {
             .args(["--quorum", &format!("{quorum}:{threshold}")])
             .args(["--reference-block", &task.taskCreatedBlock.to_string()])
             .args(["--expiry-ms", "60000", "--wait"])
+            // The key through the environment: a flag's value would show in `ps`.
+            .env("QUORATE_API_KEY", &api_key)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit()),
     )?;

@@ -19,9 +19,16 @@ pub struct TaskArgs {
     /// The node's gRPC endpoint.
     #[arg(long, env = "QUORATE_NODE", default_value = "http://127.0.0.1:50051")]
     pub node: String,
-    /// API key (sent as `x-api-key`).
-    #[arg(long, env = "QUORATE_API_KEY")]
+    /// API key (sent as `x-api-key`). Prefer `QUORATE_API_KEY` or `--api-key-file`: a flag's
+    /// value shows in `ps`.
+    #[arg(long, env = "QUORATE_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
+    /// File holding the API key.
+    #[arg(long, env = "QUORATE_API_KEY_FILE", conflicts_with = "api_key")]
+    pub api_key_file: Option<std::path::PathBuf>,
+    /// PEM CA certificate that signed the node's TLS certificate (for `https://` nodes).
+    #[arg(long, env = "QUORATE_TLS_CA")]
+    pub tls_ca: Option<std::path::PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: TaskCommand,
@@ -161,12 +168,27 @@ pub fn run(args: TaskArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_async(args: TaskArgs) -> anyhow::Result<()> {
-    let channel = Channel::from_shared(args.node.clone())?
+    let mut endpoint = Channel::from_shared(args.node.clone())?;
+    if let Some(ca) = &args.tls_ca {
+        let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
+        endpoint = endpoint.tls_config(
+            tonic::transport::ClientTlsConfig::new()
+                .ca_certificate(tonic::transport::Certificate::from_pem(pem)),
+        )?;
+    }
+    let channel = endpoint
         .connect()
         .await
         .with_context(|| format!("connecting to {}", args.node))?;
-    let key = args
-        .api_key
+    let api_key = match &args.api_key_file {
+        Some(path) => Some(
+            crate::node::secret::Secret::from_file(path)?
+                .expose()
+                .to_string(),
+        ),
+        None => args.api_key.clone(),
+    };
+    let key = api_key
         .as_deref()
         .map(str::parse)
         .transpose()

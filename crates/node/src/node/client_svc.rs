@@ -13,9 +13,11 @@ use tonic::{Request, Response, Status};
 
 use crate::node::auth::{Authenticator, Caller, Role};
 use crate::node::error::NodeError;
+use crate::node::quota::{OpenTaskQuota, WatcherLimit};
 use crate::node::ratelimit::RateLimiter;
 use crate::node::record::{now_ms, Status as TaskStatus, TaskRecord};
 use crate::node::state::{parse_task_id, NodeState};
+use crate::node::transport::peer_key;
 use quorate_api::pb;
 use quorate_api::pb::client_service_server::ClientService;
 
@@ -27,11 +29,33 @@ pub struct ClientApi {
     pub auth: Arc<Authenticator>,
     /// Task-creation rate limit, per caller.
     pub limiter: Arc<RateLimiter>,
+    /// Failed authentications, per remote IP.
+    pub peers: Arc<RateLimiter>,
+    /// Open tasks per creator.
+    pub quota: Arc<OpenTaskQuota>,
+    /// `WatchTask` streams per caller.
+    pub watchers: Arc<WatcherLimit>,
 }
 
 type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::Task, Status>> + Send>>;
 
 impl ClientApi {
+    /// The authenticated caller. Failed attempts spend the remote IP's budget of
+    /// unauthenticated calls; past it they are `RESOURCE_EXHAUSTED`, so guessing keys or
+    /// tokens is throttled while valid credentials from the same address still work.
+    fn caller<T>(&self, request: &Request<T>) -> Result<Caller, NodeError> {
+        self.auth.caller(request.metadata()).map_err(|e| {
+            if self.peers.allow(&peer_key(request)) {
+                e
+            } else {
+                metrics::counter!("quorate_node_peer_rate_limited_total").increment(1);
+                NodeError::ResourceExhausted(
+                    "too many failed authentications from this address".into(),
+                )
+            }
+        })
+    }
+
     fn readable(&self, caller: &Caller, task_id: &TaskId) -> Result<TaskRecord, NodeError> {
         let task = self
             .state
@@ -84,7 +108,7 @@ impl ClientService for ClientApi {
         &self,
         request: Request<pb::CreateTaskRequest>,
     ) -> Result<Response<pb::Task>, Status> {
-        let caller = self.auth.caller(request.metadata())?;
+        let caller = self.caller(&request)?;
         caller.require_writer()?;
         if !self.limiter.allow(&caller.name) {
             metrics::counter!("quorate_node_rate_limited_total").increment(1);
@@ -95,15 +119,31 @@ impl ClientService for ClientApi {
             .into());
         }
         let record = self.validate(&caller, request.into_inner())?;
-        let task = self.state.create_task(record).await?;
-        Ok(Response::new(task.to_wire(true)))
+        let task_id = record.task_id;
+        let fresh = self.quota.reserve(&caller.name, task_id)?;
+        match self.state.create_task(record).await {
+            Ok(task) => {
+                if task.status.is_final() {
+                    self.quota.release(&caller.name, &task_id);
+                }
+                Ok(Response::new(task.to_wire(true)))
+            }
+            Err(e) => {
+                // Nothing was stored under this reservation (an existing id is counted, or
+                // not, as its own creation left it).
+                if fresh {
+                    self.quota.release(&caller.name, &task_id);
+                }
+                Err(e.into())
+            }
+        }
     }
 
     async fn get_task(
         &self,
         request: Request<pb::GetTaskRequest>,
     ) -> Result<Response<pb::Task>, Status> {
-        let caller = self.auth.caller(request.metadata())?;
+        let caller = self.caller(&request)?;
         let task_id = parse_task_id(&request.get_ref().task_id)?;
         Ok(Response::new(
             self.readable(&caller, &task_id)?.to_wire(true),
@@ -114,7 +154,7 @@ impl ClientService for ClientApi {
         &self,
         request: Request<pb::ListTasksRequest>,
     ) -> Result<Response<pb::ListTasksResponse>, Status> {
-        let caller = self.auth.caller(request.metadata())?;
+        let caller = self.caller(&request)?;
         let req = request.into_inner();
         let creator = match (caller.role, req.creator.is_empty()) {
             (Role::Client, _) => {
@@ -160,7 +200,7 @@ impl ClientService for ClientApi {
         &self,
         request: Request<pb::CancelTaskRequest>,
     ) -> Result<Response<pb::Task>, Status> {
-        let caller = self.auth.caller(request.metadata())?;
+        let caller = self.caller(&request)?;
         let task_id = parse_task_id(&request.get_ref().task_id)?;
         let task = self.readable(&caller, &task_id)?;
         if !caller.can_write(&task) {
@@ -187,19 +227,26 @@ impl ClientService for ClientApi {
         &self,
         request: Request<pb::GetTaskRequest>,
     ) -> Result<Response<Self::WatchTaskStream>, Status> {
-        let caller = self.auth.caller(request.metadata())?;
+        let caller = self.caller(&request)?;
         let task_id = parse_task_id(&request.get_ref().task_id)?;
+        let slot = self.watchers.acquire(&caller.name)?;
         let mut updates = self.state.subscribe();
         let current = self.readable(&caller, &task_id)?;
         let (tx, rx) = mpsc::channel(16);
         let state = self.state.clone();
         tokio::spawn(async move {
+            // Held until the stream ends or the client goes away.
+            let _slot = slot;
             let mut last = current.status;
             if tx.send(Ok(current.to_wire(false))).await.is_err() || last.is_final() {
                 return;
             }
             loop {
-                let record = match updates.recv().await {
+                let update = tokio::select! {
+                    u = updates.recv() => u,
+                    () = tx.closed() => return,
+                };
+                let record = match update {
                     Ok(r) if r.task_id == task_id => r,
                     Ok(_) => continue,
                     Err(broadcast::error::RecvError::Lagged(_)) => {
@@ -226,7 +273,7 @@ impl ClientService for ClientApi {
         &self,
         request: Request<pb::GetTaskRequest>,
     ) -> Result<Response<pb::Aggregate>, Status> {
-        let caller = self.auth.caller(request.metadata())?;
+        let caller = self.caller(&request)?;
         let task_id = parse_task_id(&request.get_ref().task_id)?;
         let task = self.readable(&caller, &task_id)?;
         let store = &self.state.store;
@@ -262,5 +309,14 @@ impl ClientService for ClientApi {
                 .map(|r| String::from_utf8_lossy(&r).into_owned())
                 .unwrap_or_default(),
         }))
+    }
+
+    async fn list_equivocations(
+        &self,
+        request: Request<pb::ListEquivocationsRequest>,
+    ) -> Result<Response<pb::ListEquivocationsResponse>, Status> {
+        let caller = self.caller(&request)?;
+        let page = crate::node::equivocation::list(&self.state, &caller, request.get_ref()).await?;
+        Ok(Response::new(page))
     }
 }
