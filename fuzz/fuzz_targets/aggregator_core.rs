@@ -2,7 +2,10 @@
 //! calls against an `AggregatorCore` on the fake scheme, on a current-thread tokio runtime with
 //! paused time (fast and nearly deterministic). After each step: no panic, every configured
 //! memory bound holds, every answer names its own task. At the end: every waiter got exactly
-//! one answer for its own task and every initialized task ended exactly once.
+//! one answer for its own task and every initialized task ended exactly once. Every delivered
+//! aggregate meets every quorum's threshold of its task and passes the in-memory copy of
+//! `checkSignatures`, even when operators send cancelling pairs (σ + δ, σ − δ) whose sum
+//! verifies while each signature is invalid.
 #![no_main]
 
 use std::collections::BTreeMap;
@@ -16,7 +19,7 @@ use quorate_domain::{
     AggregationError, OperatorId, QuorumNumber, ResponseDigest, SignedTaskResponse, Stake, TaskId,
     TaskMetadata,
 };
-use quorate_runtime::memory::{InMemoryOperator, InMemoryRegistry};
+use quorate_runtime::memory::{InMemoryOperator, InMemoryRegistry, InMemorySubmitter};
 use quorate_runtime::{AggregatorConfig, AggregatorCore, SignatureOutcome, VerificationMode};
 
 const OPERATORS: usize = 5;
@@ -26,6 +29,8 @@ const BLOCK: u64 = 7;
 enum Sig {
     Valid,
     Forged,
+    /// σ + δ for even operators, σ − δ for odd ones: two of them cancel.
+    Shifted(u16),
     OtherDigest,
     UnknownOperator,
 }
@@ -37,6 +42,7 @@ enum Op {
         quorums: u8,
         threshold: u8,
         expiry_ms: u16,
+        window_ms: u16,
     },
     Sign {
         task: u8,
@@ -118,6 +124,39 @@ fn check_bounds(
     );
 }
 
+/// A delivered aggregate meets every quorum's threshold of (one initialization of) its task
+/// and passes the checker.
+async fn check_delivered(
+    agg: &quorate_domain::AggregatedResponse,
+    thresholds: &BTreeMap<TaskId, Vec<Vec<(u8, u8)>>>,
+    submitter: &InMemorySubmitter<FakeScheme, InMemoryRegistry<FakeScheme>>,
+) {
+    let quorums: Vec<u8> = agg.quorum_numbers.iter().map(|q| q.0).collect();
+    let met = thresholds.get(&agg.task_id).is_some_and(|inits| {
+        inits.iter().any(|qs| {
+            qs.iter().map(|(q, _)| *q).collect::<Vec<_>>() == quorums
+                && qs.iter().enumerate().all(|(i, (_, t))| {
+                    let (Some(signed), Some(total)) =
+                        (agg.signed_stake.get(i), agg.total_stake.get(i))
+                    else {
+                        return false;
+                    };
+                    !total.is_zero()
+                        && *signed * Stake::from(100u8) >= *total * Stake::from(*t)
+                })
+        })
+    });
+    assert!(met, "aggregate below threshold delivered: {agg:?}");
+    let request = quorate_domain::SubmissionRequest {
+        aggregate: agg.clone(),
+        payload: Vec::new(),
+    };
+    assert!(
+        submitter.check(&request).await.is_ok(),
+        "delivered aggregate fails the checker: {agg:?}"
+    );
+}
+
 fn names(err: &AggregationError, task: TaskId) {
     assert_eq!(err.task_id(), Some(task), "error for another task: {err:?}");
 }
@@ -138,11 +177,17 @@ async fn run(input: Input) {
                 .filter(|q| (i + *q as usize) % 3 != 0)
                 .map(|q| (QuorumNumber(q), Stake::from(10 + i as u64)))
                 .collect::<BTreeMap<_, _>>(),
+            proof_of_possession: k.proof_of_possession(),
         })
         .collect();
-    let ids = registry.set_operators(BLOCK, ops);
+    let ids = registry
+        .set_operators(BLOCK, ops)
+        .expect("fake keys carry valid proofs of possession");
     let cfg = config(input.optimistic);
     let core = AggregatorCore::new(cfg.clone(), Arc::clone(&registry), Arc::clone(&scheme));
+    let submitter = InMemorySubmitter::new(Arc::clone(&scheme), Arc::clone(&registry));
+    let mut thresholds: BTreeMap<TaskId, Vec<Vec<(u8, u8)>>> = BTreeMap::new();
+    let mut delivered = Vec::new();
     let mut waiters = Vec::new();
     let mut initialized = 0u64;
     let mut shut_down = false;
@@ -154,6 +199,7 @@ async fn run(input: Input) {
                 quorums,
                 threshold,
                 expiry_ms,
+                window_ms,
             } => {
                 let id = task_id(task);
                 let qs: &[(u8, u8)] = match quorums % 3 {
@@ -166,6 +212,8 @@ async fn run(input: Input) {
                 let Ok(meta) = TaskMetadata::from_raw(id, BLOCK, &qs, expiry) else {
                     continue;
                 };
+                let meta = meta.with_window(Duration::from_millis(u64::from(window_ms % 1000)));
+                thresholds.entry(id).or_default().push(qs);
                 match core.initialize_task(meta).await {
                     Ok(()) => {
                         assert!(!shut_down, "initialized after shutdown");
@@ -192,6 +240,15 @@ async fn run(input: Input) {
                 match sig {
                     Sig::Valid => {}
                     Sig::Forged => signed.signature = FakePoint(signed.signature.0 ^ 0x11),
+                    Sig::Shifted(delta) => {
+                        let m = (1u64 << 61) - 1;
+                        let delta = u64::from(delta) + 1;
+                        signed.signature = FakePoint(if op % 2 == 0 {
+                            (signed.signature.0 + delta) % m
+                        } else {
+                            (signed.signature.0 + m - delta) % m
+                        });
+                    }
                     Sig::OtherDigest => signed.digest = digest(d.as_bytes()[0] + 1),
                     Sig::UnknownOperator => {
                         signed.operator_id = OperatorId::new([0xab; 32]).unwrap();
@@ -226,7 +283,10 @@ async fn run(input: Input) {
                 let id = task_id(task);
                 let timeout = Duration::from_millis(u64::from(timeout_ms % 3000));
                 match core.wait_for_aggregation(id, timeout).await {
-                    Ok(agg) => assert_eq!(agg.task_id, id),
+                    Ok(agg) => {
+                        assert_eq!(agg.task_id, id);
+                        delivered.push(agg);
+                    }
                     Err(e) => names(&e, id),
                 }
             }
@@ -263,9 +323,15 @@ async fn run(input: Input) {
             .expect("a waiter never got an answer")
             .expect("a waiter panicked");
         match answer {
-            Ok(agg) => assert_eq!(agg.task_id, id),
+            Ok(agg) => {
+                assert_eq!(agg.task_id, id);
+                delivered.push(agg);
+            }
             Err(e) => names(&e, id),
         }
+    }
+    for agg in delivered {
+        check_delivered(&agg, &thresholds, &submitter).await;
     }
 }
 

@@ -364,9 +364,10 @@ async fn soak(secs: u64, rate: u64) -> anyhow::Result<(Vec<Sample>, Arc<World>)>
                 .filter(|q| i % 4 != usize::from(*q))
                 .map(|q| (QuorumNumber(q), Stake::from(100 + i as u64)))
                 .collect::<BTreeMap<_, _>>(),
+            proof_of_possession: k.proof_of_possession(),
         })
         .collect();
-    let ids = registry.set_operators(BLOCK, ops);
+    let ids = registry.set_operators(BLOCK, ops)?;
     let cfg = config(VerificationMode::Eager);
     let core = AggregatorCore::new(cfg.clone(), Arc::clone(&registry), scheme);
     let world = Arc::new(World {

@@ -68,6 +68,13 @@ impl FakeKeyPair {
     pub fn sign(&self, digest: &ResponseDigest) -> FakePoint {
         FakePoint(mul(self.secret, FakeScheme.hash_to_g1(digest).0))
     }
+
+    /// The proof of possession of this key (see `quorate_domain::proof_of_possession_digest`).
+    pub fn proof_of_possession(&self) -> FakePoint {
+        self.sign(&quorate_domain::proof_of_possession_digest(
+            &FakeScheme.encode_g1(&self.public_g1()),
+        ))
+    }
 }
 
 /// The fake scheme. Verification is exact for honest and dishonest signatures alike, so tests

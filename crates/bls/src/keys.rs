@@ -180,6 +180,14 @@ impl KeyPair {
         self.sign_hashed_point(&MessagePoint::hash(digest))
     }
 
+    /// The proof of possession a registry asks for: a signature over
+    /// [`quorate_domain::proof_of_possession_digest`] of the G1 key.
+    pub fn proof_of_possession(&self) -> Signature {
+        self.sign_digest(&quorate_domain::proof_of_possession_digest(
+            &self.g1.to_point(),
+        ))
+    }
+
     /// Signs a response digest.
     pub fn sign_digest(&self, digest: &ResponseDigest) -> Signature {
         self.sign(digest.as_bytes())

@@ -209,6 +209,10 @@ pub enum SignatureVerificationError {
     /// The task only counts one digest (the agreed response), and this is another.
     #[error("signature is over a digest other than the task's expected one")]
     UnexpectedDigest,
+    /// The operator already signed another digest of this task and both signatures verify:
+    /// equivocation. Only the first counts; the pair is kept as evidence.
+    #[error("operator already signed a different response of this task (equivocation)")]
+    Equivocation,
 }
 
 /// Which configured limit was reached.
@@ -325,6 +329,24 @@ pub enum AggregationError {
         /// Its configured value.
         max: usize,
     },
+    /// A quorum of the task has no stake at its reference block (no members), so no signer
+    /// set can meet its threshold.
+    #[error("task {task_id}: quorum {quorum} has no stake at the reference block")]
+    QuorumWithoutStake {
+        /// The task.
+        task_id: TaskId,
+        /// The empty quorum.
+        quorum: QuorumNumber,
+    },
+    /// A broken internal invariant (a bug, not bad input); the task ends with this error and
+    /// other tasks are unaffected.
+    #[error("task {task_id}: internal error: {reason}")]
+    Internal {
+        /// The task.
+        task_id: TaskId,
+        /// What went wrong.
+        reason: String,
+    },
     /// The task's aggregator panicked; other tasks are unaffected.
     #[error("task {task_id}: aggregator panicked: {message}")]
     Panicked {
@@ -356,6 +378,8 @@ impl AggregationError {
             | Self::Timeout { task_id, .. }
             | Self::Cancelled { task_id }
             | Self::LimitReached { task_id, .. }
+            | Self::QuorumWithoutStake { task_id, .. }
+            | Self::Internal { task_id, .. }
             | Self::Panicked { task_id, .. } => Some(*task_id),
             Self::Submit(e) => match e {
                 SubmitError::Reverted { task_id, .. }

@@ -42,6 +42,18 @@ impl G1Point {
     }
 }
 
+/// The digest an operator signs to prove it holds the secret of its G1 key:
+/// `keccak256("QUORATE_BLS_POP_V1" ‖ X ‖ Y)`. Checked with the γ-trick pairing
+/// (`SignatureScheme::check_aggregate` with the key pair as the apks), which is how
+/// `BLSApkRegistry` checks a registration: it proves the G1 and G2 keys share one secret *and*
+/// that the registrant knows it, so a rogue key `pk − Σ others` cannot be registered.
+pub fn proof_of_possession_digest(key: &G1Point) -> crate::ResponseDigest {
+    let mut bytes = Vec::with_capacity(18 + 64);
+    bytes.extend_from_slice(b"QUORATE_BLS_POP_V1");
+    bytes.extend_from_slice(&key.to_bytes());
+    crate::ResponseDigest::new(alloy_primitives::keccak256(&bytes).0)
+}
+
 impl G2Point {
     /// The 128-byte big-endian ABI encoding `X[0] ‖ X[1] ‖ Y[0] ‖ Y[1]`.
     pub fn to_bytes(&self) -> [u8; 128] {

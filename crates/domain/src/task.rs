@@ -27,7 +27,12 @@ impl QuorumThreshold {
     }
 
     /// `signed × 100 ≥ total × percent`, computed in 512 bits so it can never overflow.
+    /// A quorum with no stake is never met: `0 ≥ 0` would deliver an aggregate that nobody
+    /// signed (eigensdk-rs expires such a task).
     pub fn is_met(self, signed: Stake, total: Stake) -> bool {
+        if total.is_zero() {
+            return false;
+        }
         let lhs = U512::from(signed) * U512::from(100u8);
         let rhs = U512::from(total) * U512::from(self.0);
         lhs >= rhs
@@ -209,6 +214,9 @@ mod tests {
         let t = QuorumThreshold::new(67).unwrap();
         assert!(t.is_met(Stake::from(67u8), Stake::from(100u8)));
         assert!(!t.is_met(Stake::from(66u8), Stake::from(100u8)));
+        // No stake in the quorum: never met, whatever was signed.
+        assert!(!t.is_met(Stake::ZERO, Stake::ZERO));
+        assert!(!QuorumThreshold::new(1).unwrap().is_met(Stake::MAX, Stake::ZERO));
         // Near 2^256 a naive u256 product would overflow.
         let big = Stake::MAX;
         assert!(QuorumThreshold::new(100).unwrap().is_met(big, big));

@@ -3,8 +3,8 @@
 use std::sync::{Arc, Mutex};
 
 use quorate_domain::{
-    AggregatedResponse, AggregationError, LimitKind, OperatorId, OperatorRegistry, SignatureScheme,
-    SignatureVerificationError, SignedTaskResponse, TaskId, TaskMetadata,
+    AggregatedResponse, AggregationError, OperatorId, OperatorRegistry, SignatureScheme,
+    ResponseDigest, SignatureVerificationError, SignedTaskResponse, TaskId, TaskMetadata,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -12,11 +12,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use crate::config::VerificationMode;
+use crate::evidence::EquivocationEvidence;
 use crate::metrics as m;
 use crate::outcome::SignatureOutcome;
 use crate::results::TaskResult;
 use crate::stats::Stats;
-use crate::tally::{AdmitError, TaskTally};
+use crate::tally::TaskTally;
 use crate::util::lock;
 use crate::verifier::{PoolError, VerificationPool, VerifyItem};
 
@@ -54,12 +55,8 @@ pub struct TaskActor<S: SignatureScheme, R> {
     pub(crate) max_digests: usize,
     pub(crate) stats: Arc<Stats>,
     pub(crate) started: Instant,
-}
-
-struct Admitted<S: SignatureScheme> {
-    pos: usize,
-    digest_index: usize,
-    request: SignatureRequest<S>,
+    /// Where equivocation evidence goes (see [`crate::AggregatorCore::subscribe_evidence`]).
+    pub(crate) evidence: tokio::sync::broadcast::Sender<EquivocationEvidence>,
 }
 
 impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
@@ -71,7 +68,8 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
     pub async fn run(mut self) -> TaskResult {
         let expiry = self.started + self.metadata.time_to_expiry();
         let mut window_end: Option<Instant> = None;
-        let mut winner: Option<usize> = None;
+        // The winning digest by value: slots of emptied digests are reused.
+        let mut winner: Option<ResponseDigest> = None;
         // Created once, not per wake-up: with thousands of open tasks each signature would
         // otherwise register and cancel a timer and a cancellation waiter.
         let token = self.cancel.clone();
@@ -91,14 +89,26 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
                     return Err(AggregationError::Cancelled { task_id: self.task_id() });
                 }
                 _ = &mut expired => {
-                    return match winner {
-                        Some(d) => self.finalize(d).await,
+                    // No more time for a window: answer with a digest that holds now, if any.
+                    if let Some(w) = winner {
+                        if self.settle(&w).await? {
+                            return self.finalize(&w).await;
+                        }
+                    }
+                    return match self.find_winner().await? {
+                        Some(w) => self.finalize(&w).await,
                         None => Err(AggregationError::TaskExpired { task_id: self.task_id() }),
                     };
                 }
                 _ = window => {
-                    if let Some(d) = winner {
-                        return self.finalize(d).await;
+                    if let Some(w) = winner {
+                        if self.settle(&w).await? {
+                            return self.finalize(&w).await;
+                        }
+                        // Dropping invalid signatures left the winner short: collect again.
+                        debug!(digest = %w, "winner fell below its thresholds; collecting again");
+                        winner = None;
+                        window_end = None;
                     }
                 }
                 first = self.rx.recv() => {
@@ -113,30 +123,54 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
                         }
                     }
                     self.handle_batch(batch).await?;
-                    if winner.is_none() {
-                        winner = self.find_winner().await?;
-                        if let Some(d) = winner {
-                            let window_len = self.metadata.window();
-                            if window_len.is_zero() {
-                                return self.finalize(d).await;
-                            }
-                            debug!(digest = %self.digest_label(d), "thresholds met; window open");
-                            window_end = Some((Instant::now() + window_len).min(expiry));
-                        }
+                    // Invalid holders dropped while admitting may have taken the winner's
+                    // stake away.
+                    if winner.is_some_and(|w| !self.holds(&w)) {
+                        winner = None;
+                        window_end = None;
                     }
+                }
+            }
+            if winner.is_none() {
+                winner = self.find_winner().await?;
+                if let Some(w) = winner {
+                    let window_len = self.metadata.window();
+                    if window_len.is_zero() {
+                        return self.finalize(&w).await;
+                    }
+                    debug!(digest = %w, "thresholds met; window open");
+                    window_end = Some((Instant::now() + window_len).min(expiry));
                 }
             }
         }
     }
 
-    fn digest_label(&self, d: usize) -> String {
+    /// Whether the digest's counted signers meet every threshold.
+    fn holds(&self, digest: &ResponseDigest) -> bool {
         self.tally
-            .digest(d)
-            .map(|t| t.digest.to_string())
-            .unwrap_or_default()
+            .index_of(digest)
+            .is_some_and(|d| self.tally.thresholds_met(d))
     }
 
-    fn record_error(&self, operator_id: OperatorId, reason: &SignatureVerificationError) {
+    /// Before answering: in optimistic mode, signatures counted during the window are not in
+    /// the checked aggregate yet, so check again and drop the invalid ones. True when the
+    /// digest still meets every threshold with a checked aggregate; false when dropping left
+    /// it short (the caller reopens collection).
+    async fn settle(&mut self, digest: &ResponseDigest) -> Result<bool, AggregationError> {
+        loop {
+            let Some(d) = self.tally.index_of(digest) else {
+                return Ok(false);
+            };
+            if !self.tally.thresholds_met(d) {
+                return Ok(false);
+            }
+            if self.mode == VerificationMode::Eager || self.check_optimistic(d).await? {
+                return Ok(true);
+            }
+        }
+    }
+
+    pub(crate) fn record_error(&self, operator_id: OperatorId, reason: &SignatureVerificationError) {
         metrics::counter!(m::SIGNATURES_REJECTED, "reason" => reason_label(reason)).increment(1);
         Stats::bump(&self.stats.signatures_rejected);
         let mut log = lock(&self.errors);
@@ -145,7 +179,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
         }
     }
 
-    fn reject(&self, request: SignatureRequest<S>, reason: SignatureVerificationError) {
+    pub(crate) fn reject(&self, request: SignatureRequest<S>, reason: SignatureVerificationError) {
         let operator_id = request.signed.operator_id;
         debug!(%operator_id, %reason, "signature rejected");
         self.record_error(operator_id, &reason);
@@ -158,7 +192,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
         }
     }
 
-    fn accept(&self, request: SignatureRequest<S>, verified: bool) {
+    pub(crate) fn accept(&self, request: SignatureRequest<S>, verified: bool) {
         metrics::counter!(m::SIGNATURES_ACCEPTED).increment(1);
         Stats::bump(&self.stats.signatures_accepted);
         if let Some(reply) = request.reply {
@@ -171,7 +205,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
         }
     }
 
-    fn pool_error(&self, e: PoolError) -> AggregationError {
+    pub(crate) fn pool_error(&self, e: PoolError) -> AggregationError {
         match e {
             PoolError::Closed => AggregationError::Cancelled {
                 task_id: self.task_id(),
@@ -183,112 +217,85 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
         }
     }
 
-    async fn handle_batch(
-        &mut self,
-        batch: Vec<SignatureRequest<S>>,
-    ) -> Result<(), AggregationError> {
-        let mut admitted = Vec::with_capacity(batch.len());
-        for request in batch {
-            let signed = &request.signed;
-            if self
-                .metadata
-                .expected_digest()
-                .is_some_and(|d| d != signed.digest)
-            {
-                self.reject(request, SignatureVerificationError::UnexpectedDigest);
-                continue;
-            }
-            match self
-                .tally
-                .admit(&*self.scheme, &signed.operator_id, &signed.digest)
-            {
-                Ok((pos, digest_index)) => admitted.push(Admitted {
-                    pos,
-                    digest_index,
-                    request,
-                }),
-                Err(AdmitError::Signature(reason)) => self.reject(request, reason),
-                Err(AdmitError::DigestLimit) => {
-                    warn!(operator_id = %signed.operator_id, "digest limit reached");
-                    metrics::counter!(m::LIMITS_REACHED, "limit" => "digests_per_task")
-                        .increment(1);
-                    Stats::bump(&self.stats.limits_reached);
-                    Stats::bump(&self.stats.signatures_rejected);
-                    if let Some(reply) = request.reply {
-                        let _ = reply.send(Err(AggregationError::LimitReached {
-                            task_id: self.task_id(),
-                            limit: LimitKind::DigestsPerTask,
-                            max: self.max_digests,
-                        }));
-                    }
-                }
-            }
-        }
-        if admitted.is_empty() {
-            return Ok(());
-        }
-        match self.mode {
-            VerificationMode::Optimistic => {
-                for a in admitted {
-                    self.tally
-                        .count(a.pos, a.digest_index, a.request.signed.signature.clone());
-                    self.accept(a.request, false);
-                }
-            }
-            VerificationMode::Eager => {
-                let items = admitted
-                    .iter()
-                    .filter_map(|a| self.verify_item(a))
-                    .collect::<Vec<_>>();
-                let verdicts = self
-                    .pool
-                    .verify(items)
-                    .await
-                    .map_err(|e| self.pool_error(e))?;
-                for (a, ok) in admitted
-                    .into_iter()
-                    .zip(verdicts.into_iter().chain(std::iter::repeat(false)))
-                {
-                    if ok {
-                        self.tally
-                            .count(a.pos, a.digest_index, a.request.signed.signature.clone());
-                        self.accept(a.request, true);
-                    } else {
-                        self.tally.release(a.pos);
-                        self.reject(a.request, SignatureVerificationError::IncorrectSignature);
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn verify_item(&self, a: &Admitted<S>) -> Option<VerifyItem<S>> {
-        let d = self.tally.digest(a.digest_index)?;
-        let op = self.tally.set().operators.get(a.pos)?;
-        Some(VerifyItem {
-            digest: d.digest,
-            message: d.message.clone(),
-            signature: a.request.signed.signature.clone(),
-            key: op.pubkey_g2.clone(),
-        })
-    }
-
-    /// The first digest (in arrival order) whose signers meet every threshold. In optimistic
+    /// The first digest (in slot order) whose signers meet every threshold. In optimistic
     /// mode its aggregate is checked first, and invalid signers are found and dropped.
-    async fn find_winner(&mut self) -> Result<Option<usize>, AggregationError> {
+    pub(crate) async fn find_winner(&mut self) -> Result<Option<ResponseDigest>, AggregationError> {
         for d in 0..self.tally.digest_count() {
             while self.tally.thresholds_met(d) {
                 if self.mode == VerificationMode::Eager || self.check_optimistic(d).await? {
-                    return Ok(Some(d));
+                    return Ok(self.tally.digest(d).map(|t| t.digest));
                 }
             }
         }
         Ok(None)
     }
 
+    /// Checks every listed signer of a digest on its own (one batched job).
+    pub(crate) async fn check_each(
+        &self,
+        signers: &[(usize, usize)],
+    ) -> Result<Vec<bool>, AggregationError> {
+        let mut items = Vec::with_capacity(signers.len());
+        for &(pos, d) in signers {
+            items.push(self.counted_item(pos, d)?);
+        }
+        self.verify_items(items).await
+    }
+
+    /// The verify item of an operator's counted signature.
+    pub(crate) fn counted_item(&self, pos: usize, d: usize) -> Result<VerifyItem<S>, AggregationError> {
+        let (Some(tally), Some(op)) = (self.tally.digest(d), self.tally.set().operators.get(pos))
+        else {
+            return Err(self.internal(format!("no signer at position {pos} of digest slot {d}")));
+        };
+        let Some((_, sig)) = tally.signers.iter().find(|(p, _)| *p == pos) else {
+            return Err(self.internal(format!("position {pos} has no signature in slot {d}")));
+        };
+        Ok(VerifyItem {
+            digest: tally.digest,
+            message: tally.message.clone(),
+            signature: sig.clone(),
+            key: op.pubkey_g2.clone(),
+        })
+    }
+
+    /// Per-item verdicts from the pool; a verdict count that does not match is a bug, never
+    /// a verdict landing on the wrong signature.
+    pub(crate) async fn verify_items(
+        &self,
+        items: Vec<VerifyItem<S>>,
+    ) -> Result<Vec<bool>, AggregationError> {
+        let n = items.len();
+        let verdicts = self.pool.verify(items).await.map_err(|e| self.pool_error(e))?;
+        if verdicts.len() != n {
+            return Err(self.internal(format!(
+                "verification pool answered {} verdicts for {n} signatures",
+                verdicts.len()
+            )));
+        }
+        Ok(verdicts)
+    }
+
+    /// An `Internal` error for this task.
+    pub(crate) fn internal(&self, reason: String) -> AggregationError {
+        AggregationError::Internal {
+            task_id: self.task_id(),
+            reason,
+        }
+    }
+
+    /// Drops a counted signature found invalid, recording the error against its operator.
+    pub(crate) fn drop_invalid(&mut self, pos: usize, d: usize) {
+        let id = self.tally.set().operators.get(pos).map(|o| o.id);
+        self.tally.uncount(pos, d);
+        if let Some(id) = id {
+            warn!(operator_id = %id, "invalid signature dropped");
+            self.record_error(id, &SignatureVerificationError::IncorrectSignature);
+        }
+    }
+
     /// Returns true if the digest's aggregate verifies; otherwise removes the invalid
-    /// signatures (found by bisection) and returns false.
+    /// signatures (each checked on its own) and returns false.
     async fn check_optimistic(&mut self, d: usize) -> Result<bool, AggregationError> {
         let Some(tally) = self.tally.digest(d) else {
             return Ok(false);
@@ -299,7 +306,9 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
         let ops = &self.tally.set().operators;
         let mut sums = Vec::with_capacity(tally.signers.len());
         for (pos, sig) in &tally.signers {
-            let Some(op) = ops.get(*pos) else { continue };
+            let Some(op) = ops.get(*pos) else {
+                return Err(self.internal(format!("signer position {pos} outside the set")));
+            };
             sums.push((
                 sig.clone(),
                 op.pubkey_g2.clone(),
@@ -316,63 +325,48 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
             if let Some(t) = self.tally.digest_mut(d) {
                 t.checked_aggregate = Some(aggregate);
             }
+            self.tally.mark_digest_verified(d);
             return Ok(true);
         }
         // The aggregate failed: check each signature to find the invalid ones.
-        let Some(tally) = self.tally.digest(d) else {
-            return Ok(false);
-        };
-        let mut items = Vec::with_capacity(tally.signers.len());
-        let mut positions = Vec::with_capacity(tally.signers.len());
-        for (pos, sig) in &tally.signers {
-            let Some(op) = ops.get(*pos) else { continue };
-            items.push(VerifyItem {
-                digest: tally.digest,
-                message: tally.message.clone(),
-                signature: sig.clone(),
-                key: op.pubkey_g2.clone(),
-            });
-            positions.push(*pos);
-        }
-        let verdicts = self
-            .pool
-            .verify(items)
-            .await
-            .map_err(|e| self.pool_error(e))?;
+        let signers: Vec<(usize, usize)> = self
+            .tally
+            .digest(d)
+            .map(|t| t.signers.iter().map(|(pos, _)| (*pos, d)).collect())
+            .unwrap_or_default();
+        let verdicts = self.check_each(&signers).await?;
         let mut removed = 0;
-        for (pos, ok) in positions.into_iter().zip(verdicts) {
-            if !ok {
-                let id = self.tally.set().operators.get(pos).map(|o| o.id);
-                self.tally.uncount(pos, d);
-                if let Some(id) = id {
-                    warn!(operator_id = %id, "optimistic check: invalid signature dropped");
-                    self.record_error(id, &SignatureVerificationError::IncorrectSignature);
-                }
+        for (&(pos, d), ok) in signers.iter().zip(verdicts) {
+            if ok {
+                self.tally.mark_verified(pos);
+            } else {
+                self.drop_invalid(pos, d);
                 removed += 1;
             }
         }
         if removed == 0 {
             // The sum failed but every signature verifies alone: impossible for a sound
             // scheme; refuse to loop forever on it.
-            return Err(AggregationError::Panicked {
-                task_id: self.task_id(),
-                message: "aggregate check failed with no invalid signature found".into(),
-            });
+            return Err(self.internal(
+                "aggregate check failed with no invalid signature found".into(),
+            ));
         }
         Ok(false)
     }
 
-    async fn finalize(&mut self, d: usize) -> TaskResult {
-        // Optimistic mode: signatures counted during the window are not in the checked
-        // aggregate yet; check again (and drop any invalid ones) before answering. Only new,
-        // invalid signers can be dropped, so the thresholds stay met.
-        if self.mode == VerificationMode::Optimistic {
-            while !self.check_optimistic(d).await? {}
-        }
+    /// Builds the answer for a digest that [`Self::settle`]d (or, in eager mode, holds).
+    async fn finalize(&mut self, digest: &ResponseDigest) -> TaskResult {
         let task_id = self.task_id();
-        let digest = self.tally.digest(d).map(|t| t.digest);
-        let (Some(parts), Some(digest)) = (self.tally.aggregate(&*self.scheme, d), digest) else {
-            return Err(AggregationError::TaskExpired { task_id });
+        let digest = *digest;
+        let Some(d) = self.tally.index_of(&digest) else {
+            return Err(self.internal(format!("winning digest {digest} has no slot")));
+        };
+        // The last line of defence: never deliver an aggregate short of a threshold.
+        if !self.tally.thresholds_met(d) {
+            return Err(self.internal(format!("digest {digest} is below its thresholds")));
+        }
+        let Some(parts) = self.tally.aggregate(&*self.scheme, d) else {
+            return Err(self.internal(format!("digest {digest} could not be aggregated")));
         };
         let set = self.tally.set();
         let indices = self
@@ -407,5 +401,6 @@ pub fn reason_label(reason: &SignatureVerificationError) -> &'static str {
         SignatureVerificationError::OperatorNotFound => "operator_not_found",
         SignatureVerificationError::OperatorNotInQuorums => "operator_not_in_quorums",
         SignatureVerificationError::UnexpectedDigest => "unexpected_digest",
+        SignatureVerificationError::Equivocation => "equivocation",
     }
 }

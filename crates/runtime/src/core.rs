@@ -23,6 +23,7 @@ use crate::metrics as m;
 use crate::operator_set::OperatorSetCache;
 use crate::outcome::SignatureOutcome;
 use crate::pending::{BufferOutcome, PendingBuffer};
+use crate::evidence::EquivocationEvidence;
 use crate::results::{ResultStore, TaskResult};
 use crate::stats::{Stats, StatsSnapshot};
 use crate::tally::TaskTally;
@@ -58,6 +59,8 @@ struct Shared<S: SignatureScheme, R> {
     cancel: CancellationToken,
     tracker: TaskTracker,
     events: broadcast::Sender<TaskEvent>,
+    /// Equivocation evidence for [`AggregatorCore::subscribe_evidence`]rs.
+    evidence: broadcast::Sender<EquivocationEvidence>,
 }
 
 /// The aggregator. Cheap to clone: clones share the same tasks and loops.
@@ -84,6 +87,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
             config.max_verification_batch,
         ));
         let (events, _) = broadcast::channel(config.event_buffer.max(1));
+        let (evidence, _) = broadcast::channel(config.event_buffer.max(1));
         let shared = Arc::new(Shared {
             operator_sets: OperatorSetCache::new(config.operator_state_cache_size),
             pending: Mutex::new(PendingBuffer::new(
@@ -100,6 +104,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
             cancel: CancellationToken::new(),
             tracker: TaskTracker::new(),
             events,
+            evidence,
         });
         let weak = Arc::downgrade(&shared);
         let cancel = shared.cancel.clone();
@@ -160,6 +165,13 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
         self.shared.events.subscribe()
     }
 
+    /// A stream of equivocation evidence: an operator signed two different digests of one
+    /// task and both signatures verify. The second signature is refused (one digest per
+    /// operator per task); the pair is kept here. Bounded like [`Self::subscribe`].
+    pub fn subscribe_evidence(&self) -> broadcast::Receiver<EquivocationEvidence> {
+        self.shared.evidence.subscribe()
+    }
+
     /// The indexed operator set of some quorums at a block, from the shared cache.
     pub async fn operator_set(
         &self,
@@ -202,6 +214,19 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
             )
             .await
             .map_err(|source| AggregationError::Registry { task_id, source })?;
+        // A quorum with no stake can never be met honestly (0 ≥ 0 would "succeed" with
+        // nobody signing): refuse the task instead of letting it expire.
+        if let Some((quorum, _)) = set
+            .quorums
+            .iter()
+            .zip(&set.total_stakes)
+            .find(|(_, total)| total.is_zero())
+        {
+            return Err(AggregationError::QuorumWithoutStake {
+                task_id,
+                quorum: *quorum,
+            });
+        }
         let thresholds = metadata.quorums().iter().map(|q| q.threshold).collect();
         let (tx, rx) = mpsc::channel(shared.config.task_queue_capacity.max(1));
         let (result_tx, result_rx) = watch::channel(None);
@@ -222,6 +247,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
             max_digests: shared.config.max_digests_per_task,
             stats: Arc::clone(&shared.stats),
             started: Instant::now(),
+            evidence: shared.evidence.clone(),
         };
         // Insert and drain the buffer under the buffer's lock, so a signature racing with
         // initialization is either buffered before the drain or routed to the actor.

@@ -2,8 +2,10 @@
 //! the verification pool, in-memory adapters and metrics.
 
 mod actor;
+mod admission;
 mod config;
 mod core;
+mod evidence;
 pub mod memory;
 pub mod metrics;
 mod operator_set;
@@ -18,6 +20,7 @@ mod verifier;
 
 pub use crate::config::{AggregatorConfig, VerificationMode};
 pub use crate::core::{AggregatorCore, TaskEvent};
+pub use crate::evidence::EquivocationEvidence;
 pub use crate::operator_set::{OperatorEntry, OperatorSet, OperatorSetCache};
 pub use crate::outcome::SignatureOutcome;
 pub use crate::pending::{BufferOutcome, PendingBuffer};

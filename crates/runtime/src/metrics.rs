@@ -12,6 +12,8 @@ pub const TASKS_FAILED: &str = "quorate_tasks_failed_total";
 pub const SIGNATURES_ACCEPTED: &str = "quorate_signatures_accepted_total";
 /// Counter: signatures refused, label `reason`.
 pub const SIGNATURES_REJECTED: &str = "quorate_signatures_rejected_total";
+/// Counter: equivocations (an operator's two valid signatures on different digests of a task).
+pub const EQUIVOCATIONS: &str = "quorate_equivocations_total";
 /// Counter: signatures buffered for tasks not yet initialized.
 pub const SIGNATURES_BUFFERED: &str = "quorate_signatures_buffered_total";
 /// Counter: limits reached, label `limit`.

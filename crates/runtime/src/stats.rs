@@ -15,6 +15,7 @@ pub struct Stats {
     pub(crate) signatures_buffered: AtomicU64,
     pub(crate) pending_dropped: AtomicU64,
     pub(crate) limits_reached: AtomicU64,
+    pub(crate) equivocations: AtomicU64,
 }
 
 /// A snapshot of the counters.
@@ -38,6 +39,8 @@ pub struct StatsSnapshot {
     pub pending_dropped: u64,
     /// Times a configured limit refused or evicted something.
     pub limits_reached: u64,
+    /// Equivocations seen (two valid signatures by one operator on different digests).
+    pub equivocations: u64,
 }
 
 impl StatsSnapshot {
@@ -69,6 +72,7 @@ impl Stats {
             signatures_buffered: r(&self.signatures_buffered),
             pending_dropped: r(&self.pending_dropped),
             limits_reached: r(&self.limits_reached),
+            equivocations: r(&self.equivocations),
         }
     }
 }

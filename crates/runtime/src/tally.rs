@@ -83,23 +83,31 @@ pub struct AggregateParts {
     pub signed_stake: Vec<Stake>,
 }
 
-/// Why a signature could not be admitted to the tally.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum AdmitError {
-    /// A per-operator reason.
-    Signature(SignatureVerificationError),
-    /// The task already tracks the maximum number of digests.
-    DigestLimit,
-}
+/// The task already tracks the maximum number of digests that hold signatures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DigestLimit;
 
 /// The task's tally across digests.
+///
+/// Capacity rules (so that a forgery costs its sender, not an honest operator):
+/// an operator holds at most one counted signature per task, a digest slot exists only while
+/// it holds a counted signature, and emptied slots are reused. Whether a counted signature was
+/// verified on its own is tracked per operator, so the runtime can re-check unverified holders
+/// when they stand in an honest signature's way.
 #[derive(Debug)]
 pub struct TaskTally<S: SignatureScheme> {
     set: Arc<OperatorSet<S>>,
     thresholds: Vec<QuorumThreshold>,
+    /// Per digest; a slot with no signers is free for reuse.
     digests: Vec<DigestTally<S>>,
-    /// Operators with a counted or in-flight signature: one signature per operator per task.
-    taken: PositionSet,
+    /// Operators with a counted signature: one signature per operator per task.
+    counted: PositionSet,
+    /// Operators whose counted signature passed a check (alone, in a batch, or in an
+    /// aggregate that verified).
+    verified: PositionSet,
+    /// Operators already checked once for equivocation: the check costs a pairing, so a
+    /// flood of conflicting signatures under one id costs at most one.
+    equivocation_checked: PositionSet,
     max_digests: usize,
 }
 
@@ -110,12 +118,14 @@ impl<S: SignatureScheme> TaskTally<S> {
         thresholds: Vec<QuorumThreshold>,
         max_digests: usize,
     ) -> Self {
-        let taken = PositionSet::with_len(set.operators.len());
+        let n = set.operators.len();
         Self {
             set,
             thresholds,
             digests: Vec::new(),
-            taken,
+            counted: PositionSet::with_len(n),
+            verified: PositionSet::with_len(n),
+            equivocation_checked: PositionSet::with_len(n),
             max_digests,
         }
     }
@@ -125,60 +135,121 @@ impl<S: SignatureScheme> TaskTally<S> {
         &self.set
     }
 
-    /// Checks that the operator may sign and reserves its slot; returns its position and the
-    /// digest's index. Nothing is counted until [`Self::count`].
-    pub fn admit(
-        &mut self,
-        scheme: &S,
-        operator_id: &OperatorId,
-        digest: &ResponseDigest,
-    ) -> Result<(usize, usize), AdmitError> {
-        let Some(pos) = self.set.position(operator_id) else {
-            let reason = if self.set.is_outsider(operator_id) {
-                SignatureVerificationError::OperatorNotInQuorums
-            } else {
-                SignatureVerificationError::OperatorNotFound
-            };
-            return Err(AdmitError::Signature(reason));
-        };
-        if self.taken.contains(pos) {
-            return Err(AdmitError::Signature(
-                SignatureVerificationError::DuplicateSignature,
-            ));
-        }
-        let d = match self.digests.iter().position(|d| &d.digest == digest) {
-            Some(d) => d,
-            None => {
-                if self.digests.len() >= self.max_digests {
-                    return Err(AdmitError::DigestLimit);
-                }
-                self.digests.push(DigestTally {
-                    digest: *digest,
-                    message: scheme.hash_to_g1(digest),
-                    signed_stake: vec![Stake::ZERO; self.set.quorums.len()],
-                    signers: Vec::new(),
-                    checked_aggregate: None,
-                });
-                self.digests.len() - 1
+    /// The operator's position, or why it may not sign this task.
+    pub fn position(&self, operator_id: &OperatorId) -> Result<usize, SignatureVerificationError> {
+        match self.set.position(operator_id) {
+            Some(pos) => Ok(pos),
+            None if self.set.is_outsider(operator_id) => {
+                Err(SignatureVerificationError::OperatorNotInQuorums)
             }
+            None => Err(SignatureVerificationError::OperatorNotFound),
+        }
+    }
+
+    /// The digest slot holding the operator's counted signature, if any.
+    pub fn counted_digest(&self, pos: usize) -> Option<usize> {
+        if !self.counted.contains(pos) {
+            return None;
+        }
+        self.digests
+            .iter()
+            .position(|d| d.signers.iter().any(|(p, _)| *p == pos))
+    }
+
+    /// The operator's counted signature, if any.
+    pub fn counted_signature(&self, pos: usize) -> Option<(usize, &S::Signature)> {
+        let d = self.counted_digest(pos)?;
+        let (_, sig) = self.digests.get(d)?.signers.iter().find(|(p, _)| *p == pos)?;
+        Some((d, sig))
+    }
+
+    /// Whether the operator's counted signature passed a check.
+    pub fn is_verified(&self, pos: usize) -> bool {
+        self.verified.contains(pos)
+    }
+
+    /// Marks a counted signature as checked.
+    pub fn mark_verified(&mut self, pos: usize) {
+        self.verified.insert(pos);
+    }
+
+    /// True the first time it is asked for an operator: whether an equivocation check may
+    /// still be spent on it.
+    pub fn take_equivocation_check(&mut self, pos: usize) -> bool {
+        self.equivocation_checked.insert(pos)
+    }
+
+    /// The slot of a digest that holds signatures.
+    pub fn index_of(&self, digest: &ResponseDigest) -> Option<usize> {
+        self.digests
+            .iter()
+            .position(|d| &d.digest == digest && !d.signers.is_empty())
+    }
+
+    /// Digests holding at least one counted signature.
+    pub fn live_digests(&self) -> usize {
+        self.digests.iter().filter(|d| !d.signers.is_empty()).count()
+    }
+
+    /// Whether a new digest would be refused.
+    pub fn digests_full(&self) -> bool {
+        self.live_digests() >= self.max_digests
+    }
+
+    /// The slot for `digest`: its live slot, or a new one (reusing an emptied slot) with the
+    /// given `hash_to_g1(digest)`.
+    pub fn slot_for(
+        &mut self,
+        digest: &ResponseDigest,
+        message: impl FnOnce() -> S::MessagePoint,
+    ) -> Result<usize, DigestLimit> {
+        if let Some(d) = self.index_of(digest) {
+            return Ok(d);
+        }
+        if self.digests_full() {
+            return Err(DigestLimit);
+        }
+        let fresh = DigestTally {
+            digest: *digest,
+            message: message(),
+            signed_stake: vec![Stake::ZERO; self.set.quorums.len()],
+            signers: Vec::new(),
+            checked_aggregate: None,
         };
-        self.taken.insert(pos);
-        Ok((pos, d))
+        match self.digests.iter().position(|d| d.signers.is_empty()) {
+            Some(free) => {
+                if let Some(slot) = self.digests.get_mut(free) {
+                    *slot = fresh;
+                }
+                Ok(free)
+            }
+            None => {
+                self.digests.push(fresh);
+                Ok(self.digests.len() - 1)
+            }
+        }
     }
 
-    /// Frees a reservation whose signature turned out invalid (the operator may try again).
-    pub fn release(&mut self, pos: usize) {
-        self.taken.remove(pos);
-    }
-
-    /// Counts an admitted signature: adds the operator's stake to every quorum it is in.
-    pub fn count(&mut self, pos: usize, digest_index: usize, signature: S::Signature) {
+    /// Counts a signature: adds the operator's stake to every quorum it is in. Returns false
+    /// (and counts nothing) if the operator already has a counted signature or the slot or
+    /// position does not exist.
+    pub fn count(
+        &mut self,
+        pos: usize,
+        digest_index: usize,
+        signature: S::Signature,
+        verified: bool,
+    ) -> bool {
         let (Some(op), Some(d)) = (
             self.set.operators.get(pos),
             self.digests.get_mut(digest_index),
         ) else {
-            return;
+            return false;
         };
+        // One counted signature per operator per task.
+        if !self.counted.insert(pos) {
+            return false;
+        }
         for (signed, stake) in d.signed_stake.iter_mut().zip(&op.stakes) {
             *signed = signed.saturating_add(*stake);
         }
@@ -192,9 +263,16 @@ impl<S: SignatureScheme> TaskTally<S> {
         d.signers.push((pos, signature));
         // A new signer is not covered by an earlier aggregate check.
         d.checked_aggregate = None;
+        if verified {
+            self.verified.insert(pos);
+        } else {
+            self.verified.remove(pos);
+        }
+        true
     }
 
-    /// Removes a counted signature (optimistic mode found it invalid) and frees the slot.
+    /// Removes a counted signature (found invalid) and frees the operator's slot; the digest
+    /// slot is freed with its last signer.
     pub fn uncount(&mut self, pos: usize, digest_index: usize) {
         let Some(op) = self.set.operators.get(pos) else {
             return;
@@ -205,9 +283,33 @@ impl<S: SignatureScheme> TaskTally<S> {
                 for (signed, stake) in d.signed_stake.iter_mut().zip(&op.stakes) {
                     *signed = signed.saturating_sub(*stake);
                 }
+                d.checked_aggregate = None;
+                self.counted.remove(pos);
+                self.verified.remove(pos);
             }
         }
-        self.taken.remove(pos);
+    }
+
+    /// Marks every signer of a digest as checked (its aggregate verified).
+    pub fn mark_digest_verified(&mut self, digest_index: usize) {
+        if let Some(d) = self.digests.get(digest_index) {
+            for (pos, _) in &d.signers {
+                self.verified.insert(*pos);
+            }
+        }
+    }
+
+    /// Operators with a counted, not yet checked signature, with their digest slot.
+    pub fn unverified(&self) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for (d, tally) in self.digests.iter().enumerate() {
+            for (pos, _) in &tally.signers {
+                if !self.verified.contains(*pos) {
+                    out.push((*pos, d));
+                }
+            }
+        }
+        out
     }
 
     /// Whether every quorum's threshold is met for the digest.
@@ -232,7 +334,7 @@ impl<S: SignatureScheme> TaskTally<S> {
         self.digests.get_mut(digest_index)
     }
 
-    /// Number of digests tracked.
+    /// Number of digest slots (live or free).
     pub fn digest_count(&self) -> usize {
         self.digests.len()
     }

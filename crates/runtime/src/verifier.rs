@@ -11,7 +11,7 @@ use crate::metrics as m;
 use crate::util::{lock, panic_message};
 
 /// One signature to check.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct VerifyItem<S: SignatureScheme> {
     /// The signed digest.
     pub digest: ResponseDigest,
@@ -21,6 +21,18 @@ pub struct VerifyItem<S: SignatureScheme> {
     pub signature: S::Signature,
     /// The signer's G2 key.
     pub key: S::G2PublicKey,
+}
+
+// Not derived: a derive would require the scheme type itself to be `Clone`.
+impl<S: SignatureScheme> Clone for VerifyItem<S> {
+    fn clone(&self) -> Self {
+        Self {
+            digest: self.digest,
+            message: self.message.clone(),
+            signature: self.signature.clone(),
+            key: self.key.clone(),
+        }
+    }
 }
 
 /// The pool failed to give a verdict (shut down, or the scheme panicked).

@@ -41,11 +41,12 @@ fn setup(n: usize, mode: VerificationMode) -> Setup {
         pubkey_g1: *k.public_g1(),
         pubkey_g2: k.public_g2().clone(),
         stakes: BTreeMap::from([(QuorumNumber(q), Stake::from(10u64))]),
+        proof_of_possession: k.proof_of_possession(),
     };
     let mut ops: Vec<_> = keys[..n].iter().map(|k| op(k, 0)).collect();
     ops.push(op(&keys[n], 1));
     ops.push(op(&keys[0], 0)); // duplicate key
-    let ids = registry.set_operators(BLOCK, ops);
+    let ids = registry.set_operators(BLOCK, ops).unwrap();
     assert_eq!(ids[n + 1], ids[0], "a duplicate key is the same operator");
     let core = AggregatorCore::new(
         AggregatorConfig {

@@ -39,9 +39,10 @@ async fn update_response_indices_rereads_only_the_indices_for_the_new_block() {
             pubkey_g1: k.public_g1(),
             pubkey_g2: k.public_g2(),
             stakes: BTreeMap::from([(QuorumNumber(0), Stake::from(100u8))]),
+            proof_of_possession: k.proof_of_possession(),
         })
         .collect();
-    f.registry.set_operators(BLOCK + 5, same);
+    f.registry.set_operators(BLOCK + 5, same).unwrap();
     let calls = f.registry.index_calls();
     let updated = f
         .core

@@ -90,14 +90,19 @@ async fn late_signature_after_completion_is_a_clear_error() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn duplicate_signature_is_rejected_even_for_another_digest() {
+async fn a_second_signature_is_a_duplicate_or_an_equivocation() {
     let f = fixture(&[&[(0, 100)], &[(0, 100)]], config());
     f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
     f.core
         .process_signed_response(f.signed(0, 1, digest(1)))
         .await
         .unwrap();
-    for d in [digest(1), digest(2)] {
+    // One digest per operator per task: the same digest again is a duplicate; a valid
+    // signature on another digest is equivocation (eigensdk-rs would count it for both).
+    for (d, reason) in [
+        (digest(1), SignatureVerificationError::DuplicateSignature),
+        (digest(2), SignatureVerificationError::Equivocation),
+    ] {
         let err = f
             .core
             .process_signed_response(f.signed(0, 1, d))
@@ -108,7 +113,7 @@ async fn duplicate_signature_is_rejected_even_for_another_digest() {
             AggregationError::SignatureVerification {
                 task_id: id(1),
                 operator_id: f.ids[0],
-                reason: SignatureVerificationError::DuplicateSignature
+                reason,
             }
         );
     }

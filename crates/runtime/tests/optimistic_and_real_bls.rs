@@ -164,10 +164,11 @@ async fn real_bls_run(mode: VerificationMode) {
                 pubkey_g1: *k.public_g1(),
                 pubkey_g2: k.public_g2().clone(),
                 stakes,
+                proof_of_possession: k.proof_of_possession(),
             }
         })
         .collect();
-    let ids = registry.set_operators(5, ops);
+    let ids = registry.set_operators(5, ops).unwrap();
     let core = AggregatorCore::new(
         AggregatorConfig {
             verification_mode: mode,

@@ -33,7 +33,7 @@ impl Quorate {
         let scheme = Arc::new(Bn254Scheme);
         let registry = Arc::new(InMemoryRegistry::new(Arc::clone(&scheme), data.quorums));
         let mut ops = Vec::with_capacity(data.keys.len());
-        for (g1, g2) in data.keys.g1.iter().zip(&data.keys.g2) {
+        for ((g1, g2), sk) in data.keys.g1.iter().zip(&data.keys.g2).zip(&data.keys.secrets) {
             let stakes: BTreeMap<QuorumNumber, Stake> = (0..data.quorums)
                 .map(|q| (QuorumNumber(q), Stake::from(1000u64)))
                 .collect();
@@ -41,9 +41,14 @@ impl Quorate {
                 pubkey_g1: G1PublicKey::from_affine(*g1).map_err(|e| anyhow!("{e}"))?,
                 pubkey_g2: G2PublicKey::from_affine(*g2).map_err(|e| anyhow!("{e}"))?,
                 stakes,
+                proof_of_possession: quorate_bls::KeyPair::from_secret_with_rng(
+                    quorate_bls::SecretKey::from_scalar(*sk).map_err(|e| anyhow!("{e}"))?,
+                    &mut rand::thread_rng(),
+                )
+                .proof_of_possession(),
             });
         }
-        let ids = registry.set_operators(BLOCK, ops);
+        let ids = registry.set_operators(BLOCK, ops)?;
         let op_index = ids
             .iter()
             .enumerate()

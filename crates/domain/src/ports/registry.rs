@@ -17,6 +17,15 @@ pub type SchemeOperatorState<S> =
 /// Reads operator sets as EigenLayer's registries hold them at a given block.
 ///
 /// Implementations should cache per (block, quorums): many tasks share a reference block.
+///
+/// **Contract: every key returned has a proof of possession.** The runtime checks aggregates
+/// (optimistic mode) and batches with random coefficients; both are sound only if no key is a
+/// rogue key `pk − Σ others` chosen to cancel honest keys. An implementation may return only
+/// keys whose holder proved knowledge of the secret when registering: on chain,
+/// `BLSApkRegistry.registerBLSPublicKey` checks a signature over
+/// `pubkeyRegistrationMessageHash(operator)` with the γ-trick pairing (which also proves the
+/// G1 and G2 keys match); the in-memory registry checks a signature over
+/// [`crate::proof_of_possession_digest`] the same way.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait OperatorRegistry<S: SignatureScheme>: Send + Sync + 'static {

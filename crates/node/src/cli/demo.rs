@@ -88,9 +88,10 @@ fn build(args: &DemoArgs, registry: &InMemoryRegistry<Bn254Scheme>) -> anyhow::R
             stakes: quorums_of(i, args.quorums)
                 .map(|q| (QuorumNumber(q), Stake::from(1_000 + 37 * i as u64)))
                 .collect::<BTreeMap<_, _>>(),
+            proof_of_possession: k.proof_of_possession(),
         })
         .collect();
-    let ids = registry.set_operators(BLOCK, operators);
+    let ids = registry.set_operators(BLOCK, operators)?;
     let quorums: Vec<(u8, u8)> = (0..args.quorums).map(|q| (q, args.threshold)).collect();
     let metas = (1..=args.tasks)
         .map(|t| TaskMetadata::from_raw(TaskId::from(t), BLOCK, &quorums, Duration::from_secs(30)))

@@ -22,7 +22,7 @@ pub fn register_dev_operators(
     block: u64,
     seed: u64,
     count: u32,
-) -> Vec<KeyPair> {
+) -> Result<Vec<KeyPair>, quorate_domain::RegistryError> {
     let keys: Vec<KeyPair> = (0..count).map(|i| dev_key(seed, i)).collect();
     let operators = keys
         .iter()
@@ -31,10 +31,11 @@ pub fn register_dev_operators(
             pubkey_g1: *k.public_g1(),
             pubkey_g2: k.public_g2().clone(),
             stakes: dev_stakes(i),
+            proof_of_possession: k.proof_of_possession(),
         })
         .collect();
-    registry.set_operators(block, operators);
-    keys
+    registry.set_operators(block, operators)?;
+    Ok(keys)
 }
 
 /// Runs simulated operators with `keys` until `stop`: each signs every open task once.

@@ -69,7 +69,7 @@ fn aggregation_code(e: &AggregationError) -> Code {
         | AggregationError::TaskExpired { .. } => Code::FailedPrecondition,
         AggregationError::SignatureVerification { reason, .. } => match reason {
             V::IncorrectSignature => Code::InvalidArgument,
-            V::DuplicateSignature => Code::AlreadyExists,
+            V::DuplicateSignature | V::Equivocation => Code::AlreadyExists,
             V::OperatorNotFound | V::OperatorNotInQuorums => Code::PermissionDenied,
             V::UnexpectedDigest => Code::InvalidArgument,
         },
@@ -79,7 +79,9 @@ fn aggregation_code(e: &AggregationError) -> Code {
             Code::Unavailable
         }
         AggregationError::Timeout { .. } => Code::DeadlineExceeded,
+        AggregationError::QuorumWithoutStake { .. } => Code::FailedPrecondition,
         AggregationError::Registry { .. }
+        | AggregationError::Internal { .. }
         | AggregationError::Panicked { .. }
         | AggregationError::Submit(_) => Code::Internal,
     }

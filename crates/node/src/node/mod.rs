@@ -133,7 +133,7 @@ async fn serve(config: NodeConfig) -> anyhow::Result<()> {
                 config.reference_block,
                 config.dev_seed,
                 config.dev_operators,
-            );
+            )?;
             let submitter = Arc::new(InMemorySubmitter::new(
                 Arc::clone(&scheme),
                 Arc::clone(&registry),

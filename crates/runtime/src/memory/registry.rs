@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use quorate_domain::{
     BlockNumber, CheckSignaturesIndices, OperatorId, OperatorInfo, OperatorRegistry, OperatorState,
-    QuorumNumber, QuorumState, RegistryError, SchemeOperatorState, SignatureScheme, Stake,
+    QuorumNumber, QuorumState, RegistryError, proof_of_possession_digest, SchemeOperatorState, SignatureScheme, Stake,
 };
 
 /// One operator's registration: keys and stake per quorum it is registered in.
@@ -19,6 +19,9 @@ pub struct InMemoryOperator<S: SignatureScheme> {
     pub pubkey_g2: S::G2PublicKey,
     /// Stake per registered quorum (an entry with zero stake still counts as registered).
     pub stakes: BTreeMap<QuorumNumber, Stake>,
+    /// Signature over `proof_of_possession_digest(pubkey_g1)` with the operator's secret:
+    /// checking only aggregates is sound only if every key's holder knows its secret.
+    pub proof_of_possession: S::Signature,
 }
 
 impl<S: SignatureScheme> Clone for InMemoryOperator<S> {
@@ -27,6 +30,7 @@ impl<S: SignatureScheme> Clone for InMemoryOperator<S> {
             pubkey_g1: self.pubkey_g1.clone(),
             pubkey_g2: self.pubkey_g2.clone(),
             stakes: self.stakes.clone(),
+            proof_of_possession: self.proof_of_possession.clone(),
         }
     }
 }
@@ -60,11 +64,33 @@ impl<S: SignatureScheme> InMemoryRegistry<S> {
     }
 
     /// Sets the operators registered from `block` on; returns their ids in input order.
+    ///
+    /// Every key must come with its proof of possession (the [`OperatorRegistry`] contract):
+    /// a key whose proof fails, such as a rogue key `pk − Σ others`, is refused with
+    /// [`RegistryError::InvalidData`] naming the operator, and nothing is registered.
     pub fn set_operators(
         &self,
         block: BlockNumber,
         operators: Vec<InMemoryOperator<S>>,
-    ) -> Vec<OperatorId> {
+    ) -> Result<Vec<OperatorId>, RegistryError> {
+        for op in &operators {
+            let digest = proof_of_possession_digest(&self.scheme.encode_g1(&op.pubkey_g1));
+            // The γ-trick check BLSApkRegistry runs on registration: the signature verifies
+            // under the G2 key and the G1 key shares its secret.
+            if !self.scheme.check_aggregate(
+                &digest,
+                &op.pubkey_g1,
+                &op.pubkey_g2,
+                &op.proof_of_possession,
+            ) {
+                return Err(RegistryError::InvalidData {
+                    reason: format!(
+                        "operator {}: proof of possession of its BLS key does not verify",
+                        self.scheme.operator_id(&op.pubkey_g1)
+                    ),
+                });
+            }
+        }
         let mut history = self.history.write().unwrap_or_else(|p| p.into_inner());
         let update_index = u32::try_from(history.range(..block).count()).unwrap_or(u32::MAX);
         let ids: Vec<OperatorId> = operators
@@ -79,7 +105,7 @@ impl<S: SignatureScheme> InMemoryRegistry<S> {
                 operators: map,
             }),
         );
-        ids
+        Ok(ids)
     }
 
     /// Calls of `operator_state` so far (to show caching upstream).

@@ -42,9 +42,10 @@ pub fn fixture(operators: &[&[(u8, u64)]], config: AggregatorConfig) -> Fixture 
                 .iter()
                 .map(|&(q, s)| (QuorumNumber(q), Stake::from(s)))
                 .collect::<BTreeMap<_, _>>(),
+            proof_of_possession: k.proof_of_possession(),
         })
         .collect();
-    let ids = registry.set_operators(BLOCK, ops);
+    let ids = registry.set_operators(BLOCK, ops).unwrap();
     let core = AggregatorCore::new(config, Arc::clone(&registry), Arc::clone(&scheme));
     Fixture {
         scheme,
