@@ -36,4 +36,16 @@ pub struct SubmissionReceipt {
 pub trait ResponseSubmitter: Send + Sync + 'static {
     /// Submits one aggregate and waits for its receipt.
     async fn submit(&self, request: &SubmissionRequest) -> Result<SubmissionReceipt, SubmitError>;
+
+    /// Whether `request`'s task is already answered at its destination (a submission sent
+    /// before a crash may have landed): `Some` with what is known of it, `None` if not. A
+    /// caller that may have sent before asks this first so a task is never answered twice.
+    /// The default knows nothing (`None`); submitters that can tell override it.
+    async fn already_responded(
+        &self,
+        request: &SubmissionRequest,
+    ) -> Result<Option<SubmissionReceipt>, SubmitError> {
+        let _ = request;
+        Ok(None)
+    }
 }

@@ -1,4 +1,5 @@
-//! `/metrics` (Prometheus text) and `/health` over HTTP.
+//! `/metrics` (Prometheus text) and `/health` over HTTP. `/health` reads the database (one
+//! cheap read transaction) and is 503 once a storage write has failed.
 
 use axum::extract::State;
 use axum::routing::get;
@@ -32,6 +33,23 @@ async fn metrics(State(s): State<HttpState>) -> String {
 }
 
 async fn health(State(s): State<HttpState>) -> (axum::http::StatusCode, String) {
+    // Storage first: a node that cannot write must be restarted, whatever else holds. The
+    // reason is fixed text; the error itself (paths, OS detail) goes to the log only.
+    if s.node.store.failure().is_some() {
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "{\"status\":\"storage_failed\",\"reason\":\"a database write failed; the node is stopping\"}".into(),
+        );
+    }
+    let store = s.node.store.clone();
+    let readable = tokio::task::spawn_blocking(move || store.check_readable()).await;
+    if !matches!(readable, Ok(Ok(()))) {
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "{\"status\":\"storage_unreadable\",\"reason\":\"the database did not answer a read\"}"
+                .into(),
+        );
+    }
     if s.node.is_shutting_down() {
         return (
             axum::http::StatusCode::SERVICE_UNAVAILABLE,

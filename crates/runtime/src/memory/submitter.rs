@@ -135,4 +135,22 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> ResponseSubmitter for InMemoryS
             gas_used: None,
         })
     }
+
+    /// `Some` once a submission for the request's task was accepted (what the contract's
+    /// per-task response record would show).
+    async fn already_responded(
+        &self,
+        request: &SubmissionRequest,
+    ) -> Result<Option<SubmissionReceipt>, SubmitError> {
+        let task_id = request.aggregate.task_id;
+        let answered = lock(&self.accepted)
+            .iter()
+            .any(|r| r.aggregate.task_id == task_id);
+        Ok(answered.then_some(SubmissionReceipt {
+            task_id,
+            tx_hash: None,
+            block: None,
+            gas_used: None,
+        }))
+    }
 }
