@@ -141,8 +141,7 @@ async fn check_delivered(
                     else {
                         return false;
                     };
-                    !total.is_zero()
-                        && *signed * Stake::from(100u8) >= *total * Stake::from(*t)
+                    !total.is_zero() && *signed * Stake::from(100u8) >= *total * Stake::from(*t)
                 })
         })
     });

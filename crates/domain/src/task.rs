@@ -216,7 +216,9 @@ mod tests {
         assert!(!t.is_met(Stake::from(66u8), Stake::from(100u8)));
         // No stake in the quorum: never met, whatever was signed.
         assert!(!t.is_met(Stake::ZERO, Stake::ZERO));
-        assert!(!QuorumThreshold::new(1).unwrap().is_met(Stake::MAX, Stake::ZERO));
+        assert!(!QuorumThreshold::new(1)
+            .unwrap()
+            .is_met(Stake::MAX, Stake::ZERO));
         // Near 2^256 a naive u256 product would overflow.
         let big = Stake::MAX;
         assert!(QuorumThreshold::new(100).unwrap().is_met(big, big));

@@ -3,8 +3,8 @@
 use std::sync::{Arc, Mutex};
 
 use quorate_domain::{
-    AggregatedResponse, AggregationError, OperatorId, OperatorRegistry, SignatureScheme,
-    ResponseDigest, SignatureVerificationError, SignedTaskResponse, TaskId, TaskMetadata,
+    AggregatedResponse, AggregationError, OperatorId, OperatorRegistry, ResponseDigest,
+    SignatureScheme, SignatureVerificationError, SignedTaskResponse, TaskId, TaskMetadata,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -142,6 +142,16 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
                     window_end = Some((Instant::now() + window_len).min(expiry));
                 }
             }
+            // Early finish: every operator of the task's quorums has signed (one signature
+            // each), so nothing can change the answer; the window would only add latency.
+            if let Some(w) = winner.filter(|_| window_end.is_some() && self.tally.all_counted()) {
+                if self.settle(&w).await? {
+                    debug!(digest = %w, "every operator signed; finishing early");
+                    return self.finalize(&w).await;
+                }
+                winner = None;
+                window_end = None;
+            }
         }
     }
 
@@ -170,7 +180,11 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
         }
     }
 
-    pub(crate) fn record_error(&self, operator_id: OperatorId, reason: &SignatureVerificationError) {
+    pub(crate) fn record_error(
+        &self,
+        operator_id: OperatorId,
+        reason: &SignatureVerificationError,
+    ) {
         metrics::counter!(m::SIGNATURES_REJECTED, "reason" => reason_label(reason)).increment(1);
         Stats::bump(&self.stats.signatures_rejected);
         let mut log = lock(&self.errors);
@@ -243,7 +257,11 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
     }
 
     /// The verify item of an operator's counted signature.
-    pub(crate) fn counted_item(&self, pos: usize, d: usize) -> Result<VerifyItem<S>, AggregationError> {
+    pub(crate) fn counted_item(
+        &self,
+        pos: usize,
+        d: usize,
+    ) -> Result<VerifyItem<S>, AggregationError> {
         let (Some(tally), Some(op)) = (self.tally.digest(d), self.tally.set().operators.get(pos))
         else {
             return Err(self.internal(format!("no signer at position {pos} of digest slot {d}")));
@@ -266,7 +284,11 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
         items: Vec<VerifyItem<S>>,
     ) -> Result<Vec<bool>, AggregationError> {
         let n = items.len();
-        let verdicts = self.pool.verify(items).await.map_err(|e| self.pool_error(e))?;
+        let verdicts = self
+            .pool
+            .verify(items)
+            .await
+            .map_err(|e| self.pool_error(e))?;
         if verdicts.len() != n {
             return Err(self.internal(format!(
                 "verification pool answered {} verdicts for {n} signatures",
@@ -347,9 +369,9 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
         if removed == 0 {
             // The sum failed but every signature verifies alone: impossible for a sound
             // scheme; refuse to loop forever on it.
-            return Err(self.internal(
-                "aggregate check failed with no invalid signature found".into(),
-            ));
+            return Err(
+                self.internal("aggregate check failed with no invalid signature found".into())
+            );
         }
         Ok(false)
     }

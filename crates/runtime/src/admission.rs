@@ -241,7 +241,11 @@ impl<S: SignatureScheme, R: quorate_domain::OperatorRegistry<S>> TaskActor<S, R>
         }
         let holder = self.counted_item(pos, holder_slot)?;
         let digest = request.signed.digest;
-        let message = match self.tally.index_of(&digest).and_then(|d| self.tally.digest(d)) {
+        let message = match self
+            .tally
+            .index_of(&digest)
+            .and_then(|d| self.tally.digest(d))
+        {
             Some(t) => t.message.clone(),
             None => self.scheme.hash_to_g1(&digest),
         };

@@ -19,11 +19,11 @@ use tracing::{debug, info_span, warn, Instrument};
 
 use crate::actor::{ErrorLog, QueuedRequest, SignatureRequest, TaskActor};
 use crate::config::AggregatorConfig;
+use crate::evidence::EquivocationEvidence;
 use crate::metrics as m;
 use crate::operator_set::OperatorSetCache;
 use crate::outcome::SignatureOutcome;
 use crate::pending::{BufferOutcome, PendingBuffer};
-use crate::evidence::EquivocationEvidence;
 use crate::results::{ResultStore, TaskResult};
 use crate::stats::{Stats, StatsSnapshot};
 use crate::tally::TaskTally;

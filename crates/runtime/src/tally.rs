@@ -42,6 +42,11 @@ impl PositionSet {
         }
     }
 
+    /// Number of positions in the set.
+    pub fn count(&self) -> usize {
+        self.words.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
     /// Membership.
     pub fn contains(&self, pos: usize) -> bool {
         self.words
@@ -159,7 +164,12 @@ impl<S: SignatureScheme> TaskTally<S> {
     /// The operator's counted signature, if any.
     pub fn counted_signature(&self, pos: usize) -> Option<(usize, &S::Signature)> {
         let d = self.counted_digest(pos)?;
-        let (_, sig) = self.digests.get(d)?.signers.iter().find(|(p, _)| *p == pos)?;
+        let (_, sig) = self
+            .digests
+            .get(d)?
+            .signers
+            .iter()
+            .find(|(p, _)| *p == pos)?;
         Some((d, sig))
     }
 
@@ -186,9 +196,18 @@ impl<S: SignatureScheme> TaskTally<S> {
             .position(|d| &d.digest == digest && !d.signers.is_empty())
     }
 
+    /// Whether every operator of the task's quorums has a counted signature: nothing that
+    /// arrives later can count, so the task may finish without waiting out its window.
+    pub fn all_counted(&self) -> bool {
+        self.counted.count() == self.set.operators.len()
+    }
+
     /// Digests holding at least one counted signature.
     pub fn live_digests(&self) -> usize {
-        self.digests.iter().filter(|d| !d.signers.is_empty()).count()
+        self.digests
+            .iter()
+            .filter(|d| !d.signers.is_empty())
+            .count()
     }
 
     /// Whether a new digest would be refused.

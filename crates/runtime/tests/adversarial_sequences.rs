@@ -18,11 +18,22 @@ const OPERATORS: usize = 6;
 
 #[derive(Clone, Debug)]
 enum Step {
-    Valid { op: usize, digest: u8 },
-    Forged { op: usize, digest: u8 },
+    Valid {
+        op: usize,
+        digest: u8,
+    },
+    Forged {
+        op: usize,
+        digest: u8,
+    },
     /// σ + δ for even operators, σ − δ for odd ones (two of them cancel).
-    Shifted { op: usize, digest: u8 },
-    Advance { ms: u64 },
+    Shifted {
+        op: usize,
+        digest: u8,
+    },
+    Advance {
+        ms: u64,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -53,8 +64,8 @@ async fn run(optimistic: bool, window_ms: u64, threshold: u8, steps: Vec<Step>) 
         ..config()
     };
     let f = fixture(&stakes, config);
-    let meta = task(1, &[(0, threshold), (1, threshold)])
-        .with_window(Duration::from_millis(window_ms));
+    let meta =
+        task(1, &[(0, threshold), (1, threshold)]).with_window(Duration::from_millis(window_ms));
     f.core.initialize_task(meta).await.unwrap();
     for s in steps {
         let signed = match s {

@@ -59,7 +59,11 @@ async fn optimistic_window_never_delivers_an_aggregate_below_threshold() {
     // At the window's end the sum fails and all three are dropped: 0 % signed. The task must
     // go back to collecting, not answer.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(f.core.stats().tasks_aggregated, 0, "no answer below threshold");
+    assert_eq!(
+        f.core.stats().tasks_aggregated,
+        0,
+        "no answer below threshold"
+    );
     // The dropped operators may sign again; with operator 3 they meet 50 % honestly.
     for op in [0, 3] {
         f.core
@@ -127,7 +131,11 @@ async fn forged_digests_under_honest_ids_do_not_keep_honest_signatures_out() {
             .wait_for_aggregation(TaskId::from(1u32), WAIT)
             .await
             .unwrap();
-        assert_eq!(agg.signer_ids, f.sorted_ids(&(0..10).collect::<Vec<_>>()), "{m:?}");
+        assert_eq!(
+            agg.signer_ids,
+            f.sorted_ids(&(0..10).collect::<Vec<_>>()),
+            "{m:?}"
+        );
         f.submitter().check(&req(&agg)).await.unwrap();
     }
 }
@@ -281,14 +289,16 @@ fn a_rogue_key_is_refused_by_the_registry() {
     };
     // pk* = pk_attacker − Σ honest, in both groups: the G1 and G2 keys still match, so only a
     // proof of possession tells it apart (the attacker cannot sign for pk*).
-    let g1 = honest.iter().fold(
-        attacker.public_g1().as_affine().into_group(),
-        |acc, k| acc - k.public_g1().as_affine(),
-    );
-    let g2 = honest.iter().fold(
-        attacker.public_g2().as_affine().into_group(),
-        |acc, k| acc - k.public_g2().as_affine(),
-    );
+    let g1 = honest
+        .iter()
+        .fold(attacker.public_g1().as_affine().into_group(), |acc, k| {
+            acc - k.public_g1().as_affine()
+        });
+    let g2 = honest
+        .iter()
+        .fold(attacker.public_g2().as_affine().into_group(), |acc, k| {
+            acc - k.public_g2().as_affine()
+        });
     let rogue_g1 = G1PublicKey::from_affine(g1.into_affine()).unwrap();
     let rogue_g2 = G2PublicKey::from_affine(g2.into_affine()).unwrap();
     // With the rogue key in the set, the honest keys plus pk* sum to the attacker's key.
@@ -318,4 +328,32 @@ fn a_rogue_key_is_refused_by_the_registry() {
     assert!(registry.set_operators(1, vec![mixed]).is_err());
     // Honest keys with their proofs register.
     assert_eq!(registry.set_operators(1, ops).unwrap().len(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_every_operator_signed_finishes_without_waiting_out_its_window() {
+    for m in MODES {
+        let ops: Vec<&[(u8, u64)]> = vec![&[(0, 10)]; 3];
+        let f = fixture(&ops, mode(m));
+        let meta = task(1, &[(0, 50)]).with_window(Duration::from_secs(5));
+        f.core.initialize_task(meta).await.unwrap();
+        let start = tokio::time::Instant::now();
+        for op in 0..3 {
+            f.core
+                .process_signed_response(f.signed(op, 1, digest(1)))
+                .await
+                .unwrap();
+        }
+        let agg = f
+            .core
+            .wait_for_aggregation(TaskId::from(1u32), WAIT)
+            .await
+            .unwrap();
+        // Paused time only moves when every task sleeps: an early finish takes none of it.
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{m:?}: waited out the window"
+        );
+        assert_eq!(agg.signer_ids, f.sorted_ids(&[0, 1, 2]), "{m:?}");
+    }
 }

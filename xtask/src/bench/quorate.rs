@@ -33,7 +33,13 @@ impl Quorate {
         let scheme = Arc::new(Bn254Scheme);
         let registry = Arc::new(InMemoryRegistry::new(Arc::clone(&scheme), data.quorums));
         let mut ops = Vec::with_capacity(data.keys.len());
-        for ((g1, g2), sk) in data.keys.g1.iter().zip(&data.keys.g2).zip(&data.keys.secrets) {
+        for ((g1, g2), sk) in data
+            .keys
+            .g1
+            .iter()
+            .zip(&data.keys.g2)
+            .zip(&data.keys.secrets)
+        {
             let stakes: BTreeMap<QuorumNumber, Stake> = (0..data.quorums)
                 .map(|q| (QuorumNumber(q), Stake::from(1000u64)))
                 .collect();

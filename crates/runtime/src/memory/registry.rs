@@ -6,8 +6,9 @@ use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use quorate_domain::{
-    BlockNumber, CheckSignaturesIndices, OperatorId, OperatorInfo, OperatorRegistry, OperatorState,
-    QuorumNumber, QuorumState, RegistryError, proof_of_possession_digest, SchemeOperatorState, SignatureScheme, Stake,
+    proof_of_possession_digest, BlockNumber, CheckSignaturesIndices, OperatorId, OperatorInfo,
+    OperatorRegistry, OperatorState, QuorumNumber, QuorumState, RegistryError, SchemeOperatorState,
+    SignatureScheme, Stake,
 };
 
 /// One operator's registration: keys and stake per quorum it is registered in.
