@@ -36,9 +36,10 @@ pub struct RunArgs {
     /// The node's gRPC endpoint.
     #[arg(long, env = "QUORATE_NODE", default_value = "http://127.0.0.1:50051")]
     pub node: String,
-    /// BLS secret key (decimal or 0x-hex scalar).
-    #[arg(long, env = "QUORATE_BLS_KEY", conflicts_with = "dev_index")]
-    pub bls_key: Option<String>,
+    /// File holding the BLS secret key (decimal or 0x-hex scalar), or the key itself in
+    /// `QUORATE_BLS_KEY`; never a flag value, which would show in `ps`.
+    #[arg(long, env = "QUORATE_BLS_KEY_FILE", conflicts_with = "dev_index")]
+    pub bls_key_file: Option<std::path::PathBuf>,
     /// Use the node's `index`-th dev operator key (with `--dev-seed`).
     #[arg(long)]
     pub dev_index: Option<u32>,
@@ -63,11 +64,15 @@ pub fn run(args: OperatorArgs) -> anyhow::Result<ExitCode> {
         )
         .with_writer(std::io::stderr)
         .try_init();
-    let key = match (&args.bls_key, args.dev_index) {
-        (Some(secret), _) => KeyPair::from_secret_str(secret)
-            .map_err(|e| anyhow::anyhow!("invalid --bls-key: {e}"))?,
+    let bls_key = match &args.bls_key_file {
+        Some(path) => Some(crate::node::secret::Secret::from_file(path)?),
+        None => crate::node::secret::Secret::from_env("QUORATE_BLS_KEY"),
+    };
+    let key = match (&bls_key, args.dev_index) {
+        (Some(secret), _) => KeyPair::from_secret_str(secret.expose())
+            .map_err(|e| anyhow::anyhow!("invalid BLS key: {e}"))?,
         (None, Some(i)) => dev_key(args.dev_seed, i),
-        (None, None) => anyhow::bail!("give --bls-key or --dev-index"),
+        (None, None) => anyhow::bail!("give --bls-key-file, QUORATE_BLS_KEY or --dev-index"),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

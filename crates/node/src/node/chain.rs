@@ -66,7 +66,7 @@ pub enum ChainSetupError {
         reason: String,
     },
     /// No submitter key in the flags, the environment or the address file.
-    #[error("no submitter key: give --submitter-key (QUORATE_SUBMITTER_KEY) or `aggregator.private_key` in the address file")]
+    #[error("no submitter key: give --submitter-key-file (or QUORATE_SUBMITTER_KEY) or `aggregator.private_key` in the address file")]
     NoSubmitterKey,
     /// The submitter key is not a secp256k1 secret key.
     #[error("submitter key: {0}")]
@@ -116,7 +116,7 @@ pub struct SubmitterAccount {
 pub struct AddressFile {
     /// The contracts.
     pub contracts: ContractAddresses,
-    /// The account allowed to respond to tasks (used when no `--submitter-key` is given).
+    /// The account allowed to respond to tasks (used when no `--submitter-key-file` is given).
     #[serde(default)]
     pub aggregator: Option<SubmitterAccount>,
     /// One entry per quorum (only the count is used: operators may sign in if they are in
@@ -165,7 +165,7 @@ pub async fn connect(
         .map_err(|e| ChainSetupError::BadSubmitterKey(format!("{e}")))?;
     let from = signer.address();
     let url = rpc_url.parse().map_err(|e| ChainSetupError::BadRpcUrl {
-        url: rpc_url.to_owned(),
+        url: super::secret::redact_url(rpc_url),
         reason: format!("{e}"),
     })?;
     // Transient RPC faults (dropped connections, 5xx, stalls) are retried with backoff and a

@@ -66,10 +66,9 @@ pub struct NodeArgs {
     /// Contract address file for chain mode (`.devnet/devnet.json`, or a subset of it).
     #[arg(long, env = "QUORATE_ADDRESSES")]
     pub addresses: Option<PathBuf>,
-    /// 0x-hex secp256k1 key that sends responses in chain mode (default: the address file's
-    /// `aggregator.private_key`).
-    #[arg(long, env = "QUORATE_SUBMITTER_KEY", hide_env_values = true)]
-    pub submitter_key: Option<Secret>,
+    /// Client access, transport, limits and secret files (see `access.rs`).
+    #[command(flatten)]
+    pub access: super::access::AccessArgs,
 }
 
 /// The resolved configuration.
@@ -108,18 +107,60 @@ pub struct NodeConfig {
     pub rpc_url: Option<String>,
     /// See [`NodeArgs::addresses`].
     pub addresses: Option<PathBuf>,
-    /// See [`NodeArgs::submitter_key`].
+    /// Key that sends responses in chain mode: from `submitter_key_file`, else
+    /// `QUORATE_SUBMITTER_KEY`, else this TOML key (never a flag: flags show in `ps`).
     pub submitter_key: Option<Secret>,
-    /// API keys; none: callers without credentials are the admin `dev`.
+    /// API keys (`key` or `key_sha256`); none, on a `--dev` node on loopback only: callers
+    /// without credentials are the admin `dev`.
     pub api_keys: Vec<ApiKey>,
     /// Chain id: the audience of wallet JWTs.
     pub chain_id: u64,
-    /// HMAC secret of wallet JWTs (default: random per start, so tokens end with the process).
+    /// HMAC secret of wallet JWTs, at least 32 bytes: from `jwt_secret_file`, else
+    /// `QUORATE_JWT_SECRET`, else this TOML key (default: random per start, so tokens end with
+    /// the process).
     pub jwt_secret: Option<Secret>,
     /// How long a sign-in message may be exchanged, in ms.
     pub sign_in_ttl_ms: u64,
     /// How long a wallet JWT is valid, in ms.
     pub token_ttl_ms: u64,
+    /// See [`super::access::AccessArgs::submitter_key_file`].
+    pub submitter_key_file: Option<PathBuf>,
+    /// See [`super::access::AccessArgs::jwt_secret_file`].
+    pub jwt_secret_file: Option<PathBuf>,
+    /// See [`super::access::AccessArgs::wallet_sign_in`].
+    pub wallet_sign_in: bool,
+    /// Addresses that may sign in with a wallet (empty: any).
+    pub wallet_allowlist: Vec<String>,
+    /// See [`super::access::AccessArgs::siwe_domain`].
+    pub siwe_domain: String,
+    /// See [`super::access::AccessArgs::siwe_uri`].
+    pub siwe_uri: String,
+    /// See [`super::access::AccessArgs::max_sign_in_messages`].
+    pub max_sign_in_messages: usize,
+    /// See [`super::access::AccessArgs::max_open_tasks_per_client`].
+    pub max_open_tasks_per_client: usize,
+    /// See [`super::access::AccessArgs::max_watchers_per_caller`].
+    pub max_watchers_per_caller: usize,
+    /// See [`super::access::AccessArgs::peer_rate_limit`].
+    pub peer_rate_limit: f64,
+    /// See [`super::access::AccessArgs::peer_rate_burst`].
+    pub peer_rate_burst: u32,
+    /// See [`super::access::AccessArgs::tls_cert`].
+    pub tls_cert: Option<PathBuf>,
+    /// See [`super::access::AccessArgs::tls_key`].
+    pub tls_key: Option<PathBuf>,
+    /// See [`super::access::AccessArgs::tls_client_ca`].
+    pub tls_client_ca: Option<PathBuf>,
+    /// See [`super::access::AccessArgs::operator_grpc_addr`].
+    pub operator_grpc_addr: Option<SocketAddr>,
+    /// See [`super::access::AccessArgs::insecure`].
+    pub insecure: bool,
+    /// See [`super::access::AccessArgs::request_timeout_ms`].
+    pub request_timeout_ms: u64,
+    /// See [`super::access::AccessArgs::max_concurrent_streams`].
+    pub max_concurrent_streams: u32,
+    /// See [`super::access::AccessArgs::max_requests_per_connection`].
+    pub max_requests_per_connection: usize,
 }
 
 impl Default for NodeConfig {
@@ -147,6 +188,25 @@ impl Default for NodeConfig {
             jwt_secret: None,
             sign_in_ttl_ms: 5 * 60 * 1000,
             token_ttl_ms: 3600 * 1000,
+            submitter_key_file: None,
+            jwt_secret_file: None,
+            wallet_sign_in: true,
+            wallet_allowlist: Vec::new(),
+            siwe_domain: "localhost".into(),
+            siwe_uri: "http://localhost".into(),
+            max_sign_in_messages: 100_000,
+            max_open_tasks_per_client: 1000,
+            max_watchers_per_caller: 16,
+            peer_rate_limit: 10.0,
+            peer_rate_burst: 20,
+            tls_cert: None,
+            tls_key: None,
+            tls_client_ca: None,
+            operator_grpc_addr: None,
+            insecure: false,
+            request_timeout_ms: 30_000,
+            max_concurrent_streams: 128,
+            max_requests_per_connection: 64,
         }
     }
 }
@@ -189,9 +249,7 @@ impl NodeConfig {
         if args.addresses.is_some() {
             c.addresses = args.addresses.clone();
         }
-        if args.submitter_key.is_some() {
-            c.submitter_key = args.submitter_key.clone();
-        }
+        args.access.apply(&mut c)?;
         Ok(c)
     }
 }

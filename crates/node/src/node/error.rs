@@ -100,9 +100,16 @@ impl From<quorate_api::RequestError> for NodeError {
     }
 }
 
+/// Storage, registry and submission failures carry paths, RPC URLs and database text: the
+/// caller (possibly unauthenticated) gets a generic message, the log gets the detail.
 impl From<NodeError> for Status {
     fn from(e: NodeError) -> Self {
-        Status::new(e.code(), e.to_string())
+        let code = e.code();
+        if code == Code::Internal {
+            tracing::error!(error = %e, "internal error answered to a caller");
+            return Status::new(code, "internal error (details are in the node's log)");
+        }
+        Status::new(code, e.to_string())
     }
 }
 
@@ -129,6 +136,15 @@ mod tests {
             reason: SignatureVerificationError::IncorrectSignature,
         });
         assert_eq!(forged.code(), Code::InvalidArgument);
+    }
+
+    #[test]
+    fn internal_errors_do_not_reach_callers() {
+        let status = Status::from(NodeError::Store(StoreError(
+            "/var/lib/quorate/node.redb: disk full".into(),
+        )));
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("redb"), "{}", status.message());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `quorate node`: the aggregator as a gRPC service with durable state.
 
+pub mod access;
 pub mod auth;
 pub mod auth_svc;
 pub mod chain;
@@ -10,11 +11,14 @@ pub mod error;
 pub mod http;
 pub mod operator_auth;
 pub mod operator_svc;
+pub mod quota;
 pub mod ratelimit;
 pub mod record;
 pub mod secret;
+pub mod siwe;
 pub mod state;
 pub mod store;
+pub mod transport;
 pub mod wallet;
 
 use std::io::Write;
@@ -28,15 +32,13 @@ use quorate_runtime::{AggregatorConfig, AggregatorCore};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use crate::node::auth::Authenticator;
 use crate::node::config::{NodeArgs, NodeConfig};
-use crate::node::ratelimit::RateLimiter;
 use crate::node::state::{NodeState, ServiceLimits, SubmissionPayload, Submitter};
 use crate::node::store::Store;
-use crate::node::wallet::WalletAuth;
 use quorate_api::pb::auth_service_server::AuthServiceServer;
 use quorate_api::pb::client_service_server::ClientServiceServer;
 use quorate_api::pb::operator_service_server::OperatorServiceServer;
+use secret::redact_url;
 
 fn init_logs(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -67,6 +69,7 @@ pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
         config.rpc_url.is_none() || config.addresses.is_some(),
         "--rpc-url needs --addresses FILE (the devnet's address file or a subset of it)"
     );
+    access::check_exposure(&config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -101,7 +104,7 @@ struct Backend {
     payload: SubmissionPayload,
 }
 
-async fn serve(config: NodeConfig) -> anyhow::Result<()> {
+async fn serve(mut config: NodeConfig) -> anyhow::Result<()> {
     let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .ok();
@@ -116,7 +119,7 @@ async fn serve(config: NodeConfig) -> anyhow::Result<()> {
             )
             .await
             .context("chain mode")?;
-            info!(rpc = %url, addresses = %path.display(), auth_block = parts.auth_block, "chain mode");
+            info!(rpc = %redact_url(url), addresses = %path.display(), auth_block = parts.auth_block, "chain mode");
             Backend {
                 registry: parts.registry,
                 submitter: parts.submitter,
@@ -175,11 +178,10 @@ async fn serve(config: NodeConfig) -> anyhow::Result<()> {
         "recovered unfinished tasks"
     );
 
-    let grpc = tokio::net::TcpListener::bind(config.grpc_addr).await?;
+    let listeners = transport::Listeners::bind(&config).await?;
     let http = tokio::net::TcpListener::bind(config.http_addr).await?;
-    let (grpc_addr, http_addr) = (grpc.local_addr()?, http.local_addr()?);
-    println!("quorate node listening grpc=http://{grpc_addr} http=http://{http_addr} recovered_tasks={} recovered_signatures={}", report.tasks, report.signatures);
-    let _ = std::io::stdout().flush();
+    let http_addr = http.local_addr()?;
+    let (grpc_url, operator_url) = listeners.urls()?;
 
     let stop = CancellationToken::new();
     let simulated = config
@@ -203,55 +205,34 @@ async fn serve(config: NodeConfig) -> anyhow::Result<()> {
             quorums: backend.auth_quorums,
         }),
     };
-    let secret = match &config.jwt_secret {
-        Some(s) => s.expose().as_bytes().to_vec(),
-        None => rand::random::<[u8; 32]>().to_vec(),
+    let (client_api, auth_api) = access::client_apis(&mut config, &state, &stop)?;
+    let services = transport::Services {
+        operator: OperatorServiceServer::new(operator_api)
+            .max_decoding_message_size(limit)
+            .max_encoding_message_size(limit),
+        client: ClientServiceServer::new(client_api)
+            .max_decoding_message_size(limit)
+            .max_encoding_message_size(limit),
+        auth: AuthServiceServer::new(auth_api).max_decoding_message_size(limit),
     };
-    let wallet = Arc::new(WalletAuth::new(
-        secret,
-        config.chain_id,
-        config.sign_in_ttl_ms,
-        config.token_ttl_ms,
-    ));
-    let client_api = client_svc::ClientApi {
-        state: state.clone(),
-        auth: Arc::new(Authenticator::new(&config.api_keys).with_wallet(Arc::clone(&wallet))),
-        limiter: Arc::new(RateLimiter::new(config.rate_limit, config.rate_burst)),
-    };
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(quorate_api::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let grpc_stop = stop.clone();
-    let grpc_server = tonic::transport::Server::builder()
-        .add_service(
-            OperatorServiceServer::new(operator_api)
-                .max_decoding_message_size(limit)
-                .max_encoding_message_size(limit),
-        )
-        .add_service(
-            ClientServiceServer::new(client_api)
-                .max_decoding_message_size(limit)
-                .max_encoding_message_size(limit),
-        )
-        .add_service(
-            AuthServiceServer::new(auth_svc::AuthApi { wallet }).max_decoding_message_size(limit),
-        )
-        .add_service(reflection)
-        .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(grpc),
-            async move { grpc_stop.cancelled().await },
-        );
+    let grpc_tasks = transport::spawn(&config, listeners, services, &stop)?;
+    let operator_field = operator_url
+        .map(|u| format!(" operator_grpc={u}"))
+        .unwrap_or_default();
+    println!("quorate node listening grpc={grpc_url}{operator_field} http=http://{http_addr} recovered_tasks={} recovered_signatures={}", report.tasks, report.signatures);
+    let _ = std::io::stdout().flush();
     let http_stop = stop.clone();
     let http_server = axum::serve(http, http::router(state.clone(), prometheus))
         .with_graceful_shutdown(async move { http_stop.cancelled().await });
-    let grpc_task = tokio::spawn(grpc_server);
     let http_task = tokio::spawn(async move { http_server.await });
 
     shutdown_signal().await;
     info!("shutting down: finishing in-flight writes");
     stop.cancel();
     state.shutdown().await;
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), grpc_task).await;
+    for grpc_task in grpc_tasks {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), grpc_task).await;
+    }
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), http_task).await;
     info!("stopped");
     Ok(())

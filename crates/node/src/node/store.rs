@@ -84,6 +84,8 @@ impl Store {
             }
         }
         let db = Database::create(path)?;
+        // Owner-only: tasks, responses and receipts are not for other local users.
+        super::secret::restrict_to_owner(path).map_err(|e| StoreError(e.to_string()))?;
         let tx = db.begin_write()?;
         {
             tx.open_table(TASKS)?;
