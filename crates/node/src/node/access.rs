@@ -245,9 +245,11 @@ pub fn client_apis(
         None => rand::random::<[u8; 32]>().to_vec(),
     };
     let wallet = Arc::new(WalletAuth::new(secret, wallet_settings(c)?)?);
+    // Decided before the keys are taken out of the configuration below.
+    let anonymous = anonymous_admin(c);
     let mut auth =
         Authenticator::new(&std::mem::take(&mut c.api_keys))?.with_wallet(Arc::clone(&wallet));
-    if anonymous_admin(c) {
+    if anonymous {
         auth = auth.allow_anonymous_admin();
     }
     let peers = Arc::new(RateLimiter::new(c.peer_rate_limit, c.peer_rate_burst));
