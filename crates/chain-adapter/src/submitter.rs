@@ -29,6 +29,14 @@ pub trait AvsResponseCall: Send + Sync + 'static {
     fn target(&self) -> Address;
     /// The calldata, or why this request cannot be submitted.
     fn calldata(&self, request: &SubmissionRequest) -> Result<Bytes, String>;
+
+    /// Calldata of a view call on [`Self::target`] returning a `bytes32` that is non-zero
+    /// once the request's task is answered (used after a crash to avoid answering twice);
+    /// `None`: the AVS has no such record.
+    fn answered_check(&self, request: &SubmissionRequest) -> Option<Bytes> {
+        let _ = request;
+        None
+    }
 }
 
 /// `SquaringTask.respondToSquaringTask(task, taskResponse, nonSignerStakesAndSignature)`.
@@ -77,6 +85,16 @@ impl AvsResponseCall for SquaringTaskCall {
             nonSignerStakesAndSignature: non_signer_stakes_and_signature(&request.aggregate),
         };
         Ok(call.abi_encode().into())
+    }
+
+    /// `allTaskResponses(referenceTaskIndex)`: the task manager stores a response hash there
+    /// when the task is answered.
+    fn answered_check(&self, request: &SubmissionRequest) -> Option<Bytes> {
+        let (_, task_response) =
+            <(TaskManager::Task, TaskManager::TaskResponse)>::abi_decode_params(&request.payload)
+                .ok()?;
+        let call = ISquaringTask::allTaskResponsesCall(task_response.referenceTaskIndex);
+        Some(call.abi_encode().into())
     }
 }
 
@@ -310,5 +328,87 @@ where
 {
     async fn submit(&self, request: &SubmissionRequest) -> Result<SubmissionReceipt, SubmitError> {
         self.submit_inner(request).await
+    }
+
+    /// Reads the AVS's per-task response record ([`AvsResponseCall::answered_check`]); the
+    /// receipt of an answered task carries no transaction hash (the call does not know it).
+    async fn already_responded(
+        &self,
+        request: &SubmissionRequest,
+    ) -> Result<Option<SubmissionReceipt>, SubmitError> {
+        let task_id = request.aggregate.task_id;
+        let Some(data) = self.call.answered_check(request) else {
+            return Ok(None);
+        };
+        let tx = TransactionRequest::default()
+            .to(self.call.target())
+            .input(data.into());
+        let out = self
+            .provider
+            .call(tx)
+            .await
+            .map_err(|e| rpc_down(task_id, "eth_call (task response record)", e))?;
+        let record = B256::abi_decode(&out).map_err(|e| SubmitError::RpcUnavailable {
+            task_id,
+            reason: format!("task response record does not decode: {e}"),
+        })?;
+        Ok((!record.is_zero()).then_some(SubmissionReceipt {
+            task_id,
+            tx_hash: None,
+            block: None,
+            gas_used: None,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::Bytes as AlloyBytes;
+
+    #[test]
+    fn squaring_answered_check_reads_the_response_record_of_the_payloads_task() {
+        let call = SquaringTaskCall {
+            task_manager: Address::repeat_byte(7),
+        };
+        let task = TaskManager::Task {
+            taskCreatedBlock: 10,
+            quorumThresholdPercentage: 67,
+            message: AlloyBytes::from(vec![1, 2]),
+            quorumNumbers: AlloyBytes::from(vec![0]),
+        };
+        let response = TaskManager::TaskResponse {
+            referenceTaskIndex: 42,
+            message: AlloyBytes::from(vec![3]),
+        };
+        let aggregate = quorate_domain::AggregatedResponse {
+            task_id: TaskId::from(1u64),
+            digest: quorate_domain::ResponseDigest::new([1; 32]),
+            reference_block: 10,
+            quorum_numbers: vec![quorate_domain::QuorumNumber(0)],
+            signer_ids: Vec::new(),
+            non_signer_ids: Vec::new(),
+            non_signer_pubkeys_g1: Vec::new(),
+            quorum_apks_g1: Vec::new(),
+            signers_apk_g2: Default::default(),
+            signers_agg_sig_g1: Default::default(),
+            indices: Default::default(),
+            signed_stake: Vec::new(),
+            total_stake: Vec::new(),
+        };
+        let request = SubmissionRequest {
+            aggregate,
+            payload: SquaringTaskCall::payload(&task, &response),
+        };
+        let data = call
+            .answered_check(&request)
+            .expect("a squaring payload has a record");
+        let decoded = ISquaringTask::allTaskResponsesCall::abi_decode(&data).expect("decodes");
+        assert_eq!(decoded.0, 42);
+        let garbage = SubmissionRequest {
+            payload: vec![1, 2, 3],
+            ..request
+        };
+        assert!(call.answered_check(&garbage).is_none());
     }
 }
