@@ -102,3 +102,102 @@ impl Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::record::{Status, StoredResponse, TaskRecord};
+
+    fn record(i: u64) -> TaskRecord {
+        TaskRecord {
+            task_id: TaskId::from(i),
+            seq: 0,
+            status: Status::Pending,
+            creator: "alice".into(),
+            reference_block: 1,
+            quorums: vec![(0, 67)],
+            expiry_ms: 1000,
+            window_ms: 0,
+            payload: vec![1],
+            created_at_ms: 1,
+            updated_at_ms: 1,
+            error: None,
+            signatures: 0,
+        }
+    }
+
+    fn finish(s: &Store, i: u64) {
+        s.update_task(&TaskId::from(i), |r| {
+            r.status = Status::Submitted;
+            true
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn prunes_only_final_tasks_past_the_cutoff_in_batches_with_their_rows() {
+        let dir = std::env::temp_dir().join(format!("quorate-prune-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let s = Store::open(&dir.join("p.redb")).unwrap();
+        for i in 1..=5 {
+            s.create_task(record(i)).unwrap();
+            let resp = StoredResponse {
+                operator_id: [i as u8; 32],
+                digest: [8; 32],
+                signature: "00".into(),
+                response: "01".into(),
+            };
+            s.put_response(&TaskId::from(i), &resp).unwrap();
+        }
+        for i in 1..=3 {
+            finish(&s, i);
+            s.put_aggregate(&TaskId::from(i), b"{}").unwrap();
+            s.mark_submitting(&TaskId::from(i), 5).unwrap();
+            s.put_submission(&TaskId::from(i), b"{}").unwrap();
+        }
+        assert_eq!(s.submitting_since(&TaskId::from(1u64)).unwrap(), None);
+        // Finished before the cutoff: tasks 1-3; 4 and 5 are open.
+        let cutoff = crate::node::record::now_ms() + 1;
+        assert_eq!(
+            s.prune_finished(0, 10).unwrap(),
+            0,
+            "nothing finished before 0"
+        );
+        assert_eq!(s.prune_finished(cutoff, 2).unwrap(), 2, "one batch");
+        assert_eq!(s.prune_finished(cutoff, 2).unwrap(), 1);
+        assert_eq!(s.prune_finished(cutoff, 2).unwrap(), 0);
+        for i in 1..=3u64 {
+            let id = TaskId::from(i);
+            assert!(s.task(&id).unwrap().is_none());
+            assert!(s.responses(&id).unwrap().is_empty());
+            assert!(s.aggregate(&id).unwrap().is_none());
+            assert!(s.submission(&id).unwrap().is_none());
+        }
+        for i in 4..=5u64 {
+            assert!(s.task(&TaskId::from(i)).unwrap().is_some());
+            assert_eq!(s.responses(&TaskId::from(i)).unwrap().len(), 1);
+        }
+        assert!(s
+            .tasks_in_status(Status::Submitted, 0, 10, |_| true)
+            .unwrap()
+            .is_empty());
+        assert_eq!(s.tasks_after(0, 10, |_| true).unwrap().len(), 2);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_submission_marker_stays_until_the_receipt_is_stored() {
+        let dir = std::env::temp_dir().join(format!("quorate-mark-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("m.redb");
+        {
+            let s = Store::open(&path).unwrap();
+            s.mark_submitting(&TaskId::from(9u64), 77).unwrap();
+        }
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.submitting_since(&TaskId::from(9u64)).unwrap(), Some(77));
+        s.put_submission(&TaskId::from(9u64), b"{}").unwrap();
+        assert_eq!(s.submitting_since(&TaskId::from(9u64)).unwrap(), None);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
