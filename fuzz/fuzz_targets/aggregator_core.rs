@@ -92,6 +92,8 @@ fn config(optimistic: bool) -> AggregatorConfig {
         verification_queue_capacity: 8,
         pending_cleanup_interval: Duration::from_millis(50),
         event_buffer: 4,
+        quarantine_period: Duration::from_millis(300),
+        max_quarantined_operators: 3,
     }
 }
 

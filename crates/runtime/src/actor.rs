@@ -57,6 +57,8 @@ pub struct TaskActor<S: SignatureScheme, R> {
     pub(crate) started: Instant,
     /// Where equivocation evidence goes (see [`crate::AggregatorCore::subscribe_evidence`]).
     pub(crate) evidence: tokio::sync::broadcast::Sender<EquivocationEvidence>,
+    /// Operators whose signatures are checked alone (shared by every task).
+    pub(crate) quarantine: Arc<crate::quarantine::Quarantine>,
 }
 
 impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
@@ -187,6 +189,11 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
     ) {
         metrics::counter!(m::SIGNATURES_REJECTED, "reason" => reason_label(reason)).increment(1);
         Stats::bump(&self.stats.signatures_rejected);
+        if *reason == SignatureVerificationError::IncorrectSignature {
+            // A failed check: this operator's next signatures are checked alone.
+            self.quarantine.strike(operator_id, reason_label(reason));
+            Stats::bump(&self.stats.quarantine_strikes);
+        }
         let mut log = lock(&self.errors);
         if log.len() < self.max_errors {
             log.push((operator_id, reason.clone()));
@@ -253,7 +260,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
         for &(pos, d) in signers {
             items.push(self.counted_item(pos, d)?);
         }
-        self.verify_items(items).await
+        self.verify_items(items, false).await
     }
 
     /// The verify item of an operator's counted signature.
@@ -282,13 +289,15 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
     pub(crate) async fn verify_items(
         &self,
         items: Vec<VerifyItem<S>>,
+        alone: bool,
     ) -> Result<Vec<bool>, AggregationError> {
         let n = items.len();
-        let verdicts = self
-            .pool
-            .verify(items)
-            .await
-            .map_err(|e| self.pool_error(e))?;
+        let verdicts = if alone {
+            self.pool.verify_alone(items).await
+        } else {
+            self.pool.verify(items).await
+        }
+        .map_err(|e| self.pool_error(e))?;
         if verdicts.len() != n {
             return Err(self.internal(format!(
                 "verification pool answered {} verdicts for {n} signatures",
@@ -350,6 +359,8 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
             self.tally.mark_digest_verified(d);
             return Ok(true);
         }
+        metrics::counter!(m::AGGREGATE_CHECKS_FAILED).increment(1);
+        Stats::bump(&self.stats.aggregate_checks_failed);
         // The aggregate failed: check each signature to find the invalid ones.
         let signers: Vec<(usize, usize)> = self
             .tally

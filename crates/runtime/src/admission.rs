@@ -9,7 +9,10 @@
 //!   (a second signature from the same operator, or a new digest at the digest limit) the
 //!   unverified holders are checked on their own and the invalid ones release what they held;
 //! - a second, different digest from an operator whose first signature verified is checked
-//!   once: if both verify, the pair is equivocation evidence.
+//!   once: if both verify, the pair is equivocation evidence;
+//! - a quarantined operator (one whose signature recently failed a check) is checked on its
+//!   own before anything of it counts, in both modes: its faults never fail an honest batch
+//!   or an optimistic aggregate.
 //!
 //! Every verdict travels inside the candidate it was computed for, so it cannot land on
 //! another operator's signature.
@@ -103,6 +106,7 @@ impl<S: SignatureScheme, R: quorate_domain::OperatorRegistry<S>> TaskActor<S, R>
         let mut messages: HashMap<ResponseDigest, S::MessagePoint> = HashMap::new();
         let mut deferred = Vec::new();
         let mut candidates = Vec::new();
+        let mut quarantined = Vec::new();
         for request in batch {
             let Some((request, pos)) = self.screen(request) else {
                 continue;
@@ -132,10 +136,15 @@ impl<S: SignatureScheme, R: quorate_domain::OperatorRegistry<S>> TaskActor<S, R>
             };
             if let Some(c) = candidate {
                 in_round.insert(pos);
-                candidates.push(c);
+                if self.quarantine.contains(&c.request.signed.operator_id) {
+                    quarantined.push(c);
+                } else {
+                    candidates.push(c);
+                }
             }
         }
-        self.decide(candidates).await?;
+        self.decide(candidates, false).await?;
+        self.decide(quarantined, true).await?;
         Ok(deferred)
     }
 
@@ -155,9 +164,27 @@ impl<S: SignatureScheme, R: quorate_domain::OperatorRegistry<S>> TaskActor<S, R>
         }
         if let Some(slot) = self.tally.counted_digest(pos) {
             if let Some(c) = self.conflict_candidate(request, pos, slot)? {
-                self.decide(vec![c]).await?;
+                self.decide(vec![c], false).await?;
             }
             return Ok(());
+        }
+        if self.quarantine.contains(&request.signed.operator_id) {
+            // Checked alone before it counts, like an eager signature.
+            let digest = request.signed.digest;
+            let message = match self
+                .tally
+                .index_of(&digest)
+                .and_then(|d| self.tally.digest(d))
+            {
+                Some(t) => t.message.clone(),
+                None => self.scheme.hash_to_g1(&digest),
+            };
+            if self.tally.index_of(&digest).is_none() && self.tally.digests_full() {
+                let unverified = self.tally.unverified();
+                self.check_holders(&unverified).await?;
+            }
+            let c = self.fresh_candidate(request, pos, message)?;
+            return self.decide(vec![c], true).await;
         }
         let digest = request.signed.digest;
         if self.tally.index_of(&digest).is_none() && self.tally.digests_full() {
@@ -256,7 +283,11 @@ impl<S: SignatureScheme, R: quorate_domain::OperatorRegistry<S>> TaskActor<S, R>
     }
 
     /// Checks every candidate's items in one job and applies each candidate's own verdicts.
-    async fn decide(&mut self, candidates: Vec<Candidate<S>>) -> Result<(), AggregationError> {
+    async fn decide(
+        &mut self,
+        candidates: Vec<Candidate<S>>,
+        alone: bool,
+    ) -> Result<(), AggregationError> {
         if candidates.is_empty() {
             return Ok(());
         }
@@ -264,7 +295,7 @@ impl<S: SignatureScheme, R: quorate_domain::OperatorRegistry<S>> TaskActor<S, R>
             .iter()
             .flat_map(|c| c.items.iter().cloned())
             .collect();
-        let verdicts = self.verify_items(items).await?;
+        let verdicts = self.verify_items(items, alone).await?;
         let mut verdicts = verdicts.into_iter();
         for c in candidates {
             let mine: Vec<bool> = verdicts.by_ref().take(c.items.len()).collect();

@@ -56,6 +56,13 @@ pub struct AggregatorConfig {
     /// Finished-task events kept for [`subscribe`](crate::AggregatorCore::subscribe)rs; a
     /// subscriber further behind loses the oldest (`Lagged`). Allocated up front. Default 1 024.
     pub event_buffer: usize,
+    /// How long an operator whose signature failed a check is verified on its own (never in
+    /// a batch or an optimistic aggregate); doubles with each failure inside the period, up to
+    /// 16×. Zero disables quarantine. Default 60 s.
+    pub quarantine_period: Duration,
+    /// Operators tracked by the quarantine at most; a new one beyond it evicts the one
+    /// released soonest. Default 10 000.
+    pub max_quarantined_operators: usize,
 }
 
 impl Default for AggregatorConfig {
@@ -76,6 +83,8 @@ impl Default for AggregatorConfig {
             verification_queue_capacity: 4_096,
             pending_cleanup_interval: Duration::from_secs(1),
             event_buffer: 1_024,
+            quarantine_period: Duration::from_secs(60),
+            max_quarantined_operators: 10_000,
         }
     }
 }

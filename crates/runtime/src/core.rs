@@ -24,6 +24,7 @@ use crate::metrics as m;
 use crate::operator_set::OperatorSetCache;
 use crate::outcome::SignatureOutcome;
 use crate::pending::{BufferOutcome, PendingBuffer};
+use crate::quarantine::{Quarantine, QuarantinedOperator};
 use crate::results::{ResultStore, TaskResult};
 use crate::stats::{Stats, StatsSnapshot};
 use crate::tally::TaskTally;
@@ -61,6 +62,8 @@ struct Shared<S: SignatureScheme, R> {
     events: broadcast::Sender<TaskEvent>,
     /// Equivocation evidence for [`AggregatorCore::subscribe_evidence`]rs.
     evidence: broadcast::Sender<EquivocationEvidence>,
+    /// Operators whose signatures are checked alone for a while.
+    quarantine: Arc<Quarantine>,
 }
 
 /// The aggregator. Cheap to clone: clones share the same tasks and loops.
@@ -88,6 +91,10 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
         ));
         let (events, _) = broadcast::channel(config.event_buffer.max(1));
         let (evidence, _) = broadcast::channel(config.event_buffer.max(1));
+        let quarantine = Arc::new(Quarantine::new(
+            config.quarantine_period,
+            config.max_quarantined_operators,
+        ));
         let shared = Arc::new(Shared {
             operator_sets: OperatorSetCache::new(config.operator_state_cache_size),
             pending: Mutex::new(PendingBuffer::new(
@@ -103,6 +110,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
             stats: Arc::new(Stats::default()),
             cancel: CancellationToken::new(),
             tracker: TaskTracker::new(),
+            quarantine,
             events,
             evidence,
         });
@@ -163,6 +171,12 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
     /// results stay available through `wait_for_aggregation`.
     pub fn subscribe(&self) -> broadcast::Receiver<TaskEvent> {
         self.shared.events.subscribe()
+    }
+
+    /// Operators quarantined now (their signatures are checked alone), with their strikes,
+    /// the time left and the last failure's reason.
+    pub fn quarantined(&self) -> Vec<QuarantinedOperator> {
+        self.shared.quarantine.list()
     }
 
     /// A stream of equivocation evidence: an operator signed two different digests of one
@@ -248,6 +262,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
             stats: Arc::clone(&shared.stats),
             started: Instant::now(),
             evidence: shared.evidence.clone(),
+            quarantine: Arc::clone(&shared.quarantine),
         };
         // Insert and drain the buffer under the buffer's lock, so a signature racing with
         // initialization is either buffered before the drain or routed to the actor.

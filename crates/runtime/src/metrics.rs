@@ -14,6 +14,12 @@ pub const SIGNATURES_ACCEPTED: &str = "quorate_signatures_accepted_total";
 pub const SIGNATURES_REJECTED: &str = "quorate_signatures_rejected_total";
 /// Counter: equivocations (an operator's two valid signatures on different digests of a task).
 pub const EQUIVOCATIONS: &str = "quorate_equivocations_total";
+/// Counter: failed checks that (re)quarantined an operator, label `reason`.
+pub const QUARANTINE_STRIKES: &str = "quorate_quarantine_strikes_total";
+/// Gauge: operators on the quarantine list (checked alone while their period runs).
+pub const QUARANTINED_OPERATORS: &str = "quorate_quarantined_operators";
+/// Counter: optimistic aggregate checks that failed (each costs per-signature checks).
+pub const AGGREGATE_CHECKS_FAILED: &str = "quorate_aggregate_checks_failed_total";
 /// Counter: signatures buffered for tasks not yet initialized.
 pub const SIGNATURES_BUFFERED: &str = "quorate_signatures_buffered_total";
 /// Counter: limits reached, label `limit`.

@@ -16,6 +16,8 @@ pub struct Stats {
     pub(crate) pending_dropped: AtomicU64,
     pub(crate) limits_reached: AtomicU64,
     pub(crate) equivocations: AtomicU64,
+    pub(crate) quarantine_strikes: AtomicU64,
+    pub(crate) aggregate_checks_failed: AtomicU64,
 }
 
 /// A snapshot of the counters.
@@ -41,6 +43,10 @@ pub struct StatsSnapshot {
     pub limits_reached: u64,
     /// Equivocations seen (two valid signatures by one operator on different digests).
     pub equivocations: u64,
+    /// Failed checks that quarantined (or re-quarantined) an operator.
+    pub quarantine_strikes: u64,
+    /// Optimistic aggregate checks that failed (each is followed by per-signature checks).
+    pub aggregate_checks_failed: u64,
 }
 
 impl StatsSnapshot {
@@ -73,6 +79,8 @@ impl Stats {
             pending_dropped: r(&self.pending_dropped),
             limits_reached: r(&self.limits_reached),
             equivocations: r(&self.equivocations),
+            quarantine_strikes: r(&self.quarantine_strikes),
+            aggregate_checks_failed: r(&self.aggregate_checks_failed),
         }
     }
 }

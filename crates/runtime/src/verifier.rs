@@ -58,6 +58,12 @@ enum Job<S: SignatureScheme> {
         items: Vec<VerifyItem<S>>,
         reply: oneshot::Sender<Verdicts>,
     },
+    /// Per-item verdicts, each item checked on its own and never merged into a batch:
+    /// quarantined operators' signatures, so a failure costs no honest peer a bisection.
+    Alone {
+        items: Vec<VerifyItem<S>>,
+        reply: oneshot::Sender<Verdicts>,
+    },
     /// One check of Σkᵢσᵢ against Σkᵢpkᵢ for one message (optimistic mode).
     Sum {
         digest: ResponseDigest,
@@ -133,6 +139,19 @@ impl<S: SignatureScheme> VerificationPool<S> {
         rx.await.map_err(|_| PoolError::Closed)?
     }
 
+    /// Checks each item on its own (one pairing check each, never batched with other jobs).
+    pub async fn verify_alone(&self, items: Vec<VerifyItem<S>>) -> Verdicts {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, rx) = oneshot::channel();
+        let tx = self.sender().ok_or(PoolError::Closed)?;
+        tx.send(Job::Alone { items, reply })
+            .await
+            .map_err(|_| PoolError::Closed)?;
+        rx.await.map_err(|_| PoolError::Closed)?
+    }
+
     /// One check of the multiplicity-weighted aggregate of a digest's signatures; the
     /// aggregate when it verifies (the answer reuses it), `None` when it does not.
     pub async fn verify_sum(
@@ -167,7 +186,7 @@ impl<S: SignatureScheme> VerificationPool<S> {
 impl<S: SignatureScheme> Job<S> {
     fn len(&self) -> usize {
         match self {
-            Job::Items { items, .. } => items.len(),
+            Job::Items { items, .. } | Job::Alone { items, .. } => items.len(),
             Job::Sum { .. } => 1,
         }
     }
@@ -179,6 +198,7 @@ fn run_jobs<S: SignatureScheme>(scheme: &S, jobs: Vec<Job<S>>) {
     for job in jobs {
         match job {
             Job::Items { items, reply } => batch.push((items, reply)),
+            Job::Alone { items, reply } => run_alone(scheme, items, reply),
             Job::Sum {
                 digest,
                 message,
@@ -211,6 +231,22 @@ fn run_jobs<S: SignatureScheme>(scheme: &S, jobs: Vec<Job<S>>) {
     if !batch.is_empty() {
         run_batch(scheme, batch);
     }
+}
+
+fn run_alone<S: SignatureScheme>(
+    scheme: &S,
+    items: Vec<VerifyItem<S>>,
+    reply: oneshot::Sender<Verdicts>,
+) {
+    let check = || {
+        items
+            .iter()
+            .map(|i| scheme.verify(&i.message, &i.signature, &i.key))
+            .collect()
+    };
+    let verdicts =
+        catch_unwind(AssertUnwindSafe(check)).map_err(|p| PoolError::Panicked(panic_message(&*p)));
+    let _ = reply.send(verdicts);
 }
 
 /// Aggregate checks of tasks that completed together share one batched check (one final

@@ -69,6 +69,9 @@ pub struct NodeArgs {
     /// Client access, transport, limits and secret files (see `access.rs`).
     #[command(flatten)]
     pub access: super::access::AccessArgs,
+    /// Task retention and pruning (see `lifecycle.rs`).
+    #[command(flatten)]
+    pub storage: super::lifecycle::StorageArgs,
 }
 
 /// The resolved configuration.
@@ -161,6 +164,14 @@ pub struct NodeConfig {
     pub max_concurrent_streams: u32,
     /// See [`super::access::AccessArgs::max_requests_per_connection`].
     pub max_requests_per_connection: usize,
+    /// See [`super::lifecycle::StorageArgs::task_retention_secs`].
+    pub task_retention_secs: u64,
+    /// See [`super::lifecycle::StorageArgs::prune_interval_ms`].
+    pub prune_interval_ms: u64,
+    /// See [`super::lifecycle::StorageArgs::prune_batch`].
+    pub prune_batch: usize,
+    /// See [`super::lifecycle::StorageArgs::storage_failure_grace_ms`].
+    pub storage_failure_grace_ms: u64,
 }
 
 impl Default for NodeConfig {
@@ -207,6 +218,10 @@ impl Default for NodeConfig {
             request_timeout_ms: 30_000,
             max_concurrent_streams: 128,
             max_requests_per_connection: 64,
+            task_retention_secs: 7 * 24 * 3600,
+            prune_interval_ms: 60_000,
+            prune_batch: 256,
+            storage_failure_grace_ms: 2_000,
         }
     }
 }
@@ -250,6 +265,7 @@ impl NodeConfig {
             c.addresses = args.addresses.clone();
         }
         args.access.apply(&mut c)?;
+        args.storage.apply(&mut c);
         Ok(c)
     }
 }

@@ -7,8 +7,11 @@ pub mod chain;
 pub mod client_svc;
 pub mod config;
 pub mod dev;
+pub mod dev_ledger;
 pub mod error;
+pub mod faults;
 pub mod http;
+pub mod lifecycle;
 pub mod operator_auth;
 pub mod operator_svc;
 pub mod quota;
@@ -137,10 +140,23 @@ async fn serve(mut config: NodeConfig) -> anyhow::Result<()> {
                 config.dev_seed,
                 config.dev_operators,
             )?;
-            let submitter = Arc::new(InMemorySubmitter::new(
-                Arc::clone(&scheme),
-                Arc::clone(&registry),
-            ));
+            // The ledger remembers answered tasks across restarts, as a chain would.
+            let submitter: Arc<Submitter> = Arc::new(dev_ledger::LedgerSubmitter::open(
+                Arc::new(InMemorySubmitter::new(
+                    Arc::clone(&scheme),
+                    Arc::clone(&registry),
+                )),
+                dev_ledger::ledger_path(&config.db),
+            )?);
+            let failures = faults::registry_failures_from_env(config.dev);
+            let registry: Arc<dyn quorate_domain::OperatorRegistry<Bn254Scheme>> = if failures > 0 {
+                Arc::new(faults::FlakyRegistry {
+                    inner: registry,
+                    failures: failures.into(),
+                })
+            } else {
+                registry
+            };
             Backend {
                 registry: Arc::new(chain::DynRegistry(registry)),
                 submitter,
@@ -156,6 +172,7 @@ async fn serve(mut config: NodeConfig) -> anyhow::Result<()> {
         Arc::clone(&backend.registry),
         Arc::clone(&scheme),
     );
+    lifecycle::ignore_file_size_signal();
     let store =
         Store::open(&config.db).with_context(|| format!("opening {}", config.db.display()))?;
     let state = NodeState::new(
@@ -169,7 +186,8 @@ async fn serve(mut config: NodeConfig) -> anyhow::Result<()> {
             max_expiry_ms: config.max_expiry_ms,
         },
     )
-    .with_submission_payload(backend.payload);
+    .with_submission_payload(backend.payload)
+    .with_crash_point(faults::crash_point_from_env(config.dev));
     let report = state.recover().await?;
     info!(
         tasks = report.tasks,
@@ -226,7 +244,10 @@ async fn serve(mut config: NodeConfig) -> anyhow::Result<()> {
         .with_graceful_shutdown(async move { http_stop.cancelled().await });
     let http_task = tokio::spawn(async move { http_server.await });
 
-    shutdown_signal().await;
+    lifecycle::spawn_pruner(state.store.clone(), &config, stop.clone());
+
+    let grace = std::time::Duration::from_millis(config.storage_failure_grace_ms);
+    let outcome = lifecycle::stop_or_storage_failure(&state.store, grace).await;
     info!("shutting down: finishing in-flight writes");
     stop.cancel();
     state.shutdown().await;
@@ -235,5 +256,7 @@ async fn serve(mut config: NodeConfig) -> anyhow::Result<()> {
     }
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), http_task).await;
     info!("stopped");
-    Ok(())
+    // A storage failure exits non-zero so a supervisor restarts the node on the last
+    // committed state.
+    outcome.map_err(|reason| anyhow::anyhow!("storage failed: {reason}"))
 }
