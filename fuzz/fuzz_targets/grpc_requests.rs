@@ -5,7 +5,8 @@
 //!
 //! Invariants: no panic; a decoded message re-encodes and decodes to itself and validates the
 //! same way again; whatever validates satisfies its type's rules (ids non-zero and equal to
-//! the bytes sent, canonical point encodings, digest = keccak256(response), sizes and expiry
+//! the bytes sent, canonical point encodings, a non-empty response with digest =
+//! keccak256(response), 32-byte auth nonces, sizes and expiry
 //! within the limits, quorums unique and in range, page sizes in 1..=1000) and re-validates
 //! from its own wire form; every refusal naming a task names the task that was sent.
 #![no_main]
@@ -76,10 +77,9 @@ fn check_valid(request: &Request, valid: Validated<'_>) {
         (Request::SubmitSignedResponse(m), Validated::Submission(s)) => {
             assert_eq!(s.to_wire(), *m, "a valid submission is its own wire form");
             assert!(s.response.len() <= LIMITS.max_response_bytes);
-            if !s.response.is_empty() {
-                let digest: [u8; 32] = Keccak256::digest(&s.response).into();
-                assert_eq!(s.digest.as_bytes(), &digest);
-            }
+            assert!(!s.response.is_empty(), "an empty response is refused");
+            let digest: [u8; 32] = Keccak256::digest(&s.response).into();
+            assert_eq!(s.digest.as_bytes(), &digest);
             assert!(!s.signature.is_identity());
             let again = SignatureSubmission::decode(s.to_wire(), LIMITS.max_response_bytes);
             assert_eq!(again.ok(), Some(s));
@@ -90,7 +90,7 @@ fn check_valid(request: &Request, valid: Validated<'_>) {
                 &m.operator_id,
                 &m.auth_signature,
                 m.cursor,
-                m.issued_at_ms,
+                &m.nonce,
             );
         }
         (Request::Ack(m), Validated::Ack(s)) => {
@@ -99,7 +99,7 @@ fn check_valid(request: &Request, valid: Validated<'_>) {
                 &m.operator_id,
                 &m.auth_signature,
                 m.cursor,
-                m.issued_at_ms,
+                &m.nonce,
             );
         }
         (Request::CreateTask(m), Validated::NewTask(t)) => check_new_task(m, &t),
@@ -125,18 +125,30 @@ fn check_valid(request: &Request, valid: Validated<'_>) {
             assert_eq!(parse_address(&q.address.to_string()).ok(), Some(q.address));
         }
         (Request::ExchangeToken(m), Validated::TokenExchange(t)) => check_exchange(m, &t),
+        (Request::GetOperatorChallenge(m), Validated::Operator(id)) => {
+            assert_eq!(&id.as_bytes()[..], &m.operator_id[..]);
+            assert_ne!(id.as_bytes(), &[0; 32]);
+        }
+        (Request::ListEquivocations(m), Validated::Equivocations(q)) => {
+            assert!((1..=MAX_LIST_LIMIT).contains(&q.limit));
+            if m.page_token.is_empty() {
+                assert_eq!(q.after, 0);
+            } else {
+                assert_eq!(m.page_token.parse::<u64>().ok(), Some(q.after));
+            }
+        }
         (r, v) => panic!("{:?} validated into {v:?}", r.method()),
     }
 }
 
-fn check_subscription(s: &Subscription, id: &[u8], sig: &[u8], cursor: u64, issued: u64) {
+fn check_subscription(s: &Subscription, id: &[u8], sig: &[u8], cursor: u64, nonce: &[u8]) {
     assert_eq!(&s.proof.operator_id.as_bytes()[..], id);
     assert_eq!(
         &s.proof.signature.to_bytes()[..],
         sig,
         "canonical G1 encoding"
     );
-    assert_eq!((s.cursor, s.proof.issued_at_ms), (cursor, issued));
+    assert_eq!((s.cursor, &s.proof.nonce[..]), (cursor, nonce));
 }
 
 fn check_new_task(m: &pb::CreateTaskRequest, t: &NewTask) {
@@ -236,6 +248,10 @@ fn check_refusal(request: &Request, e: &RequestError) {
             task_id,
             operator_id,
         }
+        | RequestError::EmptyResponse {
+            task_id,
+            operator_id,
+        }
         | RequestError::BadSignature {
             task_id,
             operator_id,
@@ -254,7 +270,8 @@ fn check_refusal(request: &Request, e: &RequestError) {
             });
             assert_eq!(*task_id, expected);
         }
-        RequestError::BadAuthSignature { operator_id, .. } => {
+        RequestError::BadAuthSignature { operator_id, .. }
+        | RequestError::BadAuthNonce { operator_id, .. } => {
             assert!(e.is_authentication() && text.contains(&operator_id.to_string()));
         }
         _ => assert!(!e.is_authentication()),

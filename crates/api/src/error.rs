@@ -74,6 +74,23 @@ pub enum RequestError {
         /// The signer.
         operator_id: OperatorId,
     },
+    /// A signed response carries no response: the payload submitted with the aggregate would
+    /// be empty.
+    #[error("task {task_id}: response of operator {operator_id} is empty")]
+    EmptyResponse {
+        /// The task.
+        task_id: TaskId,
+        /// The signer.
+        operator_id: OperatorId,
+    },
+    /// An operator's authentication nonce is not the 32 bytes `GetOperatorChallenge` issues.
+    #[error("operator {operator_id}: auth nonce must be 32 bytes, got {got}")]
+    BadAuthNonce {
+        /// The operator.
+        operator_id: OperatorId,
+        /// The nonce's length.
+        got: usize,
+    },
     /// A signed response's BLS signature is not a valid G1 point encoding.
     #[error("task {task_id}: signature of operator {operator_id} is malformed: {reason}")]
     BadSignature {
@@ -167,6 +184,9 @@ impl RequestError {
     /// than the request's content; the node answers `UNAUTHENTICATED` for these and
     /// `INVALID_ARGUMENT` for the rest.
     pub fn is_authentication(&self) -> bool {
-        matches!(self, RequestError::BadAuthSignature { .. })
+        matches!(
+            self,
+            RequestError::BadAuthSignature { .. } | RequestError::BadAuthNonce { .. }
+        )
     }
 }

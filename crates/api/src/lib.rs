@@ -22,7 +22,10 @@ pub use auth::{
 pub use error::{Field, RequestError};
 pub use frame::{decode_frame, encode_frame, Frame, FrameError, FRAME_HEADER_LEN};
 pub use ids::{parse_operator_id, parse_task_id};
-pub use operator::{OperatorProof, SignatureSubmission, Subscription};
+pub use operator::{
+    decode_challenge_request, operator_auth_digest, EquivocationQuery, OperatorProof, ProofMethod,
+    SignatureSubmission, Subscription, OPERATOR_AUTH_TAG,
+};
 pub use proto::{pb, FILE_DESCRIPTOR_SET};
 pub use request::{Method, Request, Validated};
 pub use task::{ListQuery, NewTask, RequestLimits, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};

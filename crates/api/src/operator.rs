@@ -9,8 +9,8 @@ use crate::ids::{parse_operator_id, parse_task_id};
 use crate::pb;
 
 /// A `SignedResponse` that passed every check that needs no node state: ids, digest length,
-/// response size, `digest == keccak256(response)` (when a response is given) and a canonical,
-/// on-curve, non-identity G1 signature.
+/// a non-empty response within the size limit, `digest == keccak256(response)` and a
+/// canonical, on-curve, non-identity G1 signature.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignatureSubmission {
     /// The task signed.
@@ -21,7 +21,7 @@ pub struct SignatureSubmission {
     pub digest: ResponseDigest,
     /// The BLS signature.
     pub signature: Signature,
-    /// The operator's response (may be empty: then only the digest is known).
+    /// The operator's response (never empty: it is the payload submitted with the aggregate).
     pub response: Vec<u8>,
 }
 
@@ -50,8 +50,13 @@ impl SignatureSubmission {
                 max: max_response_bytes,
             });
         }
-        if !req.response.is_empty() && <[u8; 32]>::from(Keccak256::digest(&req.response)) != digest
-        {
+        if req.response.is_empty() {
+            return Err(RequestError::EmptyResponse {
+                task_id,
+                operator_id,
+            });
+        }
+        if <[u8; 32]>::from(Keccak256::digest(&req.response)) != digest {
             return Err(RequestError::DigestMismatch {
                 task_id,
                 operator_id,
@@ -84,26 +89,66 @@ impl SignatureSubmission {
     }
 }
 
-/// An operator's claim to its registered key: a BLS signature over the challenge for
-/// `issued_at_ms` (checked against the registry by the node).
+/// The operator-service call a proof of key is made for. It is part of what the operator
+/// signs, so a proof made for one call cannot be used for another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum ProofMethod {
+    /// `SubscribeTasks`.
+    SubscribeTasks = 1,
+    /// `Ack`.
+    Ack = 2,
+}
+
+/// Domain tag of the operator proof digest: keeps it apart from every other message an
+/// operator's BLS key signs (task responses are keccak256 of ABI data, never prefixed so).
+pub const OPERATOR_AUTH_TAG: &[u8] = b"quorate-operator-auth-v2";
+
+/// The digest an operator signs to prove its key for one call: keccak256(tag ‖ node id ‖
+/// method ‖ operator id ‖ nonce ‖ cursor as u64 big-endian). Binding the node, the method, the
+/// cursor and a server-issued single-use nonce makes a captured proof worthless elsewhere.
+pub fn operator_auth_digest(
+    node_id: &[u8; 32],
+    method: ProofMethod,
+    operator_id: &OperatorId,
+    nonce: &[u8; 32],
+    cursor: u64,
+) -> [u8; 32] {
+    let mut h = Keccak256::new();
+    h.update(OPERATOR_AUTH_TAG);
+    h.update(node_id);
+    h.update([method as u8]);
+    h.update(operator_id.as_bytes());
+    h.update(nonce);
+    h.update(cursor.to_be_bytes());
+    h.finalize().into()
+}
+
+/// An operator's claim to its registered key: a BLS signature over
+/// [`operator_auth_digest`] for a nonce the node issued (checked by the node).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OperatorProof {
     /// The operator.
     pub operator_id: OperatorId,
-    /// When the proof was made (Unix ms).
-    pub issued_at_ms: u64,
-    /// The signature over the challenge.
+    /// The nonce from `GetOperatorChallenge`.
+    pub nonce: [u8; 32],
+    /// The signature over the proof digest.
     pub signature: Signature,
 }
 
 impl OperatorProof {
-    /// Decodes the id and signature fields shared by `SubscribeTasksRequest` and `AckRequest`.
+    /// Decodes the id, nonce and signature fields shared by `SubscribeTasksRequest` and
+    /// `AckRequest`.
     pub fn decode(
         operator_id: &[u8],
-        issued_at_ms: u64,
+        nonce: &[u8],
         auth_signature: &[u8],
     ) -> Result<Self, RequestError> {
         let operator_id = parse_operator_id(operator_id)?;
+        let nonce: [u8; 32] = nonce.try_into().map_err(|_| RequestError::BadAuthNonce {
+            operator_id,
+            got: nonce.len(),
+        })?;
         let signature = Signature::from_bytes(auth_signature).map_err(|reason| {
             RequestError::BadAuthSignature {
                 operator_id,
@@ -112,7 +157,7 @@ impl OperatorProof {
         })?;
         Ok(Self {
             operator_id,
-            issued_at_ms,
+            nonce,
             signature,
         })
     }
@@ -131,7 +176,7 @@ impl Subscription {
     /// Validates a `SubscribeTasksRequest`.
     pub fn decode_subscribe(req: &pb::SubscribeTasksRequest) -> Result<Self, RequestError> {
         Ok(Self {
-            proof: OperatorProof::decode(&req.operator_id, req.issued_at_ms, &req.auth_signature)?,
+            proof: OperatorProof::decode(&req.operator_id, &req.nonce, &req.auth_signature)?,
             cursor: req.cursor,
         })
     }
@@ -139,9 +184,45 @@ impl Subscription {
     /// Validates an `AckRequest`.
     pub fn decode_ack(req: &pb::AckRequest) -> Result<Self, RequestError> {
         Ok(Self {
-            proof: OperatorProof::decode(&req.operator_id, req.issued_at_ms, &req.auth_signature)?,
+            proof: OperatorProof::decode(&req.operator_id, &req.nonce, &req.auth_signature)?,
             cursor: req.cursor,
         })
+    }
+}
+
+/// Validates an `OperatorChallengeRequest`: the operator a nonce is asked for.
+pub fn decode_challenge_request(
+    req: &pb::OperatorChallengeRequest,
+) -> Result<OperatorId, RequestError> {
+    parse_operator_id(&req.operator_id)
+}
+
+/// A `ListEquivocationsRequest` with its page token and limit decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EquivocationQuery {
+    /// Records with a sequence number above this.
+    pub after: u64,
+    /// Page size: `1..=MAX_LIST_LIMIT`.
+    pub limit: u32,
+}
+
+impl EquivocationQuery {
+    /// Validates a `ListEquivocationsRequest` (the same page rules as `ListTasks`).
+    pub fn decode(req: &pb::ListEquivocationsRequest) -> Result<Self, RequestError> {
+        let after = if req.page_token.is_empty() {
+            0
+        } else {
+            req.page_token
+                .parse::<u64>()
+                .map_err(|_| RequestError::BadPageToken {
+                    token: req.page_token.clone(),
+                })?
+        };
+        let limit = match req.limit {
+            0 => crate::task::DEFAULT_LIST_LIMIT,
+            n => n.min(crate::task::MAX_LIST_LIMIT),
+        };
+        Ok(Self { after, limit })
     }
 }
 
@@ -172,12 +253,15 @@ mod tests {
         let s = SignatureSubmission::decode(req.clone(), 9).unwrap();
         assert_eq!(s.to_wire(), req);
         assert_eq!(s.digest.as_bytes().as_slice(), req.digest.as_slice());
-        // Boundary: exactly the limit is accepted; an empty response skips the digest check.
+        // Boundary: exactly the limit is accepted; an empty response never is.
         assert!(SignatureSubmission::decode(req.clone(), 9).is_ok());
         let mut no_response = req;
         no_response.response.clear();
-        no_response.digest = vec![9; 32];
-        assert!(SignatureSubmission::decode(no_response, 0).is_ok());
+        no_response.digest = Keccak256::digest(b"").to_vec();
+        assert!(matches!(
+            SignatureSubmission::decode(no_response, 0),
+            Err(RequestError::EmptyResponse { .. })
+        ));
     }
 
     #[test]
@@ -270,20 +354,28 @@ mod tests {
         let req = pb::SubscribeTasksRequest {
             operator_id: vec![3; 32],
             cursor: 9,
-            issued_at_ms: 1_000,
+            nonce: vec![6; 32],
             auth_signature: sig.clone(),
         };
         let s = Subscription::decode_subscribe(&req).unwrap();
         assert_eq!(s.cursor, 9);
-        assert_eq!(s.proof.issued_at_ms, 1_000);
+        assert_eq!(s.proof.nonce, [6; 32]);
         assert_eq!(s.proof.signature.to_bytes().to_vec(), sig);
         let ack = pb::AckRequest {
             operator_id: vec![3; 32],
             cursor: 4,
-            issued_at_ms: 1,
+            nonce: vec![6; 32],
             auth_signature: vec![1; 63],
         };
         let e = Subscription::decode_ack(&ack).unwrap_err();
+        assert!(e.is_authentication());
+        let short_nonce = pb::AckRequest {
+            nonce: vec![6; 31],
+            auth_signature: sig.clone(),
+            ..ack.clone()
+        };
+        let e = Subscription::decode_ack(&short_nonce).unwrap_err();
+        assert!(matches!(e, RequestError::BadAuthNonce { got: 31, .. }));
         assert!(e.is_authentication());
         assert!(e
             .to_string()
@@ -295,5 +387,26 @@ mod tests {
         let e = Subscription::decode_ack(&ack).unwrap_err();
         assert!(!e.is_authentication());
         assert!(matches!(e, RequestError::IdLength { got: 2, .. }));
+    }
+
+    #[test]
+    fn the_proof_digest_binds_node_method_operator_nonce_and_cursor() {
+        let op = OperatorId::new([3; 32]).unwrap();
+        let other = OperatorId::new([4; 32]).unwrap();
+        let base = operator_auth_digest(&[1; 32], ProofMethod::Ack, &op, &[2; 32], 7);
+        let variants = [
+            operator_auth_digest(&[9; 32], ProofMethod::Ack, &op, &[2; 32], 7),
+            operator_auth_digest(&[1; 32], ProofMethod::SubscribeTasks, &op, &[2; 32], 7),
+            operator_auth_digest(&[1; 32], ProofMethod::Ack, &other, &[2; 32], 7),
+            operator_auth_digest(&[1; 32], ProofMethod::Ack, &op, &[9; 32], 7),
+            operator_auth_digest(&[1; 32], ProofMethod::Ack, &op, &[2; 32], 8),
+        ];
+        for v in variants {
+            assert_ne!(v, base);
+        }
+        assert_eq!(
+            base,
+            operator_auth_digest(&[1; 32], ProofMethod::Ack, &op, &[2; 32], 7)
+        );
     }
 }

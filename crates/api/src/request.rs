@@ -1,12 +1,14 @@
 //! Every request message by RPC method, decoded from protobuf bytes and then validated.
 
 use prost::Message;
-use quorate_domain::TaskId;
+use quorate_domain::{OperatorId, TaskId};
 
 use crate::auth::{SigningMessageQuery, TokenExchange};
 use crate::error::RequestError;
 use crate::ids::parse_task_id;
-use crate::operator::{SignatureSubmission, Subscription};
+use crate::operator::{
+    decode_challenge_request, EquivocationQuery, SignatureSubmission, Subscription,
+};
 use crate::pb;
 use crate::task::{ListQuery, NewTask, RequestLimits};
 
@@ -35,11 +37,15 @@ pub enum Method {
     GetSigningMessage,
     /// `AuthService/ExchangeToken`.
     ExchangeToken,
+    /// `OperatorService/GetOperatorChallenge`.
+    GetOperatorChallenge,
+    /// `ClientService/ListEquivocations`.
+    ListEquivocations,
 }
 
 impl Method {
     /// Every method.
-    pub const ALL: [Method; 11] = [
+    pub const ALL: [Method; 13] = [
         Method::SubscribeTasks,
         Method::SubmitSignedResponse,
         Method::Ack,
@@ -51,6 +57,8 @@ impl Method {
         Method::GetAggregate,
         Method::GetSigningMessage,
         Method::ExchangeToken,
+        Method::GetOperatorChallenge,
+        Method::ListEquivocations,
     ];
 
     /// The method a selector byte picks (every byte picks one).
@@ -72,6 +80,8 @@ impl Method {
             Method::GetAggregate => "/quorate.v1.ClientService/GetAggregate",
             Method::GetSigningMessage => "/quorate.v1.AuthService/GetSigningMessage",
             Method::ExchangeToken => "/quorate.v1.AuthService/ExchangeToken",
+            Method::GetOperatorChallenge => "/quorate.v1.OperatorService/GetOperatorChallenge",
+            Method::ListEquivocations => "/quorate.v1.ClientService/ListEquivocations",
         }
     }
 
@@ -89,6 +99,8 @@ impl Method {
             Method::GetAggregate => Request::GetAggregate(Message::decode(bytes)?),
             Method::GetSigningMessage => Request::GetSigningMessage(Message::decode(bytes)?),
             Method::ExchangeToken => Request::ExchangeToken(Message::decode(bytes)?),
+            Method::GetOperatorChallenge => Request::GetOperatorChallenge(Message::decode(bytes)?),
+            Method::ListEquivocations => Request::ListEquivocations(Message::decode(bytes)?),
         })
     }
 }
@@ -108,6 +120,8 @@ pub enum Request {
     GetAggregate(pb::GetTaskRequest),
     GetSigningMessage(pb::SigningMessageRequest),
     ExchangeToken(pb::ExchangeTokenRequest),
+    GetOperatorChallenge(pb::OperatorChallengeRequest),
+    ListEquivocations(pb::ListEquivocationsRequest),
 }
 
 /// What a request validates into.
@@ -129,6 +143,10 @@ pub enum Validated<'a> {
     SigningMessage(SigningMessageQuery),
     /// `ExchangeToken`.
     TokenExchange(TokenExchange<'a>),
+    /// `GetOperatorChallenge`: the operator a nonce is for.
+    Operator(OperatorId),
+    /// `ListEquivocations`.
+    Equivocations(EquivocationQuery),
 }
 
 impl Request {
@@ -146,6 +164,8 @@ impl Request {
             Request::GetAggregate(_) => Method::GetAggregate,
             Request::GetSigningMessage(_) => Method::GetSigningMessage,
             Request::ExchangeToken(_) => Method::ExchangeToken,
+            Request::GetOperatorChallenge(_) => Method::GetOperatorChallenge,
+            Request::ListEquivocations(_) => Method::ListEquivocations,
         }
     }
 
@@ -163,6 +183,8 @@ impl Request {
             Request::CancelTask(m) => m.encode_to_vec(),
             Request::GetSigningMessage(m) => m.encode_to_vec(),
             Request::ExchangeToken(m) => m.encode_to_vec(),
+            Request::GetOperatorChallenge(m) => m.encode_to_vec(),
+            Request::ListEquivocations(m) => m.encode_to_vec(),
         }
     }
 
@@ -192,6 +214,10 @@ impl Request {
                 Validated::SigningMessage(SigningMessageQuery::decode(m)?)
             }
             Request::ExchangeToken(m) => Validated::TokenExchange(TokenExchange::decode(m)?),
+            Request::GetOperatorChallenge(m) => Validated::Operator(decode_challenge_request(m)?),
+            Request::ListEquivocations(m) => {
+                Validated::Equivocations(EquivocationQuery::decode(m)?)
+            }
         })
     }
 }

@@ -91,7 +91,7 @@ fn seeds() -> Vec<(&'static str, Request, bool)> {
             Request::SubscribeTasks(pb::SubscribeTasksRequest {
                 operator_id: vec![0x22; 32],
                 cursor: 7,
-                issued_at_ms: 1_700_000_000_000,
+                nonce: vec![0x66; 32],
                 auth_signature: auth.clone(),
             }),
             true,
@@ -103,15 +103,40 @@ fn seeds() -> Vec<(&'static str, Request, bool)> {
                 response: Vec::new(),
                 ..signed(b"42")
             }),
-            true,
+            false,
         ),
         (
             "ack",
             Request::Ack(pb::AckRequest {
                 operator_id: vec![0x22; 32],
                 cursor: 9,
-                issued_at_ms: 1_700_000_000_000,
+                nonce: vec![0x66; 32],
+                auth_signature: auth.clone(),
+            }),
+            true,
+        ),
+        (
+            "ack_short_nonce",
+            Request::Ack(pb::AckRequest {
+                operator_id: vec![0x22; 32],
+                cursor: 9,
+                nonce: vec![0x66; 31],
                 auth_signature: auth,
+            }),
+            false,
+        ),
+        (
+            "operator_challenge",
+            Request::GetOperatorChallenge(pb::OperatorChallengeRequest {
+                operator_id: vec![0x22; 32],
+            }),
+            true,
+        ),
+        (
+            "list_equivocations",
+            Request::ListEquivocations(pb::ListEquivocationsRequest {
+                page_token: "12".into(),
+                limit: 50,
             }),
             true,
         ),

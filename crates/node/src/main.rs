@@ -11,6 +11,8 @@ use clap::Parser;
 /// Quorate: fast BLS signature aggregation for EigenLayer AVSs.
 #[derive(Parser)]
 #[command(name = "quorate", version, about)]
+// Parsed once at start and consumed right away: the size of the `node` flags does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Cli {
     /// Run the whole aggregation pipeline in memory on real BN254 keys and print a summary.
     Demo(cli::demo::DemoArgs),

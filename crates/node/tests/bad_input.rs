@@ -7,10 +7,9 @@
 
 mod common;
 
+use common::operator;
 use common::*;
 use quorate_bls::KeyPair;
-use rand::SeedableRng;
-use sha3::{Digest, Keccak256};
 use tonic::{Code, Request};
 
 fn with_key<T>(msg: T, key: &str) -> Request<T> {
@@ -19,24 +18,7 @@ fn with_key<T>(msg: T, key: &str) -> Request<T> {
     r
 }
 
-/// The node's dev key derivation (see `compute::dev_key`).
-fn dev_key(seed: u64, index: u32) -> KeyPair {
-    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(
-        seed.wrapping_mul(1_000_003).wrapping_add(u64::from(index)),
-    );
-    KeyPair::random(&mut rng)
-}
-
-fn signed(task: &[u8], key: &KeyPair, signer: &KeyPair, response: &[u8]) -> pb::SignedResponse {
-    let digest: [u8; 32] = Keccak256::digest(response).into();
-    pb::SignedResponse {
-        task_id: task.to_vec(),
-        operator_id: key.operator_id().as_bytes().to_vec(),
-        digest: digest.to_vec(),
-        signature: signer.sign(&digest).to_bytes().to_vec(),
-        response: response.to_vec(),
-    }
-}
+use common::operator::{dev_key, signed};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fault_gets_its_own_status_and_disturbs_nothing() {
@@ -200,15 +182,21 @@ role = "client"
         "{oversized:?}"
     );
 
-    // Operator faults.
+    // Operator faults. Submissions need the operator's session (hostile_operators.rs tries
+    // the attacks on sign-in and sessions in depth).
     let mut op = operator_client(&node.grpc).await;
     let (op0, op1) = (dev_key(1, 0), dev_key(1, 1));
     let stranger = KeyPair::random(&mut rand::thread_rng());
+    let (token0, _s0) = operator::sign_in(&mut op, &op0, 0).await;
+    let (token1, _s1) = operator::sign_in(&mut op, &op1, 0).await;
     let submit_code = |r: Result<tonic::Response<pb::SubmitVerdict>, tonic::Status>| {
         r.map(|_| ()).unwrap_err().code()
     };
     let ok = op
-        .submit_signed_response(signed(&task.task_id, &op0, &op0, b"r"))
+        .submit_signed_response(operator::with_session(
+            signed(&task.task_id, &op0, &op0, b"r"),
+            &token0,
+        ))
         .await
         .expect("registered operator accepted")
         .into_inner();
@@ -216,22 +204,28 @@ role = "client"
     // Replayed response.
     assert_eq!(
         submit_code(
-            op.submit_signed_response(signed(&task.task_id, &op0, &op0, b"r"))
-                .await
+            op.submit_signed_response(operator::with_session(
+                signed(&task.task_id, &op0, &op0, b"r"),
+                &token0
+            ))
+            .await
         ),
         Code::AlreadyExists
     );
-    // Unregistered operator.
+    // Unregistered operator: it cannot sign in, so it has no session.
     let unreg = submit_code(
         op.submit_signed_response(signed(&task.task_id, &stranger, &stranger, b"r"))
             .await,
     );
-    assert_eq!(unreg, Code::PermissionDenied);
-    // Forged: operator 1's id, someone else's signature.
+    assert_eq!(unreg, Code::Unauthenticated);
+    // Forged: operator 1's id and session, someone else's signature.
     assert_eq!(
         submit_code(
-            op.submit_signed_response(signed(&task.task_id, &op1, &stranger, b"r"))
-                .await
+            op.submit_signed_response(operator::with_session(
+                signed(&task.task_id, &op1, &stranger, b"r"),
+                &token1
+            ))
+            .await
         ),
         Code::InvalidArgument
     );
@@ -239,26 +233,38 @@ role = "client"
     let mut m = signed(&task.task_id, &op1, &op1, b"r");
     m.signature.truncate(10);
     assert_eq!(
-        submit_code(op.submit_signed_response(m).await),
+        submit_code(
+            op.submit_signed_response(operator::with_session(m, &token1))
+                .await
+        ),
         Code::InvalidArgument
     );
     let mut m = signed(&task.task_id, &op1, &op1, b"r");
     m.response = b"other".to_vec();
     assert_eq!(
-        submit_code(op.submit_signed_response(m).await),
+        submit_code(
+            op.submit_signed_response(operator::with_session(m, &token1))
+                .await
+        ),
         Code::InvalidArgument
     );
     assert_eq!(
         submit_code(
-            op.submit_signed_response(signed(&[5; 32], &op1, &op1, b"r"))
-                .await
+            op.submit_signed_response(operator::with_session(
+                signed(&[5; 32], &op1, &op1, b"r"),
+                &token1
+            ))
+            .await
         ),
         Code::NotFound
     );
     // The refused responses were not stored: operator 1 can still sign.
-    op.submit_signed_response(signed(&task.task_id, &op1, &op1, b"r"))
-        .await
-        .expect("operator 1 accepted after the forgeries");
+    op.submit_signed_response(operator::with_session(
+        signed(&task.task_id, &op1, &op1, b"r"),
+        &token1,
+    ))
+    .await
+    .expect("operator 1 accepted after the forgeries");
     let t = c
         .get_task(with_key(get(task.task_id.clone()), "alice-key"))
         .await
@@ -297,60 +303,63 @@ role = "client"
         .expect("cancel")
         .into_inner();
     assert_eq!(cancelled.status, pb::TaskStatus::Cancelled as i32);
+    let op2 = dev_key(1, 2);
+    let (token2, _s2) = operator::sign_in(&mut op, &op2, 0).await;
     assert_eq!(
         submit_code(
-            op.submit_signed_response(signed(&task.task_id, &dev_key(1, 2), &dev_key(1, 2), b"r"))
-                .await
+            op.submit_signed_response(operator::with_session(
+                signed(&task.task_id, &op2, &op2, b"r"),
+                &token2
+            ))
+            .await
         ),
         Code::FailedPrecondition
     );
 
-    // Operator authentication on SubscribeTasks: missing, forged and unregistered proofs.
-    let sub = |key: &KeyPair, signer: &KeyPair| {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64;
-        let mut h = Keccak256::new();
-        h.update(b"quorate-operator-auth");
-        h.update(key.operator_id().as_bytes());
-        h.update(now.to_be_bytes());
-        let digest: [u8; 32] = h.finalize().into();
-        pb::SubscribeTasksRequest {
-            operator_id: key.operator_id().as_bytes().to_vec(),
-            cursor: 0,
-            issued_at_ms: now,
-            auth_signature: signer.sign(&digest).to_bytes().to_vec(),
-        }
-    };
-    let mut no_proof = sub(&op0, &op0);
-    no_proof.auth_signature.clear();
+    // Operator authentication on SubscribeTasks: missing, stale, forged and unregistered
+    // proofs (hostile_operators.rs tries replays and redirected proofs).
     let code_of = |r: Result<tonic::Response<tonic::codec::Streaming<pb::Task>>, tonic::Status>| {
         r.map(|_| ()).unwrap_err().code()
     };
+    let mut no_proof = operator::subscribe_req(&mut op, &op0, 0).await;
+    no_proof.auth_signature.clear();
     assert_eq!(
         code_of(op.subscribe_tasks(no_proof).await),
         Code::Unauthenticated
     );
-    let mut stale = sub(&op0, &op0);
-    stale.issued_at_ms -= 3_600_000;
+    let mut no_nonce = operator::subscribe_req(&mut op, &op0, 0).await;
+    no_nonce.nonce.clear();
     assert_eq!(
-        code_of(op.subscribe_tasks(stale).await),
+        code_of(op.subscribe_tasks(no_nonce).await),
+        Code::Unauthenticated
+    );
+    let ch = operator::challenge(&mut op, &op0).await;
+    let forged = pb::SubscribeTasksRequest {
+        operator_id: op0.operator_id().as_bytes().to_vec(),
+        cursor: 0,
+        auth_signature: operator::proof(
+            &op0,
+            &op1,
+            &ch,
+            quorate_api::ProofMethod::SubscribeTasks,
+            0,
+        ),
+        nonce: ch.nonce.clone(),
+    };
+    assert_eq!(
+        code_of(op.subscribe_tasks(forged).await),
         Code::Unauthenticated
     );
     assert_eq!(
-        code_of(op.subscribe_tasks(sub(&op0, &op1)).await),
-        Code::Unauthenticated
-    );
-    assert_eq!(
-        code_of(op.subscribe_tasks(sub(&stranger, &stranger)).await),
+        op.get_operator_challenge(pb::OperatorChallengeRequest {
+            operator_id: stranger.operator_id().as_bytes().to_vec(),
+        })
+        .await
+        .unwrap_err()
+        .code(),
         Code::PermissionDenied
     );
-    let mut stream = op
-        .subscribe_tasks(sub(&op0, &op0))
-        .await
-        .expect("registered operator subscribes")
-        .into_inner();
+    let (_, mut stream) = operator::sign_in(&mut op, &op0, 0).await;
     let first = stream.message().await.expect("stream").expect("a task");
     assert!(first.seq > 0);
 

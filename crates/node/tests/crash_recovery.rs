@@ -127,19 +127,24 @@ async fn sigkill_while_signatures_stream_in_keeps_every_acknowledged_one() {
         let (grpc, acked) = (node.grpc.clone(), Arc::clone(&acked));
         jobs.push(tokio::spawn(async move {
             let mut op = operator_client(&grpc).await;
+            // Submissions need the operator's session (see hostile_operators.rs).
+            let (token, _stream) = common::operator::sign_in(&mut op, &key, 0).await;
             for i in 1..=N {
                 let response = format!("payload {i}").into_bytes();
                 let digest: [u8; 32] = Keccak256::digest(&response).into();
                 let mut id = [0u8; 32];
                 id[24..].copy_from_slice(&i.to_be_bytes());
                 let sent = op
-                    .submit_signed_response(pb::SignedResponse {
-                        task_id: id.to_vec(),
-                        operator_id: key.operator_id().as_bytes().to_vec(),
-                        digest: digest.to_vec(),
-                        signature: key.sign(&digest).to_bytes().to_vec(),
-                        response,
-                    })
+                    .submit_signed_response(common::operator::with_session(
+                        pb::SignedResponse {
+                            task_id: id.to_vec(),
+                            operator_id: key.operator_id().as_bytes().to_vec(),
+                            digest: digest.to_vec(),
+                            signature: key.sign(&digest).to_bytes().to_vec(),
+                            response,
+                        },
+                        &token,
+                    ))
                     .await;
                 match sent {
                     Ok(_) => *acked.lock().unwrap().entry(i).or_default() += 1,

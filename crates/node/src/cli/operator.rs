@@ -1,17 +1,21 @@
-//! `quorate operator run`: a real operator process. Subscribes to the node's tasks (resuming
-//! from its cursor), computes a response with a pluggable function, signs it with its BLS key,
-//! submits it and acknowledges the cursor.
+//! `quorate operator run`: a real operator process. Signs in with a node-issued challenge,
+//! subscribes to the node's tasks (resuming from its cursor), computes a response with a
+//! pluggable function, signs it with its BLS key, submits it with its session token and
+//! acknowledges the cursor.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
+use quorate_api::{operator_auth_digest, ProofMethod};
 use quorate_bls::KeyPair;
+use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 use tonic::Code;
 use tracing::{info, warn};
 
 use crate::compute::{dev_key, sign_response, ComputeFn};
+use crate::node::operator_auth::SESSION_HEADER;
 use quorate_api::pb;
 use quorate_api::pb::operator_service_client::OperatorServiceClient;
 
@@ -101,7 +105,8 @@ async fn operate(args: &RunArgs, key: &KeyPair) -> anyhow::Result<()> {
     }
 }
 
-/// One connection: subscribe from `cursor`, handle tasks, ack each.
+/// One connection: sign in and subscribe from `cursor`, handle tasks, ack each (each ack is
+/// a fresh sign-in that also renews the session token submissions carry).
 async fn session(
     endpoint: &Endpoint,
     args: &RunArgs,
@@ -111,32 +116,30 @@ async fn session(
     let channel: Channel = endpoint.connect().await?;
     let mut client = OperatorServiceClient::new(channel);
     let operator_id = key.operator_id().as_bytes().to_vec();
-    let mut stream = client
-        .subscribe_tasks({
-            let (issued_at_ms, auth_signature) = proof(key);
-            pb::SubscribeTasksRequest {
-                operator_id: operator_id.clone(),
-                cursor: *cursor,
-                issued_at_ms,
-                auth_signature,
-            }
+    let (nonce, auth_signature) =
+        prove(&mut client, key, ProofMethod::SubscribeTasks, *cursor).await?;
+    let subscribed = client
+        .subscribe_tasks(pb::SubscribeTasksRequest {
+            operator_id: operator_id.clone(),
+            cursor: *cursor,
+            nonce,
+            auth_signature,
         })
-        .await?
-        .into_inner();
+        .await?;
+    let mut token = session_token(subscribed.metadata())?;
+    let mut stream = subscribed.into_inner();
     while let Some(task) = stream.message().await? {
         let response = args.compute.apply(&task.payload);
         let (digest, signature) = sign_response(key, &response);
-        let sent = client
-            .submit_signed_response(pb::SignedResponse {
-                task_id: task.task_id.clone(),
-                operator_id: operator_id.clone(),
-                digest: digest.to_vec(),
-                signature: signature.to_vec(),
-                response,
-            })
-            .await;
-        match sent {
-            Ok(_) => {}
+        let signed = pb::SignedResponse {
+            task_id: task.task_id.clone(),
+            operator_id: operator_id.clone(),
+            digest: digest.to_vec(),
+            signature: signature.to_vec(),
+            response,
+        };
+        match submit(&mut client, &token, signed).await {
+            Ok(()) => {}
             // Final verdicts: the task is handled either way.
             Err(s)
                 if matches!(
@@ -153,24 +156,75 @@ async fn session(
             Err(s) => return Err(s.into()),
         }
         *cursor = (*cursor).max(task.seq);
-        client
-            .ack({
-                let (issued_at_ms, auth_signature) = proof(key);
-                pb::AckRequest {
-                    operator_id: operator_id.clone(),
-                    cursor: *cursor,
-                    issued_at_ms,
-                    auth_signature,
-                }
+        let (nonce, auth_signature) = prove(&mut client, key, ProofMethod::Ack, *cursor).await?;
+        let acked = client
+            .ack(pb::AckRequest {
+                operator_id: operator_id.clone(),
+                cursor: *cursor,
+                nonce,
+                auth_signature,
             })
             .await?;
+        token = session_token(acked.metadata())?;
     }
     Ok(())
 }
 
-/// A fresh proof of the operator's key: `(issued_at_ms, BLS signature of the challenge)`.
-fn proof(key: &KeyPair) -> (u64, Vec<u8>) {
-    let now = crate::node::record::now_ms();
-    let digest = crate::node::operator_auth::challenge(&key.operator_id(), now);
-    (now, key.sign(&digest).to_bytes().to_vec())
+/// Submits with the session token; a task the node has not started yet (`UNAVAILABLE`) is
+/// retried for a while, since the node refuses rather than risk losing the signature.
+async fn submit(
+    client: &mut OperatorServiceClient<Channel>,
+    token: &MetadataValue<Ascii>,
+    signed: pb::SignedResponse,
+) -> Result<(), tonic::Status> {
+    let mut attempts = 0;
+    loop {
+        let mut request = tonic::Request::new(signed.clone());
+        request.metadata_mut().insert(SESSION_HEADER, token.clone());
+        match client.submit_signed_response(request).await {
+            Ok(_) => return Ok(()),
+            Err(s) if s.code() == Code::Unavailable && attempts < 50 => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(s) => return Err(s),
+        }
+    }
+}
+
+/// The session token a sign-in answered with.
+fn session_token(metadata: &tonic::metadata::MetadataMap) -> anyhow::Result<MetadataValue<Ascii>> {
+    metadata
+        .get(SESSION_HEADER)
+        .cloned()
+        .with_context(|| format!("the node sent no {SESSION_HEADER} header"))
+}
+
+/// A proof of the operator's key for one call: a fresh challenge's nonce and the BLS
+/// signature of the proof digest over it.
+async fn prove(
+    client: &mut OperatorServiceClient<Channel>,
+    key: &KeyPair,
+    method: ProofMethod,
+    cursor: u64,
+) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
+    let operator_id = key.operator_id();
+    let challenge = client
+        .get_operator_challenge(pb::OperatorChallengeRequest {
+            operator_id: operator_id.as_bytes().to_vec(),
+        })
+        .await?
+        .into_inner();
+    let node_id: [u8; 32] = challenge
+        .node_id
+        .as_slice()
+        .try_into()
+        .context("the node's id is not 32 bytes")?;
+    let nonce: [u8; 32] = challenge
+        .nonce
+        .as_slice()
+        .try_into()
+        .context("the challenge nonce is not 32 bytes")?;
+    let digest = operator_auth_digest(&node_id, method, &operator_id, &nonce, cursor);
+    Ok((nonce.to_vec(), key.sign(&digest).to_bytes().to_vec()))
 }

@@ -164,7 +164,8 @@ pub fn anonymous_admin(c: &NodeConfig) -> bool {
 /// `--dev` on loopback, plaintext on a non-loopback address without `--insecure`, short JWT
 /// secrets, a client CA without TLS.
 pub fn check_exposure(c: &NodeConfig) -> anyhow::Result<()> {
-    if !client_auth_configured(c) && !(c.dev && c.grpc_addr.ip().is_loopback()) {
+    let dev_on_loopback = c.dev && c.grpc_addr.ip().is_loopback();
+    if !(client_auth_configured(c) || dev_on_loopback) {
         anyhow::bail!(
             "refusing to start without client authentication: {} needs API keys \
              ([[api_keys]] in --config) or wallet sign-in with a JWT secret \

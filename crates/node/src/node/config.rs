@@ -69,6 +69,9 @@ pub struct NodeArgs {
     /// Client access, transport, limits and secret files (see `access.rs`).
     #[command(flatten)]
     pub access: super::access::AccessArgs,
+    /// Operator sign-in, stream and evidence limits (see `operator_config.rs`).
+    #[command(flatten)]
+    pub operators: super::operator_config::OperatorLimitArgs,
     /// Task retention and pruning (see `lifecycle.rs`).
     #[command(flatten)]
     pub storage: super::lifecycle::StorageArgs,
@@ -164,6 +167,18 @@ pub struct NodeConfig {
     pub max_concurrent_streams: u32,
     /// See [`super::access::AccessArgs::max_requests_per_connection`].
     pub max_requests_per_connection: usize,
+    /// See [`super::operator_config::OperatorLimitArgs::operator_challenge_ttl_ms`].
+    pub operator_challenge_ttl_ms: u64,
+    /// See [`super::operator_config::OperatorLimitArgs::max_operator_challenges`].
+    pub max_operator_challenges: usize,
+    /// See [`super::operator_config::OperatorLimitArgs::max_challenges_per_operator`].
+    pub max_challenges_per_operator: usize,
+    /// See [`super::operator_config::OperatorLimitArgs::operator_session_ttl_ms`].
+    pub operator_session_ttl_ms: u64,
+    /// See [`super::operator_config::OperatorLimitArgs::max_streams_per_operator`].
+    pub max_streams_per_operator: usize,
+    /// See [`super::operator_config::OperatorLimitArgs::max_equivocations`].
+    pub max_equivocations: u64,
     /// See [`super::lifecycle::StorageArgs::task_retention_secs`].
     pub task_retention_secs: u64,
     /// See [`super::lifecycle::StorageArgs::prune_interval_ms`].
@@ -218,6 +233,12 @@ impl Default for NodeConfig {
             request_timeout_ms: 30_000,
             max_concurrent_streams: 128,
             max_requests_per_connection: 64,
+            operator_challenge_ttl_ms: 30_000,
+            max_operator_challenges: 10_000,
+            max_challenges_per_operator: 4,
+            operator_session_ttl_ms: 3_600_000,
+            max_streams_per_operator: 4,
+            max_equivocations: 100_000,
             task_retention_secs: 7 * 24 * 3600,
             prune_interval_ms: 60_000,
             prune_batch: 256,
@@ -265,6 +286,7 @@ impl NodeConfig {
             c.addresses = args.addresses.clone();
         }
         args.access.apply(&mut c)?;
+        args.operators.apply(&mut c);
         args.storage.apply(&mut c);
         Ok(c)
     }

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
 use crate::compute::{dev_key, dev_stakes, sign_response, ComputeFn};
-use crate::node::record::TaskRecord;
+use crate::node::record::{Status, TaskRecord};
 use crate::node::state::NodeState;
 
 /// Registers `count` dev operators (keys from `seed`) at `block`; returns their keys.
@@ -50,10 +50,9 @@ pub fn spawn_simulated(state: NodeState, keys: Vec<KeyPair>, stop: CancellationT
     tokio::spawn(async move {
         let mut updates = state.subscribe();
         let mut seen = HashSet::new();
-        if let Ok(open) = state
-            .store
-            .tasks_after(0, usize::MAX, |r: &TaskRecord| r.status.is_open())
-        {
+        if let Ok(open) = state.store.tasks_after(0, usize::MAX, |r: &TaskRecord| {
+            r.status == Status::Collecting
+        }) {
             for record in open {
                 sign_all(&state, &keys, &record, &mut seen).await;
             }
@@ -67,7 +66,9 @@ pub fn spawn_simulated(state: NodeState, keys: Vec<KeyPair>, stop: CancellationT
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
             };
-            if record.status.is_open() {
+            // Collecting, not pending: the node refuses (retryably) responses for tasks it
+            // has not handed to the aggregator yet.
+            if record.status == Status::Collecting {
                 sign_all(&state, &keys, &record, &mut seen).await;
             }
         }

@@ -30,6 +30,9 @@ pub enum NodeError {
     /// A rate or size limit was reached.
     #[error("resource exhausted: {0}")]
     ResourceExhausted(String),
+    /// Past the range that exists now (an ack cursor beyond the highest task issued).
+    #[error("out of range: {0}")]
+    OutOfRange(String),
     /// The node is shutting down.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -52,6 +55,7 @@ impl NodeError {
             NodeError::Unauthenticated(_) => Code::Unauthenticated,
             NodeError::PermissionDenied(_) => Code::PermissionDenied,
             NodeError::ResourceExhausted(_) => Code::ResourceExhausted,
+            NodeError::OutOfRange(_) => Code::OutOfRange,
             NodeError::Unavailable(_) => Code::Unavailable,
             NodeError::Store(_) => Code::Internal,
             NodeError::Aggregation(e) => aggregation_code(e),
@@ -155,7 +159,7 @@ mod tests {
             Status::from(bad_id).message(),
             "invalid argument: task id must be 32 bytes, got 5"
         );
-        let proof = quorate_api::OperatorProof::decode(&[3; 32], 0, &[0; 64]).unwrap_err();
+        let proof = quorate_api::OperatorProof::decode(&[3; 32], &[0; 32], &[0; 64]).unwrap_err();
         assert_eq!(NodeError::from(proof).code(), Code::Unauthenticated);
     }
 }

@@ -8,11 +8,13 @@ pub mod client_svc;
 pub mod config;
 pub mod dev;
 pub mod dev_ledger;
+pub mod equivocation;
 pub mod error;
 pub mod faults;
 pub mod http;
 pub mod lifecycle;
 pub mod operator_auth;
+pub mod operator_config;
 pub mod operator_svc;
 pub mod quota;
 pub mod ratelimit;
@@ -188,6 +190,7 @@ async fn serve(mut config: NodeConfig) -> anyhow::Result<()> {
     )
     .with_submission_payload(backend.payload)
     .with_crash_point(faults::crash_point_from_env(config.dev));
+    equivocation::spawn_recorder(state.clone(), config.max_equivocations);
     let report = state.recover().await?;
     info!(
         tasks = report.tasks,
@@ -217,11 +220,17 @@ async fn serve(mut config: NodeConfig) -> anyhow::Result<()> {
     let limit = config.max_message_bytes;
     let operator_api = operator_svc::OperatorApi {
         state: state.clone(),
-        auth: Arc::new(operator_auth::OperatorAuth {
-            registry: Arc::clone(&backend.registry),
-            block: backend.auth_block,
-            quorums: backend.auth_quorums,
-        }),
+        auth: Arc::new(operator_auth::OperatorAuth::new(
+            state.core.clone(),
+            backend.auth_block,
+            backend.auth_quorums,
+            operator_config::auth_limits(&config),
+        )),
+        streams: Arc::new(quota::WatcherLimit::new(config.max_streams_per_operator)),
+        peers: Arc::new(ratelimit::RateLimiter::new(
+            config.peer_rate_limit,
+            config.peer_rate_burst,
+        )),
     };
     let (client_api, auth_api) = access::client_apis(&mut config, &state, &stop)?;
     let services = transport::Services {

@@ -1,17 +1,30 @@
-//! `quorate.v1.OperatorService`: tasks to sign (resumable by cursor), signed responses, acks.
+//! `quorate.v1.OperatorService`: sign-in challenges, tasks to sign (resumable by cursor),
+//! signed responses and acks.
+//!
+//! Who may call what: `GetOperatorChallenge` anyone, for a registered operator id (nonces are
+//! bounded; failed calls spend the remote IP's budget of unauthenticated calls); `SubscribeTasks`
+//! and `Ack` only with a proof of the registered key over a fresh challenge (see
+//! [`crate::node::operator_auth`]); `SubmitSignedResponse` only with the session token of the
+//! operator it names.
 
 use std::pin::Pin;
+use std::sync::Arc;
 
 use futures::Stream;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
+use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status};
 
-use quorate_api::{SignatureSubmission, Subscription};
+use quorate_api::{decode_challenge_request, ProofMethod, SignatureSubmission, Subscription};
 
 use crate::node::error::NodeError;
+use crate::node::operator_auth::{OperatorAuth, SESSION_HEADER};
+use crate::node::quota::{WatchSlot, WatcherLimit};
+use crate::node::ratelimit::RateLimiter;
 use crate::node::record::TaskRecord;
-use crate::node::state::NodeState;
+use crate::node::state::{off_async, NodeState};
+use crate::node::transport::peer_key;
 use quorate_api::pb;
 use quorate_api::pb::operator_service_server::OperatorService;
 
@@ -19,8 +32,12 @@ use quorate_api::pb::operator_service_server::OperatorService;
 pub struct OperatorApi {
     /// The node.
     pub state: NodeState,
-    /// Checks operators' proofs of their registered key.
-    pub auth: std::sync::Arc<crate::node::operator_auth::OperatorAuth>,
+    /// Challenges, operators' proofs of their registered key and session tokens.
+    pub auth: Arc<OperatorAuth>,
+    /// Open `SubscribeTasks` streams per operator.
+    pub streams: Arc<WatcherLimit>,
+    /// Unauthenticated calls (challenges, failed proofs) per remote IP.
+    pub peers: Arc<RateLimiter>,
 }
 
 type TaskStream = Pin<Box<dyn Stream<Item = Result<pb::Task, Status>> + Send>>;
@@ -34,9 +51,10 @@ async fn catch_up(
     tx: &mpsc::Sender<Result<pb::Task, Status>>,
 ) -> Result<bool, NodeError> {
     loop {
-        let page = state
-            .store
-            .tasks_after(*cursor, PAGE, |r: &TaskRecord| r.status.is_open())?;
+        let (store, after) = (state.store.clone(), *cursor);
+        let page =
+            off_async(move || store.tasks_after(after, PAGE, |r: &TaskRecord| r.status.is_open()))
+                .await?;
         let Some(last) = page.last().map(|r| r.seq) else {
             return Ok(true);
         };
@@ -49,38 +67,68 @@ async fn catch_up(
     }
 }
 
-async fn feed(state: NodeState, mut cursor: u64, tx: mpsc::Sender<Result<pb::Task, Status>>) {
+/// Streams tasks until the operator goes away; `_slot` is its stream slot, given back when
+/// this ends (also when the client disconnects while no task is being sent).
+async fn feed(
+    state: NodeState,
+    mut cursor: u64,
+    tx: mpsc::Sender<Result<pb::Task, Status>>,
+    _slot: WatchSlot,
+) {
     let mut updates = state.subscribe();
-    match catch_up(&state, &mut cursor, &tx).await {
-        Ok(true) => {}
-        Ok(false) => return,
-        Err(e) => {
-            let _ = tx.send(Err(e.into())).await;
-            return;
-        }
-    }
+    let mut caught_up = catch_up(&state, &mut cursor, &tx).await;
     loop {
-        match updates.recv().await {
+        match caught_up {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                let _ = tx.send(Err(e.into())).await;
+                return;
+            }
+        }
+        let update = tokio::select! {
+            _ = tx.closed() => return,
+            u = updates.recv() => u,
+        };
+        caught_up = match update {
             Ok(record) => {
                 if record.seq > cursor && record.status.is_open() {
                     cursor = record.seq;
-                    if tx.send(Ok(record.to_wire(true))).await.is_err() {
-                        return;
-                    }
+                    Ok(tx.send(Ok(record.to_wire(true))).await.is_ok())
+                } else {
+                    Ok(true)
                 }
             }
-            Err(broadcast::error::RecvError::Lagged(_)) => {
-                match catch_up(&state, &mut cursor, &tx).await {
-                    Ok(true) => {}
-                    Ok(false) => return,
-                    Err(e) => {
-                        let _ = tx.send(Err(e.into())).await;
-                        return;
-                    }
-                }
-            }
+            Err(broadcast::error::RecvError::Lagged(_)) => catch_up(&state, &mut cursor, &tx).await,
             Err(broadcast::error::RecvError::Closed) => return,
+        };
+    }
+}
+
+impl OperatorApi {
+    /// Refuses an unauthenticated attempt, or any attempt once the remote IP spent its
+    /// budget of them, so proof guessing and challenge floods are throttled per peer.
+    fn throttle<T>(&self, request: &Request<T>, e: NodeError) -> NodeError {
+        if self.peers.allow(&peer_key(request)) {
+            e
+        } else {
+            metrics::counter!("quorate_node_peer_rate_limited_total").increment(1);
+            NodeError::ResourceExhausted("too many unauthenticated calls from this address".into())
         }
+    }
+
+    /// A response carrying a fresh session token for `operator_id` in its header.
+    fn with_session<T>(
+        &self,
+        operator_id: &quorate_domain::OperatorId,
+        body: T,
+    ) -> Result<Response<T>, NodeError> {
+        let token = self.auth.issue_session(operator_id)?;
+        let value = MetadataValue::try_from(token.as_str())
+            .map_err(|e| NodeError::Unavailable(format!("session token: {e}")))?;
+        let mut response = Response::new(body);
+        response.metadata_mut().insert(SESSION_HEADER, value);
+        Ok(response)
     }
 }
 
@@ -88,33 +136,72 @@ async fn feed(state: NodeState, mut cursor: u64, tx: mpsc::Sender<Result<pb::Tas
 impl OperatorService for OperatorApi {
     type SubscribeTasksStream = TaskStream;
 
+    async fn get_operator_challenge(
+        &self,
+        request: Request<pb::OperatorChallengeRequest>,
+    ) -> Result<Response<pb::OperatorChallenge>, Status> {
+        let operator_id = decode_challenge_request(request.get_ref())
+            .map_err(|e| self.throttle(&request, e.into()))?;
+        let challenge = self
+            .auth
+            .challenge(&operator_id)
+            .await
+            .map_err(|e| self.throttle(&request, e))?;
+        Ok(Response::new(pb::OperatorChallenge {
+            nonce: challenge.nonce.to_vec(),
+            node_id: challenge.node_id.to_vec(),
+            expires_at_ms: challenge.expires_at_ms,
+        }))
+    }
+
     async fn subscribe_tasks(
         &self,
         request: Request<pb::SubscribeTasksRequest>,
     ) -> Result<Response<Self::SubscribeTasksStream>, Status> {
-        let Subscription { proof, cursor } =
-            Subscription::decode_subscribe(request.get_ref()).map_err(NodeError::from)?;
-        self.auth.check(&proof).await?;
+        let Subscription { proof, cursor } = Subscription::decode_subscribe(request.get_ref())
+            .map_err(|e| self.throttle(&request, e.into()))?;
+        self.auth
+            .check(&proof, ProofMethod::SubscribeTasks, cursor)
+            .await
+            .map_err(|e| self.throttle(&request, e))?;
+        let operator_id = proof.operator_id;
+        let slot = self
+            .streams
+            .acquire(&operator_id.to_string())
+            .map_err(|_| {
+                metrics::counter!("quorate_node_operator_streams_refused_total").increment(1);
+                NodeError::ResourceExhausted(format!(
+                    "operator {operator_id} already has the most task streams allowed open"
+                ))
+            })?;
         let cursor = if cursor == 0 {
-            self.state
-                .store
-                .cursor(proof.operator_id.as_bytes())
-                .map_err(NodeError::from)?
+            let store = self.state.store.clone();
+            off_async(move || store.cursor(operator_id.as_bytes())).await?
         } else {
             cursor
         };
         let (tx, rx) = mpsc::channel(64);
-        tokio::spawn(feed(self.state.clone(), cursor, tx));
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        tokio::spawn(feed(self.state.clone(), cursor, tx, slot));
+        let stream: TaskStream = Box::pin(ReceiverStream::new(rx));
+        Ok(self.with_session(&operator_id, stream)?)
     }
 
     async fn submit_signed_response(
         &self,
         request: Request<pb::SignedResponse>,
     ) -> Result<Response<pb::SubmitVerdict>, Status> {
+        let token = request
+            .metadata()
+            .get(SESSION_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let submission =
             SignatureSubmission::decode(request.into_inner(), self.state.limits.max_response_bytes)
                 .map_err(NodeError::from)?;
+        // Only the operator itself may submit under its id: nothing is looked up, stored or
+        // aggregated before this.
+        self.auth
+            .check_session(token.as_deref(), &submission.operator_id)?;
         let outcome = self.state.submit_signature(submission).await?;
         let verdict = match outcome {
             quorate_runtime::SignatureOutcome::Accepted { verified, .. } => pb::SubmitVerdict {
@@ -133,14 +220,28 @@ impl OperatorService for OperatorApi {
         &self,
         request: Request<pb::AckRequest>,
     ) -> Result<Response<pb::AckResponse>, Status> {
-        let Subscription { proof, cursor } =
-            Subscription::decode_ack(request.get_ref()).map_err(NodeError::from)?;
-        self.auth.check(&proof).await?;
-        let cursor = self
-            .state
-            .store
-            .set_cursor(proof.operator_id.as_bytes(), cursor)
-            .map_err(NodeError::from)?;
-        Ok(Response::new(pb::AckResponse { cursor }))
+        let Subscription { proof, cursor } = Subscription::decode_ack(request.get_ref())
+            .map_err(|e| self.throttle(&request, e.into()))?;
+        self.auth
+            .check(&proof, ProofMethod::Ack, cursor)
+            .await
+            .map_err(|e| self.throttle(&request, e))?;
+        let operator_id = proof.operator_id;
+        let store = self.state.store.clone();
+        let stored = off_async(move || {
+            let highest = store.last_seq()?;
+            if cursor > highest {
+                return Ok(Err(highest));
+            }
+            store.set_cursor(operator_id.as_bytes(), cursor).map(Ok)
+        })
+        .await?;
+        let cursor = stored.map_err(|highest| {
+            NodeError::OutOfRange(format!(
+                "operator {operator_id}: ack cursor {cursor} is past the highest task sequence \
+                 number issued ({highest})"
+            ))
+        })?;
+        Ok(self.with_session(&operator_id, pb::AckResponse { cursor })?)
     }
 }

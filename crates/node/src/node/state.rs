@@ -5,19 +5,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use quorate_api::SignatureSubmission;
-use quorate_bls::{Bn254Scheme, Signature};
+use quorate_bls::Bn254Scheme;
 use quorate_domain::ResponseSubmitter;
-use quorate_domain::{AggregationError, OperatorId, ResponseDigest, SignedTaskResponse, TaskId};
+use quorate_domain::{AggregationError, SignedTaskResponse, TaskId};
 use quorate_runtime::{AggregatorCore, SignatureOutcome};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{info, warn};
+use tracing::warn;
 
 use crate::node::chain::DynRegistry;
 use crate::node::error::NodeError;
+use crate::node::faults::{crash_if, CrashPoint};
 use crate::node::record::{now_ms, Status, StoredResponse, TaskRecord};
 use crate::node::store::Store;
+
+mod deliver;
+mod recovery;
 
 /// The aggregator the node runs (over the in-memory or the chain registry).
 pub type Core = AggregatorCore<Bn254Scheme, DynRegistry>;
@@ -52,6 +56,8 @@ pub struct NodeState {
     payload_mode: SubmissionPayload,
     shutting_down: CancellationToken,
     drivers: TaskTracker,
+    /// `--dev` test hook: where to die (see [`crate::node::faults`]).
+    crash_at: Option<CrashPoint>,
 }
 
 fn hex_of(bytes: &[u8]) -> String {
@@ -76,7 +82,14 @@ impl NodeState {
             payload_mode: SubmissionPayload::Response,
             shutting_down: CancellationToken::new(),
             drivers: TaskTracker::new(),
+            crash_at: None,
         }
+    }
+
+    /// `--dev` test hook: die at `point` (see [`crate::node::faults`]).
+    pub fn with_crash_point(mut self, point: Option<CrashPoint>) -> Self {
+        self.crash_at = point;
+        self
     }
 
     /// Sets what the submitter is given as payload (default: the signed response).
@@ -112,6 +125,7 @@ impl NodeState {
         };
         metrics::counter!("quorate_node_tasks_created_total").increment(1);
         self.publish(&record);
+        crash_if(self.crash_at, CrashPoint::Pending);
         let fallback = record.clone();
         Ok(self.start(record).await?.unwrap_or(fallback))
     }
@@ -221,59 +235,8 @@ impl NodeState {
         {
             return Ok(()); // cancelled meanwhile: keep the aggregate, do not submit
         }
+        crash_if(self.crash_at, CrashPoint::Aggregated);
         self.submit(task_id, aggregate).await
-    }
-
-    /// Submits a stored aggregate with the response its signers signed.
-    async fn submit(
-        &self,
-        task_id: TaskId,
-        aggregate: &quorate_domain::AggregatedResponse,
-    ) -> Result<(), NodeError> {
-        let response = self
-            .store
-            .responses(&task_id)?
-            .into_iter()
-            .find(|r| r.digest == *aggregate.digest.as_bytes())
-            .and_then(|r| hex::decode(r.response).ok())
-            .unwrap_or_default();
-        let payload = match self.payload_mode {
-            SubmissionPayload::Response => response,
-            SubmissionPayload::SquaringTask => {
-                let task_payload = self
-                    .store
-                    .task(&task_id)?
-                    .map(|r| r.payload)
-                    .unwrap_or_default();
-                match crate::node::chain::squaring_submission(&task_payload, &response) {
-                    Some(p) => p,
-                    None => {
-                        let why = format!(
-                            "task {task_id}: payload is not a squaring task or the signed response is not abi.encode(TaskResponse)"
-                        );
-                        self.finish(&task_id, Status::Failed, Some(why))?;
-                        return Ok(());
-                    }
-                }
-            }
-        };
-        match self
-            .core
-            .submit_aggregated_response(&*self.submitter, aggregate, payload)
-            .await
-        {
-            Ok(receipt) => {
-                let json = serde_json::to_vec(&receipt)
-                    .map_err(|e| NodeError::InvalidArgument(format!("task {task_id}: {e}")))?;
-                self.store.put_submission(&task_id, &json)?;
-                self.set_status(&task_id, Status::Submitted, None)?;
-                info!(%task_id, "aggregate submitted");
-            }
-            Err(e) => {
-                self.finish(&task_id, Status::Failed, Some(e.to_string()))?;
-            }
-        }
-        Ok(())
     }
 
     /// Stores an operator's signed response, then hands it to the aggregator. The response is
@@ -350,66 +313,6 @@ impl NodeState {
         Ok(record)
     }
 
-    /// Resumes every unfinished task after a restart: open ones are handed to the aggregator
-    /// with their remaining expiry and stored signatures; aggregated ones are submitted.
-    pub async fn recover(&self) -> Result<RecoveryReport, NodeError> {
-        let mut report = RecoveryReport::default();
-        for status in [Status::Pending, Status::Collecting] {
-            let mut after = 0;
-            loop {
-                let page = self.store.tasks_in_status(status, after, 256, |_| true)?;
-                let Some(last) = page.last() else { break };
-                after = last.seq;
-                for record in page {
-                    let task_id = record.task_id;
-                    let responses = self.store.responses(&task_id)?;
-                    let started = self.start(record).await?;
-                    if started.as_ref().map(|r| r.status) != Some(Status::Collecting) {
-                        continue;
-                    }
-                    report.tasks += 1;
-                    for r in responses {
-                        report.signatures += 1;
-                        if let Err(e) = self.replay(task_id, &r).await {
-                            warn!(%task_id, error = %e, "stored response refused on replay");
-                        }
-                    }
-                }
-            }
-        }
-        let aggregated = self
-            .store
-            .tasks_in_status(Status::Aggregated, 0, usize::MAX, |_| true)?;
-        for record in aggregated {
-            let task_id = record.task_id;
-            let Some(json) = self.store.aggregate(&task_id)? else {
-                continue;
-            };
-            if let Ok(aggregate) = serde_json::from_slice(&json) {
-                report.resubmitted += 1;
-                self.submit(task_id, &aggregate).await?;
-            }
-        }
-        Ok(report)
-    }
-
-    async fn replay(&self, task_id: TaskId, r: &StoredResponse) -> Result<(), NodeError> {
-        let operator_id = OperatorId::new(r.operator_id)
-            .map_err(|e| NodeError::InvalidArgument(e.to_string()))?;
-        let bytes =
-            hex::decode(&r.signature).map_err(|e| NodeError::InvalidArgument(e.to_string()))?;
-        let signature =
-            Signature::from_bytes(&bytes).map_err(|e| NodeError::InvalidArgument(e.to_string()))?;
-        let signed = SignedTaskResponse {
-            task_id,
-            digest: ResponseDigest::new(r.digest),
-            signature,
-            operator_id,
-        };
-        self.core.process_signed_response(signed).await?;
-        Ok(())
-    }
-
     /// Stops the aggregator (open tasks stay open in the database) and waits for every
     /// driver's writes to finish.
     pub async fn shutdown(&self) {
@@ -418,15 +321,4 @@ impl NodeState {
         self.drivers.close();
         self.drivers.wait().await;
     }
-}
-
-/// What a restart resumed.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct RecoveryReport {
-    /// Open tasks handed back to the aggregator.
-    pub tasks: usize,
-    /// Stored signatures replayed.
-    pub signatures: usize,
-    /// Aggregates submitted that had not been.
-    pub resubmitted: usize,
 }

@@ -8,6 +8,8 @@ use redb::{Database, ReadableTable, TableDefinition};
 
 use crate::node::record::{Status, StoredResponse, TaskRecord};
 
+mod lifecycle;
+
 /// `task_id (32)` → JSON [`TaskRecord`].
 const TASKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tasks");
 /// `seq (u64 BE)` → `task_id (32)`: creation order, the operators' cursor.
@@ -24,6 +26,12 @@ const SUBMISSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("submiss
 const CURSORS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("operator_cursors");
 /// `name` → u64 BE (`next_seq`).
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// `finished_at_ms (u64 BE) ‖ seq (u64 BE)` → `task_id (32)`: final tasks by finish time, so
+/// the pruner reads only the expired head of the index instead of scanning every task.
+const BY_FINISH: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tasks_by_finish");
+/// `task_id (32)` → started-at (Unix ms, u64 BE): a submission may have been sent and its
+/// receipt not stored yet; a restart asks the submitter before sending again.
+const SUBMITTING: TableDefinition<&[u8], &[u8]> = TableDefinition::new("submitting");
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +63,19 @@ type Result<T> = std::result::Result<T, StoreError>;
 #[derive(Clone)]
 pub struct Store {
     db: std::sync::Arc<Database>,
+    /// Set by the first failed write: the node stops and exits non-zero (see [`Store::failed`]).
+    failure: std::sync::Arc<FailureLatch>,
+}
+
+/// The first storage write failure. A write that failed half-way (disk full, I/O error) leaves
+/// redb's in-memory state unknown, so no later write is attempted: the node reports unhealthy
+/// and exits so a supervisor restarts it on the last committed state.
+#[derive(Default)]
+struct FailureLatch {
+    /// Why the first failing write failed.
+    reason: std::sync::OnceLock<String>,
+    /// Cancelled when `reason` is set.
+    tripped: tokio_util::sync::CancellationToken,
 }
 
 fn status_key(status: Status, seq: u64) -> [u8; 9] {
@@ -68,6 +89,13 @@ fn response_key(task_id: &TaskId, operator_id: &[u8; 32]) -> [u8; 64] {
     let mut k = [0u8; 64];
     k[..32].copy_from_slice(task_id.as_bytes());
     k[32..].copy_from_slice(operator_id);
+    k
+}
+
+fn finish_key(finished_at_ms: u64, seq: u64) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    k[..8].copy_from_slice(&finished_at_ms.to_be_bytes());
+    k[8..].copy_from_slice(&seq.to_be_bytes());
     k
 }
 
@@ -96,15 +124,56 @@ impl Store {
             tx.open_table(SUBMISSIONS)?;
             tx.open_table(CURSORS)?;
             tx.open_table(META)?;
+            tx.open_table(BY_FINISH)?;
+            tx.open_table(SUBMITTING)?;
         }
         tx.commit()?;
         Ok(Self {
             db: std::sync::Arc::new(db),
+            failure: std::sync::Arc::default(),
         })
     }
 
-    /// Stores a new task, assigning its sequence number. Fails if the id exists.
-    pub fn create_task(&self, mut record: TaskRecord) -> Result<Option<TaskRecord>> {
+    /// Why storage failed, once a write has failed.
+    pub fn failure(&self) -> Option<String> {
+        self.failure.reason.get().cloned()
+    }
+
+    /// Cancelled on the first failed write.
+    pub fn failed(&self) -> tokio_util::sync::CancellationToken {
+        self.failure.tripped.clone()
+    }
+
+    /// A cheap read transaction: whether the database still answers (for `/health`).
+    pub fn check_readable(&self) -> Result<()> {
+        let tx = self.db.begin_read()?;
+        tx.open_table(META)?;
+        Ok(())
+    }
+
+    /// Runs one write, refusing it once storage has failed and latching its failure.
+    fn write<T>(&self, body: impl FnOnce() -> Result<T>) -> Result<T> {
+        if let Some(reason) = self.failure.reason.get() {
+            return Err(StoreError(format!(
+                "refused: an earlier write failed ({reason})"
+            )));
+        }
+        let result = body();
+        if let Err(e) = &result {
+            if self.failure.reason.set(e.0.clone()).is_ok() {
+                tracing::error!(error = %e.0, "storage write failed; the node stops");
+                self.failure.tripped.cancel();
+            }
+        }
+        result
+    }
+
+    /// Stores a new task, assigning its sequence number. `None` if the id exists.
+    pub fn create_task(&self, record: TaskRecord) -> Result<Option<TaskRecord>> {
+        self.write(|| self.create_task_tx(record))
+    }
+
+    fn create_task_tx(&self, mut record: TaskRecord) -> Result<Option<TaskRecord>> {
         let tx = self.db.begin_write()?;
         {
             let mut tasks = tx.open_table(TASKS)?;
@@ -128,7 +197,16 @@ impl Store {
 
     /// Applies `change` to a stored task (keeping the status index in step) and returns the
     /// new record; `None` if the task does not exist or `change` declined (returned false).
+    /// A task that becomes final is entered in the finish-time index the pruner reads.
     pub fn update_task(
+        &self,
+        task_id: &TaskId,
+        change: impl FnOnce(&mut TaskRecord) -> bool,
+    ) -> Result<Option<TaskRecord>> {
+        self.write(|| self.update_task_tx(task_id, change))
+    }
+
+    fn update_task_tx(
         &self,
         task_id: &TaskId,
         change: impl FnOnce(&mut TaskRecord) -> bool,
@@ -151,6 +229,10 @@ impl Store {
                 let mut by_status = tx.open_table(BY_STATUS)?;
                 by_status.remove(status_key(before, record.seq).as_slice())?;
                 by_status.insert(status_key(record.status, record.seq).as_slice(), id)?;
+                if record.status.is_final() && !before.is_final() {
+                    tx.open_table(BY_FINISH)?
+                        .insert(finish_key(record.updated_at_ms, record.seq).as_slice(), id)?;
+                }
             }
             record
         };
@@ -225,6 +307,10 @@ impl Store {
     /// Stores a signed response and bumps the task's count, durably. `Ok(false)`: this
     /// operator's response for the task was already stored.
     pub fn put_response(&self, task_id: &TaskId, response: &StoredResponse) -> Result<bool> {
+        self.write(|| self.put_response_tx(task_id, response))
+    }
+
+    fn put_response_tx(&self, task_id: &TaskId, response: &StoredResponse) -> Result<bool> {
         let tx = self.db.begin_write()?;
         {
             let mut responses = tx.open_table(RESPONSES)?;
@@ -247,6 +333,10 @@ impl Store {
 
     /// Removes a response the aggregator refused.
     pub fn delete_response(&self, task_id: &TaskId, operator_id: &[u8; 32]) -> Result<()> {
+        self.write(|| self.delete_response_tx(task_id, operator_id))
+    }
+
+    fn delete_response_tx(&self, task_id: &TaskId, operator_id: &[u8; 32]) -> Result<()> {
         let tx = self.db.begin_write()?;
         {
             let mut responses = tx.open_table(RESPONSES)?;
@@ -287,10 +377,12 @@ impl Store {
         key: &[u8],
         json: &[u8],
     ) -> Result<()> {
-        let tx = self.db.begin_write()?;
-        tx.open_table(table)?.insert(key, json)?;
-        tx.commit()?;
-        Ok(())
+        self.write(|| {
+            let tx = self.db.begin_write()?;
+            tx.open_table(table)?.insert(key, json)?;
+            tx.commit()?;
+            Ok(())
+        })
     }
 
     fn get_json(
@@ -314,11 +406,6 @@ impl Store {
         self.get_json(AGGREGATES, task_id.as_bytes())
     }
 
-    /// Stores a task's submission receipt (JSON).
-    pub fn put_submission(&self, task_id: &TaskId, json: &[u8]) -> Result<()> {
-        self.put_json(SUBMISSIONS, task_id.as_bytes(), json)
-    }
-
     /// A task's submission receipt (JSON).
     pub fn submission(&self, task_id: &TaskId) -> Result<Option<Vec<u8>>> {
         self.get_json(SUBMISSIONS, task_id.as_bytes())
@@ -326,6 +413,10 @@ impl Store {
 
     /// Records an operator's acknowledged cursor (never moves it backwards).
     pub fn set_cursor(&self, operator_id: &[u8; 32], cursor: u64) -> Result<u64> {
+        self.write(|| self.set_cursor_tx(operator_id, cursor))
+    }
+
+    fn set_cursor_tx(&self, operator_id: &[u8; 32], cursor: u64) -> Result<u64> {
         let tx = self.db.begin_write()?;
         let stored = {
             let mut t = tx.open_table(CURSORS)?;
@@ -338,6 +429,14 @@ impl Store {
         };
         tx.commit()?;
         Ok(stored)
+    }
+
+    /// The highest task sequence number issued (0 before the first task): acks never pass it.
+    pub fn last_seq(&self) -> Result<u64> {
+        let tx = self.db.begin_read()?;
+        let meta = tx.open_table(META)?;
+        let next = meta.get("next_seq")?.map_or(1, |v| v.value());
+        Ok(next.saturating_sub(1))
     }
 
     /// An operator's acknowledged cursor (0 if none).

@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 
 pub use quorate_api::pb;
 
+/// Operator sign-in helpers.
+pub mod operator;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_quorate");
 
 /// A scratch directory removed on drop.
