@@ -49,3 +49,26 @@ impl Store {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_keeps_the_newest_records_and_pages_in_order() {
+        let dir = std::env::temp_dir().join(format!("quorate-evidence-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let s = Store::open(&dir.join("e.redb")).unwrap();
+        assert!(s.equivocations_after(0, 10).unwrap().is_empty(), "none yet");
+        for i in 1..=5u8 {
+            assert_eq!(s.put_equivocation(&[i], 3).unwrap(), u64::from(i));
+        }
+        let all = s.equivocations_after(0, 10).unwrap();
+        let seqs: Vec<u64> = all.iter().map(|(seq, _)| *seq).collect();
+        assert_eq!(seqs, vec![3, 4, 5], "the two oldest were deleted");
+        assert_eq!(all[0].1, vec![3]);
+        let page = s.equivocations_after(3, 1).unwrap();
+        assert_eq!(page, vec![(4, vec![4])]);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
