@@ -330,3 +330,66 @@ fn the_database_file_is_private() {
         assert_eq!(mode & 0o777, 0o600, "database mode {:o}", mode & 0o777);
     }
 }
+
+/// The whole path over TLS: operator processes on the certificate-checked operator listener,
+/// `quorate task create --wait` on the main one; the task is aggregated and submitted.
+#[test]
+fn operators_and_clients_work_over_tls_with_split_listeners() {
+    let dir = Scratch::new("tls-e2e");
+    let [ca, cert, key, client_cert, client_key] = certificates(&dir.0);
+    let path = |p: &PathBuf| p.to_str().unwrap().to_string();
+    let node = start_node(
+        &dir.0.join("node.redb"),
+        &[
+            "--simulated-operators",
+            "0",
+            "--tls-cert",
+            &path(&cert),
+            "--tls-key",
+            &path(&key),
+            "--tls-client-ca",
+            &path(&ca),
+            "--operator-grpc-addr",
+            "127.0.0.1:0",
+        ],
+    );
+    let operator_url = node
+        .banner
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("operator_grpc="))
+        .unwrap()
+        .to_string();
+    let _operators: Vec<Proc> = (0..3)
+        .map(|i| {
+            Proc(
+                Command::new(BIN)
+                    .args(["operator", "run", "--node", &operator_url])
+                    .args(["--dev-index", &i.to_string()])
+                    .args(["--tls-ca", &path(&ca)])
+                    .args(["--tls-client-cert", &path(&client_cert)])
+                    .args(["--tls-client-key", &path(&client_key)])
+                    .env("RUST_LOG", "error")
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::inherit())
+                    .spawn()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    let out = Command::new(BIN)
+        .args(["task", "--node", &node.grpc, "--tls-ca", &path(&ca)])
+        .args(["create", "--payload", "7", "--quorum", "0:67"])
+        .args(["--expiry-ms", "20000", "--wait"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(last.contains("\"status\":\"submitted\""), "{stdout}");
+}

@@ -1,5 +1,6 @@
 //! Subcommands of the `quorate` binary, one module each.
 
+pub mod client_tls;
 pub mod consensus;
 pub mod demo;
 pub mod operator;

@@ -40,6 +40,9 @@ pub struct RunArgs {
     /// The node's gRPC endpoint.
     #[arg(long, env = "QUORATE_NODE", default_value = "http://127.0.0.1:50051")]
     pub node: String,
+    /// TLS to the node (its CA, and a client certificate if the node requires one).
+    #[command(flatten)]
+    pub tls: super::client_tls::ClientTlsArgs,
     /// File holding the BLS secret key (decimal or 0x-hex scalar), or the key itself in
     /// `QUORATE_BLS_KEY`; never a flag value, which would show in `ps`.
     #[arg(long, env = "QUORATE_BLS_KEY_FILE", conflicts_with = "dev_index")]
@@ -94,7 +97,9 @@ pub fn run(args: OperatorArgs) -> anyhow::Result<ExitCode> {
 async fn operate(args: &RunArgs, key: &KeyPair) -> anyhow::Result<()> {
     let operator_id = key.operator_id();
     println!("quorate operator {operator_id} serving {}", args.node);
-    let endpoint = Endpoint::from_shared(args.node.clone()).context("bad --node")?;
+    let endpoint = args
+        .tls
+        .apply(Endpoint::from_shared(args.node.clone()).context("bad --node")?)?;
     let mut cursor = args.cursor;
     loop {
         match session(&endpoint, args, key, &mut cursor).await {

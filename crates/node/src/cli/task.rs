@@ -26,9 +26,9 @@ pub struct TaskArgs {
     /// File holding the API key.
     #[arg(long, env = "QUORATE_API_KEY_FILE", conflicts_with = "api_key")]
     pub api_key_file: Option<std::path::PathBuf>,
-    /// PEM CA certificate that signed the node's TLS certificate (for `https://` nodes).
-    #[arg(long, env = "QUORATE_TLS_CA")]
-    pub tls_ca: Option<std::path::PathBuf>,
+    /// TLS to the node.
+    #[command(flatten)]
+    pub tls: super::client_tls::ClientTlsArgs,
     /// What to do.
     #[command(subcommand)]
     pub command: TaskCommand,
@@ -168,14 +168,7 @@ pub fn run(args: TaskArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_async(args: TaskArgs) -> anyhow::Result<()> {
-    let mut endpoint = Channel::from_shared(args.node.clone())?;
-    if let Some(ca) = &args.tls_ca {
-        let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
-        endpoint = endpoint.tls_config(
-            tonic::transport::ClientTlsConfig::new()
-                .ca_certificate(tonic::transport::Certificate::from_pem(pem)),
-        )?;
-    }
+    let endpoint = args.tls.apply(Channel::from_shared(args.node.clone())?)?;
     let channel = endpoint
         .connect()
         .await
