@@ -70,6 +70,9 @@ pub fn spawn_simulated(state: NodeState, keys: Vec<KeyPair>, stop: CancellationT
             // has not handed to the aggregator yet.
             if record.status == Status::Collecting {
                 sign_all(&state, &keys, &record, &mut seen).await;
+            } else if record.status.is_final() {
+                // Never signed again: keeps `seen` as small as the set of open tasks.
+                seen.remove(&record.task_id);
             }
         }
     });

@@ -138,7 +138,12 @@ impl OperatorAuth {
             .core
             .operator_set(self.block, &self.quorums)
             .await
-            .map_err(|e| NodeError::Unavailable(format!("operator registry: {e}")))?;
+            .map_err(|e| {
+                // The registry's error text (RPC URLs, contract details) stays in the log: the
+                // caller is not authenticated yet.
+                tracing::warn!(error = %e, block = self.block, "operator set unavailable");
+                NodeError::Unavailable("operator registry unavailable; retry".into())
+            })?;
         set.position(operator_id)
             .and_then(|i| set.operators.get(i))
             .map(|entry| entry.pubkey_g2.clone())
