@@ -4,11 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use quorate_api::SignatureSubmission;
 use quorate_bls::Bn254Scheme;
 use quorate_domain::ResponseSubmitter;
-use quorate_domain::{AggregationError, SignedTaskResponse, TaskId};
-use quorate_runtime::{AggregatorCore, SignatureOutcome};
+use quorate_domain::{AggregationError, TaskId};
+use quorate_runtime::AggregatorCore;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -17,11 +16,13 @@ use tracing::warn;
 use crate::node::chain::DynRegistry;
 use crate::node::error::NodeError;
 use crate::node::faults::{crash_if, CrashPoint};
-use crate::node::record::{now_ms, Status, StoredResponse, TaskRecord};
+use crate::node::record::{now_ms, Status, TaskRecord};
 use crate::node::store::Store;
 
 mod deliver;
 mod recovery;
+mod submit;
+pub use submit::off_async;
 
 /// The aggregator the node runs (over the in-memory or the chain registry).
 pub type Core = AggregatorCore<Bn254Scheme, DynRegistry>;
@@ -237,65 +238,6 @@ impl NodeState {
         }
         crash_if(self.crash_at, CrashPoint::Aggregated);
         self.submit(task_id, aggregate).await
-    }
-
-    /// Stores an operator's signed response, then hands it to the aggregator. The response is
-    /// acknowledged only once stored; a refused one is removed again.
-    /// `submission` was decoded with [`SignatureSubmission::decode`] against `self.limits`.
-    pub async fn submit_signature(
-        &self,
-        submission: SignatureSubmission,
-    ) -> Result<SignatureOutcome, NodeError> {
-        let SignatureSubmission {
-            task_id,
-            operator_id,
-            digest,
-            signature: sig,
-            response,
-        } = submission;
-        if self.is_shutting_down() {
-            return Err(NodeError::Unavailable("node is shutting down".into()));
-        }
-        let Some(task) = self.store.task(&task_id)? else {
-            return Err(NodeError::TaskNotFound(task_id.to_string()));
-        };
-        if !task.status.is_open() {
-            return Err(NodeError::FailedPrecondition(format!(
-                "task {task_id} is {:?}; response of operator {operator_id} not accepted",
-                task.status
-            )));
-        }
-        let stored = StoredResponse {
-            operator_id: *operator_id.as_bytes(),
-            digest: *digest.as_bytes(),
-            signature: hex_of(&sig.to_bytes()),
-            response: hex_of(&response),
-        };
-        if !self.store.put_response(&task_id, &stored)? {
-            return Err(NodeError::AlreadyExists(format!(
-                "task {task_id}: operator {operator_id} already responded"
-            )));
-        }
-        let signed = SignedTaskResponse {
-            task_id,
-            digest,
-            signature: sig,
-            operator_id,
-        };
-        match self.core.process_signed_response(signed).await {
-            Ok(outcome) => Ok(outcome),
-            Err(AggregationError::Cancelled { .. }) if self.is_shutting_down() => {
-                // Stored: replayed on restart.
-                Err(NodeError::Unavailable(format!(
-                    "task {task_id}: node shutting down; response of operator {operator_id} is stored"
-                )))
-            }
-            Err(e) => {
-                self.store
-                    .delete_response(&task_id, operator_id.as_bytes())?;
-                Err(e.into())
-            }
-        }
     }
 
     /// Marks a task cancelled and stops its aggregation, freeing its slot in the aggregator.

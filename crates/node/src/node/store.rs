@@ -8,6 +8,7 @@ use redb::{Database, ReadableTable, TableDefinition};
 
 use crate::node::record::{Status, StoredResponse, TaskRecord};
 
+mod evidence;
 mod lifecycle;
 
 /// `task_id (32)` → JSON [`TaskRecord`].
