@@ -311,6 +311,44 @@ mod tests {
     }
 
     #[test]
+    fn secrets_come_from_files_and_flags_override_the_file() {
+        let dir = std::env::temp_dir().join(format!("quorate-access-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret = dir.join("jwt");
+        std::fs::write(&secret, "0123456789abcdef0123456789abcdef\n").unwrap();
+        let mut c = NodeConfig {
+            max_watchers_per_caller: 3,
+            ..NodeConfig::default()
+        };
+        let args = AccessArgs {
+            jwt_secret_file: Some(secret),
+            max_open_tasks_per_client: Some(7),
+            wallet_allowlist: vec!["0x00000000000000000000000000000000000000aa".into()],
+            ..AccessArgs::default()
+        };
+        args.apply(&mut c).unwrap();
+        assert_eq!(
+            c.jwt_secret.as_ref().map(Secret::expose),
+            Some("0123456789abcdef0123456789abcdef")
+        );
+        assert_eq!(
+            (c.max_open_tasks_per_client, c.max_watchers_per_caller),
+            (7, 3)
+        );
+        assert_eq!(wallet_settings(&c).unwrap().allowlist.len(), 1);
+        let missing = AccessArgs {
+            submitter_key_file: Some(dir.join("absent")),
+            ..AccessArgs::default()
+        };
+        assert!(missing
+            .apply(&mut c)
+            .unwrap_err()
+            .to_string()
+            .contains("absent"));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
     fn plaintext_off_loopback_needs_insecure() {
         let public = NodeConfig {
             grpc_addr: "0.0.0.0:0".parse().unwrap(),
