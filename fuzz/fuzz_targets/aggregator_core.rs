@@ -92,6 +92,7 @@ fn config(optimistic: bool) -> AggregatorConfig {
         verification_queue_capacity: 8,
         pending_cleanup_interval: Duration::from_millis(50),
         event_buffer: 4,
+        verification_linger: Duration::from_millis(1),
         quarantine_period: Duration::from_millis(300),
         max_quarantined_operators: 3,
     }

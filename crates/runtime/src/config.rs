@@ -56,6 +56,12 @@ pub struct AggregatorConfig {
     /// Finished-task events kept for [`subscribe`](crate::AggregatorCore::subscribe)rs; a
     /// subscriber further behind loses the oldest (`Lagged`). Allocated up front. Default 1 024.
     pub event_buffer: usize,
+    /// Longest wait for more signatures before a verification batch below
+    /// `max_verification_batch` is dispatched, used only while traffic is concurrent (the
+    /// previous batch merged several jobs): eager mode then gets real batches under load,
+    /// while a lone request on an idle node is not delayed. Aggregate checks end the wait.
+    /// Zero (the default) dispatches at once.
+    pub verification_linger: Duration,
     /// How long an operator whose signature failed a check is verified on its own (never in
     /// a batch or an optimistic aggregate); doubles with each failure inside the period, up to
     /// 16×. Zero disables quarantine. Default 60 s.
@@ -83,6 +89,7 @@ impl Default for AggregatorConfig {
             verification_queue_capacity: 4_096,
             pending_cleanup_interval: Duration::from_secs(1),
             event_buffer: 1_024,
+            verification_linger: Duration::ZERO,
             quarantine_period: Duration::from_secs(60),
             max_quarantined_operators: 10_000,
         }

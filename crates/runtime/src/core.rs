@@ -29,7 +29,7 @@ use crate::results::{ResultStore, TaskResult};
 use crate::stats::{Stats, StatsSnapshot};
 use crate::tally::TaskTally;
 use crate::util::{lock, panic_message};
-use crate::verifier::VerificationPool;
+use crate::verifier::{PoolSizing, VerificationPool};
 
 /// A finished task, as broadcast to [`AggregatorCore::subscribe`]rs.
 #[derive(Clone, Debug)]
@@ -83,11 +83,14 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
     /// Starts an aggregator and its background loops (pending-buffer cleanup, verification
     /// pool). Must be called inside a tokio runtime.
     pub fn new(config: AggregatorConfig, registry: Arc<R>, scheme: Arc<S>) -> Self {
-        let pool = Arc::new(VerificationPool::start(
+        let pool = Arc::new(VerificationPool::start_with(
             Arc::clone(&scheme),
-            config.verification_threads,
-            config.verification_queue_capacity,
-            config.max_verification_batch,
+            PoolSizing {
+                threads: config.verification_threads,
+                queue_capacity: config.verification_queue_capacity,
+                max_batch: config.max_verification_batch,
+                linger: config.verification_linger,
+            },
         ));
         let (events, _) = broadcast::channel(config.event_buffer.max(1));
         let (evidence, _) = broadcast::channel(config.event_buffer.max(1));

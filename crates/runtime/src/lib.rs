@@ -30,4 +30,4 @@ pub use crate::results::{ResultStore, TaskResult};
 pub use crate::stats::StatsSnapshot;
 pub use crate::tally::{AggregateParts, TaskTally};
 pub use crate::two_phase::{PrepareError, PrepareOutcome, PrepareRules, TwoPhaseAggregator};
-pub use crate::verifier::{PoolError, VerificationPool, VerifyItem};
+pub use crate::verifier::{PoolError, PoolSizing, VerificationPool, VerifyItem};

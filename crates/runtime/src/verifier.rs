@@ -75,39 +75,143 @@ enum Job<S: SignatureScheme> {
 
 /// A bounded pool: a dispatcher task merges the jobs queued at the moment a worker slot frees
 /// up and runs them on tokio's blocking threads, at most `threads` batches at once.
+///
+/// Two lanes: aggregate checks (optimistic mode's one check per task) go through a priority
+/// lane the dispatcher always serves first, so a task's answer never waits behind a queue of
+/// per-signature work. An optional linger lets a batch fill before dispatch under load.
 pub struct VerificationPool<S: SignatureScheme> {
+    /// Per-signature work (`Items`, `Alone`).
     tx: Mutex<Option<mpsc::Sender<Job<S>>>>,
+    /// Aggregate checks (`Sum`), served first.
+    priority: Mutex<Option<mpsc::Sender<Job<S>>>>,
     slots: Arc<Semaphore>,
     threads: u32,
+}
+
+/// How the dispatcher sizes its batches.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolSizing {
+    /// Batches checked at once.
+    pub threads: usize,
+    /// Jobs queued per lane before senders wait.
+    pub queue_capacity: usize,
+    /// Most signatures merged into one batch.
+    pub max_batch: usize,
+    /// Longest wait for more jobs before dispatching a batch below `max_batch`, used only
+    /// while traffic is concurrent (the previous batch merged several jobs), so a lone
+    /// request on an idle node is never delayed. Zero: dispatch at once.
+    pub linger: std::time::Duration,
+}
+
+/// The dispatcher's receiving ends.
+struct Lanes<S: SignatureScheme> {
+    priority: mpsc::Receiver<Job<S>>,
+    normal: mpsc::Receiver<Job<S>>,
+}
+
+impl<S: SignatureScheme> Lanes<S> {
+    /// The next job, priority lane first; `None` once both lanes are closed and empty.
+    async fn next(&mut self) -> Option<Job<S>> {
+        tokio::select! {
+            biased;
+            Some(job) = self.priority.recv() => Some(job),
+            Some(job) = self.normal.recv() => Some(job),
+            else => None,
+        }
+    }
+
+    /// A job queued now, priority lane first.
+    fn try_next(&mut self) -> Option<Job<S>> {
+        self.priority
+            .try_recv()
+            .ok()
+            .or_else(|| self.normal.try_recv().ok())
+    }
+
+    /// Merges queued jobs into `jobs` up to `max_batch` signatures; with a linger, waits for
+    /// more until the deadline (an aggregate check arriving ends the wait at once).
+    async fn fill(
+        &mut self,
+        jobs: &mut Vec<Job<S>>,
+        mut size: usize,
+        max_batch: usize,
+        linger: std::time::Duration,
+    ) {
+        while size < max_batch {
+            match self.try_next() {
+                Some(job) => {
+                    size += job.len();
+                    jobs.push(job);
+                }
+                None => break,
+            }
+        }
+        // An aggregate check in the batch is waited for by a whole task: never linger then.
+        let urgent = jobs.iter().any(|j| matches!(j, Job::Sum { .. }));
+        if urgent || linger.is_zero() || size >= max_batch {
+            return;
+        }
+        let deadline = tokio::time::Instant::now() + linger;
+        while size < max_batch {
+            let job = tokio::select! {
+                biased;
+                Some(job) = self.priority.recv() => {
+                    jobs.push(job);
+                    return;
+                }
+                Some(job) = self.normal.recv() => job,
+                _ = tokio::time::sleep_until(deadline) => return,
+            };
+            size += job.len();
+            jobs.push(job);
+        }
+    }
 }
 
 impl<S: SignatureScheme> VerificationPool<S> {
     /// Starts the dispatcher (inside a tokio runtime) with `threads` concurrent batches, a
     /// queue of `queue_capacity` jobs, and at most `max_batch` signatures merged per check.
     pub fn start(scheme: Arc<S>, threads: usize, queue_capacity: usize, max_batch: usize) -> Self {
-        let (tx, mut rx) = mpsc::channel::<Job<S>>(queue_capacity.max(1));
-        let threads = u32::try_from(threads.max(1)).unwrap_or(u32::MAX);
+        Self::start_with(
+            scheme,
+            PoolSizing {
+                threads,
+                queue_capacity,
+                max_batch,
+                linger: std::time::Duration::ZERO,
+            },
+        )
+    }
+
+    /// [`Self::start`] with every sizing knob, the linger included.
+    pub fn start_with(scheme: Arc<S>, sizing: PoolSizing) -> Self {
+        let (tx, normal) = mpsc::channel::<Job<S>>(sizing.queue_capacity.max(1));
+        let (priority_tx, priority) = mpsc::channel::<Job<S>>(sizing.queue_capacity.max(1));
+        let threads = u32::try_from(sizing.threads.max(1)).unwrap_or(u32::MAX);
         let slots = Arc::new(Semaphore::new(threads as usize));
         let dispatcher_slots = Arc::clone(&slots);
-        let max_batch = max_batch.max(1);
+        let max_batch = sizing.max_batch.max(1);
+        let mut lanes = Lanes { priority, normal };
         tokio::spawn(async move {
+            // Linger only while traffic is concurrent: an idle node answers at once.
+            let mut concurrent = false;
             loop {
                 // Take a slot first: while every slot is busy, jobs pile up and merge.
                 let Ok(permit) = Arc::clone(&dispatcher_slots).acquire_owned().await else {
                     break;
                 };
-                let Some(first) = rx.recv().await else { break };
-                let mut size = first.len();
+                let Some(first) = lanes.next().await else {
+                    break;
+                };
+                let size = first.len();
                 let mut jobs = vec![first];
-                while size < max_batch {
-                    match rx.try_recv() {
-                        Ok(job) => {
-                            size += job.len();
-                            jobs.push(job);
-                        }
-                        Err(_) => break,
-                    }
-                }
+                let linger = if concurrent {
+                    sizing.linger
+                } else {
+                    std::time::Duration::ZERO
+                };
+                lanes.fill(&mut jobs, size, max_batch, linger).await;
+                concurrent = jobs.len() > 1;
                 let scheme = Arc::clone(&scheme);
                 tokio::task::spawn_blocking(move || {
                     run_jobs(&*scheme, jobs);
@@ -117,6 +221,7 @@ impl<S: SignatureScheme> VerificationPool<S> {
         });
         Self {
             tx: Mutex::new(Some(tx)),
+            priority: Mutex::new(Some(priority_tx)),
             slots,
             threads,
         }
@@ -124,6 +229,10 @@ impl<S: SignatureScheme> VerificationPool<S> {
 
     fn sender(&self) -> Option<mpsc::Sender<Job<S>>> {
         lock(&self.tx).clone()
+    }
+
+    fn priority_sender(&self) -> Option<mpsc::Sender<Job<S>>> {
+        lock(&self.priority).clone()
     }
 
     /// Checks each item; `Ok(v)` has one verdict per item, in order.
@@ -161,7 +270,7 @@ impl<S: SignatureScheme> VerificationPool<S> {
         items: Vec<(S::Signature, S::G2PublicKey, u64)>,
     ) -> Result<Option<CheckedAggregate<S>>, PoolError> {
         let (reply, rx) = oneshot::channel();
-        let tx = self.sender().ok_or(PoolError::Closed)?;
+        let tx = self.priority_sender().ok_or(PoolError::Closed)?;
         tx.send(Job::Sum {
             digest,
             message,
@@ -176,6 +285,7 @@ impl<S: SignatureScheme> VerificationPool<S> {
     /// Stops accepting jobs and waits until the running batches are done.
     pub async fn shutdown(&self) {
         lock(&self.tx).take();
+        lock(&self.priority).take();
         if let Ok(all) = self.slots.acquire_many(self.threads).await {
             all.forget();
         }
@@ -394,5 +504,88 @@ mod tests {
         let (job, mut rx) = sum_job(&keys, [2; 32], true);
         run_jobs(&Bn254Scheme, vec![job]);
         assert!(rx.try_recv().unwrap().unwrap().is_none());
+    }
+
+    fn items(keys: &[KeyPair], tag: u8, forge: bool) -> Vec<VerifyItem<Bn254Scheme>> {
+        keys.iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let digest = [tag.wrapping_add(i as u8); 32];
+                let signer = if forge && i == 0 { &keys[1] } else { k };
+                VerifyItem {
+                    digest: ResponseDigest::new(digest),
+                    message: quorate_bls::MessagePoint::hash(&digest),
+                    signature: signer.sign(&digest),
+                    key: k.public_g2().clone(),
+                }
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn aggregate_checks_overtake_queued_per_signature_work() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
+        let keys: Vec<KeyPair> = (0..4).map(|_| KeyPair::random(&mut rng)).collect();
+        let (normal_tx, normal) = mpsc::channel(16);
+        let (priority_tx, priority) = mpsc::channel(16);
+        let mut lanes = Lanes::<Bn254Scheme> { priority, normal };
+        // Five per-signature jobs are queued before the aggregate check.
+        for job in 0..5u8 {
+            let (reply, _rx) = oneshot::channel();
+            let items = items(&keys, job * 10, false);
+            normal_tx.send(Job::Items { items, reply }).await.unwrap();
+        }
+        let (sum, _rx) = sum_job(&keys, [200; 32], false);
+        priority_tx.send(sum).await.unwrap();
+        // The dispatcher takes the aggregate check first...
+        assert!(matches!(lanes.next().await, Some(Job::Sum { .. })));
+        // ...and a lingering batch that an aggregate check joins is dispatched at once.
+        let first = lanes.next().await.unwrap();
+        let mut jobs = vec![first];
+        let (sum, _rx) = sum_job(&keys, [201; 32], false);
+        priority_tx.send(sum).await.unwrap();
+        let started = std::time::Instant::now();
+        lanes
+            .fill(&mut jobs, 4, 1_000, std::time::Duration::from_secs(30))
+            .await;
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(
+            jobs.len(),
+            6,
+            "four queued jobs and the aggregate check merged"
+        );
+        assert!(matches!(jobs.get(1), Some(Job::Sum { .. })));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn lingering_and_lone_checks_give_the_same_verdicts() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(12);
+        let keys: Vec<KeyPair> = (0..6).map(|_| KeyPair::random(&mut rng)).collect();
+        let pool = Arc::new(VerificationPool::start_with(
+            Arc::new(Bn254Scheme),
+            PoolSizing {
+                threads: 1,
+                queue_capacity: 64,
+                max_batch: 64,
+                linger: std::time::Duration::from_millis(20),
+            },
+        ));
+        let mut handles = Vec::new();
+        for job in 0..8u8 {
+            let pool = Arc::clone(&pool);
+            let items = items(&keys, job * 10, job % 3 == 0);
+            handles.push(tokio::spawn(async move {
+                (job, pool.verify(items).await.unwrap())
+            }));
+        }
+        for h in handles {
+            let (job, verdicts) = h.await.unwrap();
+            let forged = job % 3 == 0;
+            assert_eq!(verdicts[0], !forged, "job {job}");
+            assert!(verdicts[1..].iter().all(|ok| *ok), "job {job}");
+        }
+        // Alone, each item is checked on its own with the same verdicts.
+        let alone = pool.verify_alone(items(&keys, 0, true)).await.unwrap();
+        assert_eq!(alone, vec![false, true, true, true, true, true]);
     }
 }
