@@ -171,27 +171,13 @@ impl<S: SignatureScheme, R: quorate_domain::OperatorRegistry<S>> TaskActor<S, R>
         if self.quarantine.contains(&request.signed.operator_id) {
             // Checked alone before it counts, like an eager signature.
             let digest = request.signed.digest;
-            let message = match self
-                .tally
-                .index_of(&digest)
-                .and_then(|d| self.tally.digest(d))
-            {
-                Some(t) => t.message.clone(),
-                None => self.scheme.hash_to_g1(&digest),
-            };
-            if self.tally.index_of(&digest).is_none() && self.tally.digests_full() {
-                let unverified = self.tally.unverified();
-                self.check_holders(&unverified).await?;
-            }
+            let message = self.message_of(&digest);
+            self.make_room_for(&digest).await?;
             let c = self.fresh_candidate(request, pos, message)?;
             return self.decide(vec![c], true).await;
         }
         let digest = request.signed.digest;
-        if self.tally.index_of(&digest).is_none() && self.tally.digests_full() {
-            // Unverified holders of digest slots must not keep an honest digest out.
-            let unverified = self.tally.unverified();
-            self.check_holders(&unverified).await?;
-        }
+        self.make_room_for(&digest).await?;
         let scheme = &self.scheme;
         match self.tally.slot_for(&digest, || scheme.hash_to_g1(&digest)) {
             Ok(slot) => {
@@ -205,6 +191,28 @@ impl<S: SignatureScheme, R: quorate_domain::OperatorRegistry<S>> TaskActor<S, R>
                 }
             }
             Err(DigestLimit) => self.reject_digest_limit(request),
+        }
+        Ok(())
+    }
+
+    /// `hash_to_g1(digest)`: the live slot's, or computed.
+    fn message_of(&self, digest: &ResponseDigest) -> S::MessagePoint {
+        match self
+            .tally
+            .index_of(digest)
+            .and_then(|d| self.tally.digest(d))
+        {
+            Some(t) => t.message.clone(),
+            None => self.scheme.hash_to_g1(digest),
+        }
+    }
+
+    /// A new digest at the digest limit: unverified holders of digest slots must not keep an
+    /// honest digest out, so they are checked and the invalid ones release their slots.
+    async fn make_room_for(&mut self, digest: &ResponseDigest) -> Result<(), AggregationError> {
+        if self.tally.index_of(digest).is_none() && self.tally.digests_full() {
+            let unverified = self.tally.unverified();
+            self.check_holders(&unverified).await?;
         }
         Ok(())
     }
@@ -268,14 +276,7 @@ impl<S: SignatureScheme, R: quorate_domain::OperatorRegistry<S>> TaskActor<S, R>
         }
         let holder = self.counted_item(pos, holder_slot)?;
         let digest = request.signed.digest;
-        let message = match self
-            .tally
-            .index_of(&digest)
-            .and_then(|d| self.tally.digest(d))
-        {
-            Some(t) => t.message.clone(),
-            None => self.scheme.hash_to_g1(&digest),
-        };
+        let message = self.message_of(&digest);
         let mut c = self.fresh_candidate(request, pos, message)?;
         c.items.push(holder);
         c.kind = CandidateKind::Conflict { holder_slot };

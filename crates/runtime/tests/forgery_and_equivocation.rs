@@ -42,13 +42,13 @@ fn cancelling_pair(f: &Fixture, task: u32) -> [quorate_domain::SignedTaskRespons
     [a, b]
 }
 
-#[tokio::test(start_paused = true)]
-async fn optimistic_window_never_delivers_an_aggregate_below_threshold() {
+/// Four operators of stake 10, optimistic mode, 50 % with a 1 s window: the cancelling pair
+/// meets 50 % and its sum verifies, so the window opens; a forgery arrives in it.
+async fn pair_then_forgery_in_the_window() -> Fixture {
     let ops: Vec<&[(u8, u64)]> = vec![&[(0, 10)]; 4];
     let f = fixture(&ops, mode(VerificationMode::Optimistic));
     let meta = task(1, &[(0, 50)]).with_window(Duration::from_secs(1));
     f.core.initialize_task(meta).await.unwrap();
-    // The pair meets 50 % and its sum verifies: the window opens. A forgery arrives in it.
     for s in cancelling_pair(&f, 1) {
         f.core.process_signed_response(s).await.unwrap();
     }
@@ -56,6 +56,12 @@ async fn optimistic_window_never_delivers_an_aggregate_below_threshold() {
         .process_signed_response(f.forged(2, 1, digest(1)))
         .await
         .unwrap();
+    f
+}
+
+#[tokio::test(start_paused = true)]
+async fn optimistic_window_never_delivers_an_aggregate_below_threshold() {
+    let f = pair_then_forgery_in_the_window().await;
     // At the window's end the sum fails and all three are dropped: 0 % signed. The task must
     // go back to collecting, not answer.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -82,17 +88,7 @@ async fn optimistic_window_never_delivers_an_aggregate_below_threshold() {
 
 #[tokio::test(start_paused = true)]
 async fn optimistic_task_whose_winner_falls_short_expires() {
-    let ops: Vec<&[(u8, u64)]> = vec![&[(0, 10)]; 4];
-    let f = fixture(&ops, mode(VerificationMode::Optimistic));
-    let meta = task(1, &[(0, 50)]).with_window(Duration::from_secs(1));
-    f.core.initialize_task(meta).await.unwrap();
-    for s in cancelling_pair(&f, 1) {
-        f.core.process_signed_response(s).await.unwrap();
-    }
-    f.core
-        .process_signed_response(f.forged(2, 1, digest(1)))
-        .await
-        .unwrap();
+    let f = pair_then_forgery_in_the_window().await;
     let out = f.core.wait_for_aggregation(TaskId::from(1u32), WAIT).await;
     assert!(
         matches!(out, Err(AggregationError::TaskExpired { .. })),
