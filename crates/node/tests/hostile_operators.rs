@@ -411,3 +411,57 @@ async fn forged_and_mismatched_submissions_are_refused_and_never_stored() {
         "{metrics}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_sign_ins_spend_the_peer_budget_but_honest_ones_pass() {
+    let dir = Scratch::new("hostile-peer");
+    let config = dir.0.join("node.toml");
+    std::fs::write(&config, KEYS).unwrap();
+    let node = start_node(
+        &dir.0.join("node.redb"),
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--dev-operators",
+            "4",
+            "--simulated-operators",
+            "0",
+            "--peer-rate-limit",
+            "0.01",
+            "--peer-rate-burst",
+            "3",
+        ],
+    );
+    let mut op = operator_client(&node.grpc).await;
+    let me = dev_key(1, 0);
+    let stranger = KeyPair::random(&mut rand::thread_rng());
+    let guess = || pb::OperatorChallengeRequest {
+        operator_id: stranger.operator_id().as_bytes().to_vec(),
+    };
+    // Three failures fit the burst; the fourth is throttled.
+    for _ in 0..3 {
+        assert_eq!(
+            code(op.get_operator_challenge(guess()).await),
+            Code::PermissionDenied
+        );
+    }
+    assert_eq!(
+        code(op.get_operator_challenge(guess()).await),
+        Code::ResourceExhausted
+    );
+    let mut forged = subscribe_req(&mut op, &me, 0).await;
+    forged.auth_signature = proof(
+        &me,
+        &stranger,
+        &challenge(&mut op, &me).await,
+        ProofMethod::SubscribeTasks,
+        0,
+    );
+    assert_eq!(
+        code(op.subscribe_tasks(forged).await),
+        Code::ResourceExhausted
+    );
+    // Successful calls cost nothing: the real operator still signs in from the same address.
+    let (token, _stream) = sign_in(&mut op, &me, 0).await;
+    assert!(!token.is_empty());
+}
