@@ -170,12 +170,7 @@ async fn sign_in_proofs_cannot_be_replayed_redirected_or_made_in_advance() {
     assert_eq!(code(op.ack(redirected).await), Code::Unauthenticated);
     // A proof for cursor 0, sent with cursor 5.
     let ch = challenge(&mut op, &me).await;
-    let for_zero = pb::SubscribeTasksRequest {
-        operator_id: me.operator_id().as_bytes().to_vec(),
-        cursor: 5,
-        auth_signature: proof(&me, &me, &ch, ProofMethod::SubscribeTasks, 0),
-        nonce: ch.nonce.clone(),
-    };
+    let for_zero = subscribe_with(&me, &me, &ch, 5, 0);
     assert_eq!(
         code(op.subscribe_tasks(for_zero).await),
         Code::Unauthenticated
@@ -185,35 +180,20 @@ async fn sign_in_proofs_cannot_be_replayed_redirected_or_made_in_advance() {
         nonce: vec![0x42; 32],
         ..ch.clone()
     };
-    let advance = pb::SubscribeTasksRequest {
-        operator_id: me.operator_id().as_bytes().to_vec(),
-        cursor: 0,
-        auth_signature: proof(&me, &me, &made_up, ProofMethod::SubscribeTasks, 0),
-        nonce: made_up.nonce.clone(),
-    };
+    let advance = subscribe_with(&me, &me, &made_up, 0, 0);
     assert_eq!(
         code(op.subscribe_tasks(advance).await),
         Code::Unauthenticated
     );
     // Another operator's nonce, or signed with another operator's key.
     let theirs = challenge(&mut op, &other).await;
-    let stolen_nonce = pb::SubscribeTasksRequest {
-        operator_id: me.operator_id().as_bytes().to_vec(),
-        cursor: 0,
-        auth_signature: proof(&me, &me, &theirs, ProofMethod::SubscribeTasks, 0),
-        nonce: theirs.nonce.clone(),
-    };
+    let stolen_nonce = subscribe_with(&me, &me, &theirs, 0, 0);
     assert_eq!(
         code(op.subscribe_tasks(stolen_nonce).await),
         Code::Unauthenticated
     );
     let ch = challenge(&mut op, &other).await;
-    let wrong_key = pb::SubscribeTasksRequest {
-        operator_id: other.operator_id().as_bytes().to_vec(),
-        cursor: 0,
-        auth_signature: proof(&other, &me, &ch, ProofMethod::SubscribeTasks, 0),
-        nonce: ch.nonce.clone(),
-    };
+    let wrong_key = subscribe_with(&other, &me, &ch, 0, 0);
     assert_eq!(
         code(op.subscribe_tasks(wrong_key).await),
         Code::Unauthenticated

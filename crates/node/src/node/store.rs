@@ -463,7 +463,8 @@ fn be_u64(bytes: &[u8]) -> u64 {
 mod tests {
     use super::*;
 
-    fn record(i: u64) -> TaskRecord {
+    /// A pending task of `alice` (shared with the lifecycle tests).
+    pub(super) fn record(i: u64) -> TaskRecord {
         TaskRecord {
             task_id: TaskId::from(i),
             seq: 0,

@@ -44,6 +44,23 @@ pub fn proof(
     signer.sign(&digest).to_bytes().to_vec()
 }
 
+/// A `SubscribeTasksRequest` naming `key`'s operator at `cursor`, proved by `signer` over
+/// `ch` for `proof_cursor` (attacks vary one of them).
+pub fn subscribe_with(
+    key: &KeyPair,
+    signer: &KeyPair,
+    ch: &pb::OperatorChallenge,
+    cursor: u64,
+    proof_cursor: u64,
+) -> pb::SubscribeTasksRequest {
+    pb::SubscribeTasksRequest {
+        operator_id: key.operator_id().as_bytes().to_vec(),
+        cursor,
+        auth_signature: proof(key, signer, ch, ProofMethod::SubscribeTasks, proof_cursor),
+        nonce: ch.nonce.clone(),
+    }
+}
+
 /// A valid `SubscribeTasksRequest` over a fresh challenge.
 pub async fn subscribe_req(
     op: &mut OpClient,
@@ -51,12 +68,7 @@ pub async fn subscribe_req(
     cursor: u64,
 ) -> pb::SubscribeTasksRequest {
     let ch = challenge(op, key).await;
-    pb::SubscribeTasksRequest {
-        operator_id: key.operator_id().as_bytes().to_vec(),
-        cursor,
-        auth_signature: proof(key, key, &ch, ProofMethod::SubscribeTasks, cursor),
-        nonce: ch.nonce,
-    }
+    subscribe_with(key, key, &ch, cursor, cursor)
 }
 
 /// A valid `AckRequest` over a fresh challenge.

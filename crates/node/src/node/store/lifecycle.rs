@@ -106,25 +106,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::record::{Status, StoredResponse, TaskRecord};
-
-    fn record(i: u64) -> TaskRecord {
-        TaskRecord {
-            task_id: TaskId::from(i),
-            seq: 0,
-            status: Status::Pending,
-            creator: "alice".into(),
-            reference_block: 1,
-            quorums: vec![(0, 67)],
-            expiry_ms: 1000,
-            window_ms: 0,
-            payload: vec![1],
-            created_at_ms: 1,
-            updated_at_ms: 1,
-            error: None,
-            signatures: 0,
-        }
-    }
+    use crate::node::record::{Status, StoredResponse};
+    use crate::node::store::tests::record;
 
     fn finish(s: &Store, i: u64) {
         s.update_task(&TaskId::from(i), |r| {
