@@ -206,53 +206,12 @@ async fn sigkill_while_signatures_stream_in_keeps_every_acknowledged_one() {
 
 /// Starts a `--dev` node with extra environment variables; `None` if it died before listening.
 fn start_node_env(db: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Option<Node> {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    let mut cmd = Command::new(BIN);
-    cmd.args([
-        "node",
-        "--dev",
-        "--grpc-addr",
-        "127.0.0.1:0",
-        "--http-addr",
-        "127.0.0.1:0",
-    ])
-    .arg("--db")
-    .arg(db)
-    .args(args)
-    .env("RUST_LOG", "warn")
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit());
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.args(dev_node_args(db, args));
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().expect("spawn node");
-    let stdout = child.stdout.take().expect("stdout");
-    let proc = Proc(child);
-    let mut reader = BufReader::new(stdout);
-    let mut line = String::new();
-    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-        return None;
-    }
-    std::thread::spawn(move || {
-        let mut sink = String::new();
-        while reader.read_line(&mut sink).unwrap_or(0) > 0 {
-            sink.clear();
-        }
-    });
-    let field = |name: &str| {
-        line.split_whitespace()
-            .find_map(|w| w.strip_prefix(name))
-            .map(str::to_string)
-            .unwrap_or_default()
-    };
-    Some(Node {
-        grpc: field("grpc="),
-        http: field("http="),
-        banner: line.clone(),
-        proc,
-    })
+    spawn_node(&mut cmd)
 }
 
 /// Waits (bounded) for the node process to exit; its status.

@@ -7,8 +7,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -118,48 +117,16 @@ async fn finished_tasks_are_pruned_after_retention_and_open_ones_kept() {
 
 /// `quorate node --dev` under `prlimit --fsize=limit`.
 fn start_limited(db: &std::path::Path, limit: u64) -> (Proc, String, String) {
-    let child = Command::new("prlimit")
-        .arg(format!("--fsize={limit}"))
-        .arg("--")
-        .arg(BIN)
-        .args([
-            "node",
-            "--dev",
-            "--grpc-addr",
-            "127.0.0.1:0",
-            "--http-addr",
-            "127.0.0.1:0",
-        ])
-        .arg("--db")
-        .arg(db)
-        .args(["--dev-operators", "4", "--max-payload-bytes", "65536"])
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("prlimit (util-linux) runs the node");
-    let mut proc = Proc(child);
-    let stdout = proc.0.stdout.take().expect("stdout");
-    let mut reader = BufReader::new(stdout);
-    let mut line = String::new();
-    assert!(
-        reader.read_line(&mut line).unwrap_or(0) > 0,
-        "node listens under the limit"
-    );
-    std::thread::spawn(move || {
-        let mut sink = String::new();
-        while reader.read_line(&mut sink).unwrap_or(0) > 0 {
-            sink.clear();
-        }
-    });
-    let field = |name: &str| {
-        line.split_whitespace()
-            .find_map(|w| w.strip_prefix(name))
-            .unwrap_or_default()
-            .to_string()
-    };
-    (proc, field("grpc="), field("http="))
+    let extra = ["--dev-operators", "4", "--max-payload-bytes", "65536"];
+    let node = spawn_node(
+        Command::new("prlimit")
+            .arg(format!("--fsize={limit}"))
+            .arg("--")
+            .arg(BIN)
+            .args(dev_node_args(db, &extra)),
+    )
+    .expect("node listens under the limit");
+    (node.proc, node.grpc, node.http)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

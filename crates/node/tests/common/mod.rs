@@ -74,33 +74,40 @@ pub struct Node {
     pub banner: String,
 }
 
-pub fn start_node(db: &Path, extra: &[&str]) -> Node {
-    let mut cmd = Command::new(BIN);
-    cmd.args([
+/// The arguments of `quorate node --dev` on loopback ports (0: any free one) over `db`.
+pub fn dev_node_args(db: &Path, extra: &[&str]) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = [
         "node",
         "--dev",
         "--grpc-addr",
         "127.0.0.1:0",
         "--http-addr",
         "127.0.0.1:0",
-    ])
-    .arg("--db")
-    .arg(db)
-    .args(extra)
-    .env("RUST_LOG", "warn")
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit());
+        "--db",
+    ]
+    .iter()
+    .map(Into::into)
+    .collect();
+    args.push(db.into());
+    args.extend(extra.iter().map(Into::into));
+    args
+}
+
+/// Spawns a node command, reads its listening banner and keeps draining its stdout (so it
+/// never blocks on a full pipe); `None` if it exited before listening.
+pub fn spawn_node(cmd: &mut Command) -> Option<Node> {
+    cmd.env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
     let mut child = cmd.spawn().expect("spawn node");
     let stdout = child.stdout.take().expect("stdout");
-    let mut proc = Proc(child);
+    let proc = Proc(child);
     let mut line = String::new();
     let mut reader = BufReader::new(stdout);
     if reader.read_line(&mut line).unwrap_or(0) == 0 {
-        proc.kill9();
-        panic!("node exited before listening");
+        return None;
     }
-    // Keep draining stdout so the node never blocks on a full pipe.
     std::thread::spawn(move || {
         let mut sink = String::new();
         while reader.read_line(&mut sink).unwrap_or(0) > 0 {
@@ -113,12 +120,17 @@ pub fn start_node(db: &Path, extra: &[&str]) -> Node {
             .unwrap_or_else(|| panic!("no {name} in {line:?}"))
             .to_string()
     };
-    Node {
+    Some(Node {
         grpc: field("grpc="),
         http: field("http="),
         banner: line.clone(),
         proc,
-    }
+    })
+}
+
+pub fn start_node(db: &Path, extra: &[&str]) -> Node {
+    spawn_node(Command::new(BIN).args(dev_node_args(db, extra)))
+        .expect("node exited before listening")
 }
 
 pub fn start_operator(node: &str, index: u32) -> Proc {
