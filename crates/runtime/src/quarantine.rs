@@ -4,10 +4,10 @@
 //! stay batched. The period doubles with each failure inside it (up to 16× the base) and the
 //! record is forgotten after a clean stretch of 16× the base: a transient fault decays.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use dashmap::DashMap;
 use quorate_domain::OperatorId;
 use tokio::time::Instant;
 
@@ -44,7 +44,11 @@ pub(crate) struct Quarantine {
     base: Duration,
     /// Most operators tracked; a new one beyond it evicts the one released soonest.
     capacity: usize,
-    entries: Mutex<HashMap<OperatorId, Entry>>,
+    /// Sharded: [`Self::contains`] runs for every signature of every task, so it must not
+    /// take a runtime-wide lock.
+    entries: DashMap<OperatorId, Entry>,
+    /// Serializes strikes (rare: one per failed check) so the capacity bound is exact.
+    strikes: Mutex<()>,
 }
 
 impl Quarantine {
@@ -52,7 +56,8 @@ impl Quarantine {
         Self {
             base,
             capacity,
-            entries: Mutex::new(HashMap::new()),
+            entries: DashMap::new(),
+            strikes: Mutex::new(()),
         }
     }
 
@@ -65,20 +70,24 @@ impl Quarantine {
         if self.base.is_zero() || self.capacity == 0 {
             return;
         }
+        let _serial = lock(&self.strikes);
         let now = Instant::now();
-        let mut entries = lock(&self.entries);
-        let strikes = match entries.get(&operator_id) {
-            // Still remembered: the period grows.
-            Some(e) if now < e.until + self.forget_after() => e.strikes.saturating_add(1),
-            _ => 1,
-        };
+        let entries = &self.entries;
+        let remembered = entries
+            .get(&operator_id)
+            .filter(|e| now < e.until + self.forget_after())
+            .map(|e| e.strikes);
+        // Still remembered: the period grows.
+        let strikes = remembered.map_or(1, |n| n.saturating_add(1));
         if !entries.contains_key(&operator_id) && entries.len() >= self.capacity {
-            let soonest = entries
-                .iter()
-                .min_by_key(|(_, e)| e.until)
-                .map(|(id, _)| *id);
-            if let Some(id) = soonest {
-                entries.remove(&id);
+            // Full: forget the records whose clean stretch has passed, then, if still full,
+            // the one released soonest.
+            entries.retain(|_, e| now < e.until + self.forget_after());
+            if entries.len() >= self.capacity {
+                let soonest = entries.iter().min_by_key(|e| e.until).map(|e| *e.key());
+                if let Some(id) = soonest {
+                    entries.remove(&id);
+                }
             }
         }
         let period = self.base * (1 << (strikes - 1).min(MAX_DOUBLINGS));
@@ -99,27 +108,22 @@ impl Quarantine {
         if self.base.is_zero() {
             return false;
         }
-        let now = Instant::now();
-        let mut entries = lock(&self.entries);
-        match entries.get(operator_id) {
-            Some(e) if now < e.until => true,
-            Some(e) if now >= e.until + self.forget_after() => {
-                entries.remove(operator_id);
-                false
-            }
-            _ => false,
-        }
+        // Forgotten records are dropped when a strike finds the list full, not here: this
+        // runs for every signature and only reads.
+        self.entries
+            .get(operator_id)
+            .is_some_and(|e| Instant::now() < e.until)
     }
 
     /// The operators quarantined now.
     pub(crate) fn list(&self) -> Vec<QuarantinedOperator> {
         let now = Instant::now();
-        let entries = lock(&self.entries);
-        let mut out: Vec<_> = entries
+        let mut out: Vec<_> = self
+            .entries
             .iter()
-            .filter(|(_, e)| now < e.until)
-            .map(|(id, e)| QuarantinedOperator {
-                operator_id: *id,
+            .filter(|e| now < e.until)
+            .map(|e| QuarantinedOperator {
+                operator_id: *e.key(),
                 strikes: e.strikes,
                 remaining: e.until - now,
                 reason: e.reason,
