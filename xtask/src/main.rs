@@ -1,5 +1,9 @@
 //! Project automation: `cargo xtask ci|devnet|bench|e2e|fuzz`.
 
+// Every dependency in Cargo.toml is used (CI: clippy -D warnings); dev-dependencies are
+// exempt because each test binary uses only some of them.
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 use clap::Parser;
 
 mod bench;

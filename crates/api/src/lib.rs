@@ -5,6 +5,10 @@
 //! (and the node's limits) and returns either validated values or a typed [`RequestError`]
 //! naming the field, the task and the operator involved. The node maps those errors to gRPC
 //! statuses; the `grpc_requests` fuzz target drives the same functions with arbitrary bytes.
+
+// Every dependency in Cargo.toml is used (CI: clippy -D warnings); dev-dependencies are
+// exempt because each test binary uses only some of them.
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
 #![warn(missing_docs)]
 
 mod auth;

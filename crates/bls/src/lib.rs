@@ -16,6 +16,10 @@
 //!
 //! [`Bn254Scheme`] bundles all of it as a [`quorate_domain::SignatureScheme`].
 
+// Every dependency in Cargo.toml is used (CI: clippy -D warnings); dev-dependencies are
+// exempt because each test binary uses only some of them.
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 mod aggregate;
 mod batch;
 mod ct;

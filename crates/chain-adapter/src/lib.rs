@@ -3,6 +3,10 @@
 //! aggregates to an AVS contract, conversions between domain and contract types, and an RPC
 //! call counter for measuring calls per task, and a retry/timeout layer for flaky endpoints.
 
+// Every dependency in Cargo.toml is used (CI: clippy -D warnings); dev-dependencies are
+// exempt because each test binary uses only some of them.
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod contracts;
 pub mod convert;
 mod error;

@@ -42,6 +42,10 @@
 //! assert_eq!(outcome.stats.fields_normalized, 1);
 //! ```
 
+// Every dependency in Cargo.toml is used (CI: clippy -D warnings); dev-dependencies are
+// exempt because each test binary uses only some of them.
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod abi;
 pub mod codec;
 pub mod digest;

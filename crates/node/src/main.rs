@@ -1,5 +1,9 @@
 //! The quorate binary: standalone aggregator service, demo and command-line tools.
 
+// Every dependency in Cargo.toml is used (CI: clippy -D warnings); dev-dependencies are
+// exempt because each test binary uses only some of them.
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 mod cli;
 mod compute;
 mod node;

@@ -1,6 +1,10 @@
 //! The async aggregation pipeline: `AggregatorCore`, per-task actors, the pending buffer,
 //! the verification pool, in-memory adapters and metrics.
 
+// Every dependency in Cargo.toml is used (CI: clippy -D warnings); dev-dependencies are
+// exempt because each test binary uses only some of them.
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 mod actor;
 mod admission;
 mod config;

@@ -3,11 +3,10 @@
 //! threshold and passes the in-memory copy of `checkSignatures`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use proptest::prelude::*;
 use quorate_bls::fake::FakePoint;
 use quorate_domain::{AggregationError, Stake, TaskId};

@@ -2,11 +2,10 @@
 //! scheme with tokio's clock paused.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use quorate_domain::{AggregationError, SignatureVerificationError, Stake, TaskId};
 use quorate_runtime::SignatureOutcome;
 

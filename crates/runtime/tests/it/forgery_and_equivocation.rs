@@ -3,13 +3,12 @@
 //! operator's capacity, equivocation, rogue keys and quorums without stake.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use quorate_bls::fake::FakePoint;
 use quorate_bls::{Bn254Scheme, G1PublicKey, G2PublicKey, KeyPair};
 use quorate_domain::{

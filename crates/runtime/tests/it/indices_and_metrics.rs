@@ -1,12 +1,11 @@
 //! `update_response_indices` and the metrics the runtime reports.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use quorate_domain::{QuorumNumber, Stake, TaskId};
 use quorate_runtime::memory::InMemoryOperator;

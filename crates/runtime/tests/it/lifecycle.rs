@@ -1,11 +1,10 @@
 //! Early, late, duplicate and invalid signatures, competing digests, windows, and expiry.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use quorate_domain::{AggregationError, SignatureVerificationError, TaskId};
 use quorate_runtime::{AggregatorConfig, SignatureOutcome};
 

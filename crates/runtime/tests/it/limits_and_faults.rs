@@ -1,12 +1,11 @@
 //! Every limit reached, panic isolation, shutdown with tasks in flight.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use quorate_bls::fake::FakeScheme;
 use quorate_domain::{
     AggregationError, BlockNumber, CheckSignaturesIndices, LimitKind, OperatorId, OperatorRegistry,

@@ -2,13 +2,12 @@
 //! in-memory copy of the on-chain checker.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use quorate_bls::{Bn254Scheme, KeyPair};
 use quorate_domain::{
     AggregationError, QuorumNumber, ResponseDigest, SignatureVerificationError, SignedTaskResponse,

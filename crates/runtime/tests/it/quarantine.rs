@@ -3,11 +3,10 @@
 //! peers' aggregates verify at once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use quorate_domain::TaskId;
 use quorate_runtime::{AggregatorConfig, VerificationMode};
 

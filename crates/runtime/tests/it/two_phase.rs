@@ -2,11 +2,10 @@
 //! digest, aggregate).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use quorate_consensus::{ConsensusConfig, Decimal, OutlierPolicy, Tolerance};
 use quorate_domain::{AggregationError, SignatureVerificationError, SignedTaskResponse, TaskId};
 use quorate_runtime::{PrepareError, PrepareOutcome, PrepareRules, TwoPhaseAggregator};

@@ -1,0 +1,17 @@
+//! The runtime's integration tests. One binary, a module per file: every test binary
+//! monomorphizes the runtime's generics again, so one binary instead of eleven saves CI minutes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+mod adversarial;
+mod adversarial_sequences;
+mod aggregation;
+mod forgery_and_equivocation;
+mod indices_and_metrics;
+mod lifecycle;
+mod limits_and_faults;
+mod optimistic_and_real_bls;
+mod quarantine;
+mod threshold_property;
+mod two_phase;
