@@ -6,7 +6,11 @@ use plotters::prelude::*;
 use crate::judge::Sample;
 
 /// Draws resident memory, live heap, active tasks and stored results over time.
-pub(crate) fn draw(samples: &[Sample], path: &std::path::Path, slope_pct: f64) -> anyhow::Result<()> {
+pub(crate) fn draw(
+    samples: &[Sample],
+    path: &std::path::Path,
+    slope_pct: f64,
+) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -96,4 +100,3 @@ pub(crate) fn draw(samples: &[Sample], path: &std::path::Path, slope_pct: f64) -
     root.present().map_err(|e| anyhow!("{e}"))?;
     Ok(())
 }
-

@@ -172,7 +172,9 @@ mod tests {
 
     #[test]
     fn warm_up_needs_a_full_store_and_no_new_rss_high() {
-        let rising: Vec<Sample> = (0..20).map(|i| sample(i as f64, 10.0 + i as f64, 500)).collect();
+        let rising: Vec<Sample> = (0..20)
+            .map(|i| sample(i as f64, 10.0 + i as f64, 500))
+            .collect();
         assert!(!warmed_up(&rising, 500, 5));
         let mut flat = rising.clone();
         flat.extend((20..26).map(|i| sample(i as f64, 25.0, 500)));
@@ -186,20 +188,32 @@ mod tests {
 
     #[test]
     fn a_per_task_leak_fails_and_a_one_off_step_does_not() {
-        let leak = [checkpoint(1_000_000), checkpoint(1_400_000), checkpoint(1_800_000)];
+        let leak = [
+            checkpoint(1_000_000),
+            checkpoint(1_400_000),
+            checkpoint(1_800_000),
+        ];
         assert_eq!(memory_problems(&[], &leak, 0.0, LIMITS).len(), 1);
-        let step = [checkpoint(1_000_000), checkpoint(1_400_000), checkpoint(1_410_000)];
+        let step = [
+            checkpoint(1_000_000),
+            checkpoint(1_400_000),
+            checkpoint(1_410_000),
+        ];
         assert!(memory_problems(&[], &step, 0.0, LIMITS).is_empty());
         assert_eq!(memory_problems(&[], &leak[..1], 0.0, LIMITS).len(), 1);
     }
 
     #[test]
     fn rss_fails_only_beyond_both_the_slope_and_the_noise_floor() {
-        let creeping: Vec<Sample> = (0..60).map(|i| sample(i as f64, 20.0 + 0.004 * i as f64, 500)).collect();
+        let creeping: Vec<Sample> = (0..60)
+            .map(|i| sample(i as f64, 20.0 + 0.004 * i as f64, 500))
+            .collect();
         let ok = [checkpoint(0), checkpoint(0)];
         // +1.2 %/min but 0.24 MiB in all: allocator noise.
         assert!(memory_problems(&creeping, &ok, 0.0, LIMITS).is_empty());
-        let leaking: Vec<Sample> = (0..60).map(|i| sample(i as f64, 20.0 + 0.05 * i as f64, 500)).collect();
+        let leaking: Vec<Sample> = (0..60)
+            .map(|i| sample(i as f64, 20.0 + 0.05 * i as f64, 500))
+            .collect();
         assert_eq!(memory_problems(&leaking, &ok, 0.0, LIMITS).len(), 1);
         // The same growth before warm-up is not judged.
         assert!(memory_problems(&leaking, &ok, 61.0, LIMITS).is_empty());

@@ -97,7 +97,9 @@ impl World {
             .collect();
         let ids = registry.set_operators(BLOCK, ops)?;
         let core = AggregatorCore::new(config(), Arc::clone(&registry), scheme);
-        let capacity = usize::try_from(secs).unwrap_or(usize::MAX).saturating_add(600);
+        let capacity = usize::try_from(secs)
+            .unwrap_or(usize::MAX)
+            .saturating_add(600);
         Ok(Arc::new(Self {
             core,
             keys,
@@ -315,7 +317,15 @@ pub(crate) async fn drive(
     let leg2 = run_leg(world, start, &mut n, rate, rest / 2, |_| false).await?;
     loaded += leg2;
     checkpoints.push(checkpoint(world, start).await?);
-    run_leg(world, start, &mut n, rate, total.saturating_sub(loaded), |_| false).await?;
+    run_leg(
+        world,
+        start,
+        &mut n,
+        rate,
+        total.saturating_sub(loaded),
+        |_| false,
+    )
+    .await?;
     checkpoints.push(checkpoint(world, start).await?);
     Ok((checkpoints, warm_t))
 }
@@ -335,7 +345,11 @@ async fn run_leg(
     while leg_start.elapsed() < length && !done(world) {
         tick.tick().await;
         *n += 1;
-        lives.spawn(life(Arc::clone(world), *n, n.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+        lives.spawn(life(
+            Arc::clone(world),
+            *n,
+            n.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        ));
         while lives.try_join_next().is_some() {}
         if *n % (rate.max(1) * 10) == 0 {
             println!(

@@ -117,7 +117,15 @@ fn main() -> anyhow::Result<()> {
     };
     let (slope_pct, grown_mib) = rss_trend(&samples, warm_t);
     chart::draw(&samples, &args.png, slope_pct)?;
-    report(&world, &samples, &checkpoints, warm_t, slope_pct, grown_mib, &args);
+    report(
+        &world,
+        &samples,
+        &checkpoints,
+        warm_t,
+        slope_pct,
+        grown_mib,
+        &args,
+    );
 
     let mut problems = accounting_problems(&world);
     if let Some(e) = world

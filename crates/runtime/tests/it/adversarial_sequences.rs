@@ -3,7 +3,6 @@
 //! threshold and passes the in-memory copy of `checkSignatures`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use std::time::Duration;
 
 use crate::common::*;

@@ -2,7 +2,6 @@
 //! scheme with tokio's clock paused.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use std::time::Duration;
 
 use crate::common::*;

@@ -3,7 +3,6 @@
 //! operator's capacity, equivocation, rogue keys and quorums without stake.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;

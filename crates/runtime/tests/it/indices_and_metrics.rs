@@ -1,7 +1,6 @@
 //! `update_response_indices` and the metrics the runtime reports.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 

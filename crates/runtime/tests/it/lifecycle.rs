@@ -1,7 +1,6 @@
 //! Early, late, duplicate and invalid signatures, competing digests, windows, and expiry.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use std::time::Duration;
 
 use crate::common::*;

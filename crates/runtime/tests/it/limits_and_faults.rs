@@ -1,7 +1,6 @@
 //! Every limit reached, panic isolation, shutdown with tasks in flight.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use std::sync::Arc;
 use std::time::Duration;
 

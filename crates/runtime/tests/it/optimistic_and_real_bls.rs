@@ -2,7 +2,6 @@
 //! in-memory copy of the on-chain checker.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,7 +3,6 @@
 //! peers' aggregates verify at once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use std::time::Duration;
 
 use crate::common::*;

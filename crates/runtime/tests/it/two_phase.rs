@@ -2,7 +2,6 @@
 //! digest, aggregate).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use std::time::Duration;
 
 use crate::common::*;
