@@ -22,10 +22,10 @@ use crate::util::lock;
 use crate::verifier::{PoolError, VerificationPool, VerifyItem};
 
 /// A caller's answer channel for one signature (absent for replayed buffered signatures).
-pub type Reply = Option<oneshot::Sender<Result<SignatureOutcome, AggregationError>>>;
+pub(crate) type Reply = Option<oneshot::Sender<Result<SignatureOutcome, AggregationError>>>;
 
 /// A signature on its way to a task's actor.
-pub struct SignatureRequest<S: SignatureScheme> {
+pub(crate) struct SignatureRequest<S: SignatureScheme> {
     /// The signed response.
     pub signed: SignedTaskResponse<S::Signature>,
     /// Where the verdict goes.
@@ -34,13 +34,13 @@ pub struct SignatureRequest<S: SignatureScheme> {
 
 /// A queued signature, boxed: a tokio channel allocates its slots 32 at a time up front, so an
 /// idle task's queue costs 32 pointers instead of 32 requests (~5.6 KiB with BN254 signatures).
-pub type QueuedRequest<S> = Box<SignatureRequest<S>>;
+pub(crate) type QueuedRequest<S> = Box<SignatureRequest<S>>;
 
 /// Signature errors seen for a task, shared with `wait_for_aggregation` for its timeout error.
-pub type ErrorLog = Arc<Mutex<Vec<(OperatorId, SignatureVerificationError)>>>;
+pub(crate) type ErrorLog = Arc<Mutex<Vec<(OperatorId, SignatureVerificationError)>>>;
 
 /// Everything an actor needs; it owns its tally and receiver.
-pub struct TaskActor<S: SignatureScheme, R> {
+pub(crate) struct TaskActor<S: SignatureScheme, R> {
     pub(crate) metadata: TaskMetadata,
     pub(crate) scheme: Arc<S>,
     pub(crate) registry: Arc<R>,
@@ -67,7 +67,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
     }
 
     /// Runs until the task has a final result.
-    pub async fn run(mut self) -> TaskResult {
+    pub(crate) async fn run(mut self) -> TaskResult {
         let expiry = self.started + self.metadata.time_to_expiry();
         let mut window_end: Option<Instant> = None;
         // The winning digest by value: slots of emptied digests are reused.
@@ -427,7 +427,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
 }
 
 /// A metric label for a rejection reason.
-pub fn reason_label(reason: &SignatureVerificationError) -> &'static str {
+pub(crate) fn reason_label(reason: &SignatureVerificationError) -> &'static str {
     match reason {
         SignatureVerificationError::IncorrectSignature => "incorrect_signature",
         SignatureVerificationError::DuplicateSignature => "duplicate_signature",

@@ -1,9 +1,13 @@
-//! The async aggregation pipeline: `AggregatorCore`, per-task actors, the pending buffer,
-//! the verification pool, in-memory adapters and metrics.
+//! The async aggregation pipeline around [`AggregatorCore`]: per-task actors, the pending
+//! buffer, the verification pool and the result store stay inside; an embedder sees the core,
+//! its [`AggregatorConfig`], the outcomes, events and stats it reports, the in-memory adapters
+//! ([`memory`]) and the metric names ([`metrics`]).
 
 // Every dependency in Cargo.toml is used (CI: clippy -D warnings); dev-dependencies are
 // exempt because each test binary uses only some of them.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
+// The public API is what lib.rs re-exports; everything else stays crate-private.
+#![warn(unreachable_pub)]
 
 mod actor;
 mod admission;
@@ -19,19 +23,15 @@ mod quarantine;
 mod results;
 mod stats;
 mod tally;
-pub mod two_phase;
+#[cfg(test)]
+mod tally_property;
 mod util;
 mod verifier;
 
 pub use crate::config::{AggregatorConfig, VerificationMode};
 pub use crate::core::{AggregatorCore, TaskEvent};
 pub use crate::evidence::EquivocationEvidence;
-pub use crate::operator_set::{OperatorEntry, OperatorSet, OperatorSetCache};
+pub use crate::operator_set::{OperatorEntry, OperatorSet};
 pub use crate::outcome::SignatureOutcome;
-pub use crate::pending::{BufferOutcome, PendingBuffer};
 pub use crate::quarantine::QuarantinedOperator;
-pub use crate::results::{ResultStore, TaskResult};
 pub use crate::stats::StatsSnapshot;
-pub use crate::tally::{AggregateParts, TaskTally};
-pub use crate::two_phase::{PrepareError, PrepareOutcome, PrepareRules, TwoPhaseAggregator};
-pub use crate::verifier::{PoolError, PoolSizing, VerificationPool, VerifyItem};

@@ -122,7 +122,7 @@ type CacheSlot<S> = Arc<OnceCell<Arc<OperatorSet<S>>>>;
 
 /// Operator sets per (block, quorums), fetched once however many tasks ask at the same time,
 /// and bounded: the oldest entry is evicted first.
-pub struct OperatorSetCache<S: SignatureScheme> {
+pub(crate) struct OperatorSetCache<S: SignatureScheme> {
     entries: DashMap<CacheKey, CacheSlot<S>>,
     order: Mutex<VecDeque<CacheKey>>,
     capacity: usize,
@@ -130,7 +130,7 @@ pub struct OperatorSetCache<S: SignatureScheme> {
 
 impl<S: SignatureScheme> OperatorSetCache<S> {
     /// A cache holding at most `capacity` (≥ 1) operator sets.
-    pub fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         Self {
             entries: DashMap::new(),
             order: Mutex::new(VecDeque::new()),
@@ -139,7 +139,7 @@ impl<S: SignatureScheme> OperatorSetCache<S> {
     }
 
     /// The indexed set for (block, quorums), from the cache or the registry.
-    pub async fn get<R: OperatorRegistry<S> + ?Sized>(
+    pub(crate) async fn get<R: OperatorRegistry<S> + ?Sized>(
         &self,
         scheme: &S,
         registry: &R,
@@ -172,15 +172,5 @@ impl<S: SignatureScheme> OperatorSetCache<S> {
             }
         }
         slot
-    }
-
-    /// Number of cached sets.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether nothing is cached.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
     }
 }

@@ -12,7 +12,7 @@ struct PendingTask<Sig> {
 
 /// What happened when a signature was buffered.
 #[derive(Debug, PartialEq, Eq)]
-pub enum BufferOutcome {
+pub(crate) enum BufferOutcome {
     /// Buffered; if the task limit was hit, the oldest task's buffer was evicted.
     Buffered {
         /// The evicted task and how many signatures it lost.
@@ -24,7 +24,7 @@ pub enum BufferOutcome {
 
 /// A bounded buffer: at most `max_tasks` tasks (oldest evicted first) and `max_per_task`
 /// signatures each.
-pub struct PendingBuffer<Sig> {
+pub(crate) struct PendingBuffer<Sig> {
     tasks: HashMap<TaskId, PendingTask<Sig>>,
     order: VecDeque<TaskId>,
     max_tasks: usize,
@@ -34,7 +34,7 @@ pub struct PendingBuffer<Sig> {
 
 impl<Sig> PendingBuffer<Sig> {
     /// An empty buffer with the given bounds.
-    pub fn new(max_tasks: usize, max_per_task: usize) -> Self {
+    pub(crate) fn new(max_tasks: usize, max_per_task: usize) -> Self {
         Self {
             tasks: HashMap::new(),
             order: VecDeque::new(),
@@ -45,7 +45,7 @@ impl<Sig> PendingBuffer<Sig> {
     }
 
     /// Buffers a signature received at `now`.
-    pub fn push(&mut self, signed: SignedTaskResponse<Sig>, now: Instant) -> BufferOutcome {
+    pub(crate) fn push(&mut self, signed: SignedTaskResponse<Sig>, now: Instant) -> BufferOutcome {
         let task_id = signed.task_id;
         let mut evicted = None;
         if !self.tasks.contains_key(&task_id) {
@@ -70,7 +70,7 @@ impl<Sig> PendingBuffer<Sig> {
     }
 
     /// Removes and returns the task's buffered signatures, oldest first.
-    pub fn take(&mut self, task_id: &TaskId) -> Vec<SignedTaskResponse<Sig>> {
+    pub(crate) fn take(&mut self, task_id: &TaskId) -> Vec<SignedTaskResponse<Sig>> {
         let Some(task) = self.tasks.remove(task_id) else {
             return Vec::new();
         };
@@ -80,7 +80,7 @@ impl<Sig> PendingBuffer<Sig> {
     }
 
     /// Drops signatures older than `timeout`; returns how many were dropped.
-    pub fn expire(&mut self, now: Instant, timeout: Duration) -> usize {
+    pub(crate) fn expire(&mut self, now: Instant, timeout: Duration) -> usize {
         let mut dropped = 0;
         self.tasks.retain(|_, task| {
             let before = task.signatures.len();
@@ -96,12 +96,12 @@ impl<Sig> PendingBuffer<Sig> {
     }
 
     /// Tasks with buffered signatures.
-    pub fn task_count(&self) -> usize {
+    pub(crate) fn task_count(&self) -> usize {
         self.tasks.len()
     }
 
     /// Buffered signatures in all.
-    pub fn signature_count(&self) -> usize {
+    pub(crate) fn signature_count(&self) -> usize {
         self.signatures
     }
 }

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use quorate_domain::{AggregatedResponse, AggregationError, TaskId};
 
 /// A task's final answer.
-pub type TaskResult = Result<Arc<AggregatedResponse>, AggregationError>;
+pub(crate) type TaskResult = Result<Arc<AggregatedResponse>, AggregationError>;
 
 /// At most `capacity` results; inserting beyond it evicts the oldest.
-pub struct ResultStore {
+pub(crate) struct ResultStore {
     results: HashMap<TaskId, TaskResult>,
     order: VecDeque<TaskId>,
     capacity: usize,
@@ -17,7 +17,7 @@ pub struct ResultStore {
 
 impl ResultStore {
     /// An empty store.
-    pub fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         Self {
             results: HashMap::new(),
             order: VecDeque::new(),
@@ -26,7 +26,7 @@ impl ResultStore {
     }
 
     /// Stores a result; returns the evicted task, if any.
-    pub fn insert(&mut self, task_id: TaskId, result: TaskResult) -> Option<TaskId> {
+    pub(crate) fn insert(&mut self, task_id: TaskId, result: TaskResult) -> Option<TaskId> {
         if self.results.insert(task_id, result).is_some() {
             return None;
         }
@@ -40,23 +40,18 @@ impl ResultStore {
     }
 
     /// The stored result.
-    pub fn get(&self, task_id: &TaskId) -> Option<&TaskResult> {
+    pub(crate) fn get(&self, task_id: &TaskId) -> Option<&TaskResult> {
         self.results.get(task_id)
     }
 
     /// Whether a result is stored.
-    pub fn contains(&self, task_id: &TaskId) -> bool {
+    pub(crate) fn contains(&self, task_id: &TaskId) -> bool {
         self.results.contains_key(task_id)
     }
 
     /// Number of stored results.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.results.len()
-    }
-
-    /// Whether the store is empty.
-    pub fn is_empty(&self) -> bool {
-        self.results.is_empty()
     }
 }
 

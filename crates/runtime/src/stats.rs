@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Live counters.
 #[derive(Default, Debug)]
-pub struct Stats {
+pub(crate) struct Stats {
     pub(crate) tasks_initialized: AtomicU64,
     pub(crate) tasks_aggregated: AtomicU64,
     pub(crate) tasks_expired: AtomicU64,
@@ -66,7 +66,7 @@ impl Stats {
     }
 
     /// Reads every counter.
-    pub fn snapshot(&self) -> StatsSnapshot {
+    pub(crate) fn snapshot(&self) -> StatsSnapshot {
         let r = |c: &AtomicU64| c.load(Ordering::Relaxed);
         StatsSnapshot {
             tasks_initialized: r(&self.tasks_initialized),

@@ -12,20 +12,20 @@ use crate::operator_set::OperatorSet;
 
 /// A fixed-size set of operator positions.
 #[derive(Clone, Debug, Default)]
-pub struct PositionSet {
+pub(crate) struct PositionSet {
     words: Vec<u64>,
 }
 
 impl PositionSet {
     /// An empty set for positions `0..len`.
-    pub fn with_len(len: usize) -> Self {
+    pub(crate) fn with_len(len: usize) -> Self {
         Self {
             words: vec![0; len.div_ceil(64)],
         }
     }
 
     /// Inserts; returns false if it was present (or out of range).
-    pub fn insert(&mut self, pos: usize) -> bool {
+    pub(crate) fn insert(&mut self, pos: usize) -> bool {
         let Some(w) = self.words.get_mut(pos / 64) else {
             return false;
         };
@@ -36,19 +36,19 @@ impl PositionSet {
     }
 
     /// Removes.
-    pub fn remove(&mut self, pos: usize) {
+    pub(crate) fn remove(&mut self, pos: usize) {
         if let Some(w) = self.words.get_mut(pos / 64) {
             *w &= !(1u64 << (pos % 64));
         }
     }
 
     /// Number of positions in the set.
-    pub fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.words.iter().map(|w| w.count_ones() as usize).sum()
     }
 
     /// Membership.
-    pub fn contains(&self, pos: usize) -> bool {
+    pub(crate) fn contains(&self, pos: usize) -> bool {
         self.words
             .get(pos / 64)
             .is_some_and(|w| w & (1u64 << (pos % 64)) != 0)
@@ -57,7 +57,7 @@ impl PositionSet {
 
 /// Signatures and stake gathered for one response digest.
 #[derive(Debug)]
-pub struct DigestTally<S: SignatureScheme> {
+pub(crate) struct DigestTally<S: SignatureScheme> {
     /// The digest.
     pub digest: ResponseDigest,
     /// `hash_to_g1(digest)`, computed once.
@@ -73,7 +73,7 @@ pub struct DigestTally<S: SignatureScheme> {
 
 /// What the task's signers produced for the winning digest, before index lookup.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AggregateParts {
+pub(crate) struct AggregateParts {
     /// Signer ids, ascending.
     pub signer_ids: Vec<OperatorId>,
     /// Non-signer ids, ascending.
@@ -90,7 +90,7 @@ pub struct AggregateParts {
 
 /// The task already tracks the maximum number of digests that hold signatures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DigestLimit;
+pub(crate) struct DigestLimit;
 
 /// The task's tally across digests.
 ///
@@ -100,7 +100,7 @@ pub struct DigestLimit;
 /// verified on its own is tracked per operator, so the runtime can re-check unverified holders
 /// when they stand in an honest signature's way.
 #[derive(Debug)]
-pub struct TaskTally<S: SignatureScheme> {
+pub(crate) struct TaskTally<S: SignatureScheme> {
     set: Arc<OperatorSet<S>>,
     thresholds: Vec<QuorumThreshold>,
     /// Per digest; a slot with no signers is free for reuse.
@@ -118,7 +118,7 @@ pub struct TaskTally<S: SignatureScheme> {
 
 impl<S: SignatureScheme> TaskTally<S> {
     /// An empty tally; `thresholds` align with the set's quorums.
-    pub fn new(
+    pub(crate) fn new(
         set: Arc<OperatorSet<S>>,
         thresholds: Vec<QuorumThreshold>,
         max_digests: usize,
@@ -136,12 +136,15 @@ impl<S: SignatureScheme> TaskTally<S> {
     }
 
     /// The operator set.
-    pub fn set(&self) -> &Arc<OperatorSet<S>> {
+    pub(crate) fn set(&self) -> &Arc<OperatorSet<S>> {
         &self.set
     }
 
     /// The operator's position, or why it may not sign this task.
-    pub fn position(&self, operator_id: &OperatorId) -> Result<usize, SignatureVerificationError> {
+    pub(crate) fn position(
+        &self,
+        operator_id: &OperatorId,
+    ) -> Result<usize, SignatureVerificationError> {
         match self.set.position(operator_id) {
             Some(pos) => Ok(pos),
             None if self.set.is_outsider(operator_id) => {
@@ -152,7 +155,7 @@ impl<S: SignatureScheme> TaskTally<S> {
     }
 
     /// The digest slot holding the operator's counted signature, if any.
-    pub fn counted_digest(&self, pos: usize) -> Option<usize> {
+    pub(crate) fn counted_digest(&self, pos: usize) -> Option<usize> {
         if !self.counted.contains(pos) {
             return None;
         }
@@ -161,36 +164,24 @@ impl<S: SignatureScheme> TaskTally<S> {
             .position(|d| d.signers.iter().any(|(p, _)| *p == pos))
     }
 
-    /// The operator's counted signature, if any.
-    pub fn counted_signature(&self, pos: usize) -> Option<(usize, &S::Signature)> {
-        let d = self.counted_digest(pos)?;
-        let (_, sig) = self
-            .digests
-            .get(d)?
-            .signers
-            .iter()
-            .find(|(p, _)| *p == pos)?;
-        Some((d, sig))
-    }
-
     /// Whether the operator's counted signature passed a check.
-    pub fn is_verified(&self, pos: usize) -> bool {
+    pub(crate) fn is_verified(&self, pos: usize) -> bool {
         self.verified.contains(pos)
     }
 
     /// Marks a counted signature as checked.
-    pub fn mark_verified(&mut self, pos: usize) {
+    pub(crate) fn mark_verified(&mut self, pos: usize) {
         self.verified.insert(pos);
     }
 
     /// True the first time it is asked for an operator: whether an equivocation check may
     /// still be spent on it.
-    pub fn take_equivocation_check(&mut self, pos: usize) -> bool {
+    pub(crate) fn take_equivocation_check(&mut self, pos: usize) -> bool {
         self.equivocation_checked.insert(pos)
     }
 
     /// The slot of a digest that holds signatures.
-    pub fn index_of(&self, digest: &ResponseDigest) -> Option<usize> {
+    pub(crate) fn index_of(&self, digest: &ResponseDigest) -> Option<usize> {
         self.digests
             .iter()
             .position(|d| &d.digest == digest && !d.signers.is_empty())
@@ -198,12 +189,12 @@ impl<S: SignatureScheme> TaskTally<S> {
 
     /// Whether every operator of the task's quorums has a counted signature: nothing that
     /// arrives later can count, so the task may finish without waiting out its window.
-    pub fn all_counted(&self) -> bool {
+    pub(crate) fn all_counted(&self) -> bool {
         self.counted.count() == self.set.operators.len()
     }
 
     /// Digests holding at least one counted signature.
-    pub fn live_digests(&self) -> usize {
+    pub(crate) fn live_digests(&self) -> usize {
         self.digests
             .iter()
             .filter(|d| !d.signers.is_empty())
@@ -211,13 +202,13 @@ impl<S: SignatureScheme> TaskTally<S> {
     }
 
     /// Whether a new digest would be refused.
-    pub fn digests_full(&self) -> bool {
+    pub(crate) fn digests_full(&self) -> bool {
         self.live_digests() >= self.max_digests
     }
 
     /// The slot for `digest`: its live slot, or a new one (reusing an emptied slot) with the
     /// given `hash_to_g1(digest)`.
-    pub fn slot_for(
+    pub(crate) fn slot_for(
         &mut self,
         digest: &ResponseDigest,
         message: impl FnOnce() -> S::MessagePoint,
@@ -252,7 +243,7 @@ impl<S: SignatureScheme> TaskTally<S> {
     /// Counts a signature: adds the operator's stake to every quorum it is in. Returns false
     /// (and counts nothing) if the operator already has a counted signature or the slot or
     /// position does not exist.
-    pub fn count(
+    pub(crate) fn count(
         &mut self,
         pos: usize,
         digest_index: usize,
@@ -292,7 +283,7 @@ impl<S: SignatureScheme> TaskTally<S> {
 
     /// Removes a counted signature (found invalid) and frees the operator's slot; the digest
     /// slot is freed with its last signer.
-    pub fn uncount(&mut self, pos: usize, digest_index: usize) {
+    pub(crate) fn uncount(&mut self, pos: usize, digest_index: usize) {
         let Some(op) = self.set.operators.get(pos) else {
             return;
         };
@@ -310,7 +301,7 @@ impl<S: SignatureScheme> TaskTally<S> {
     }
 
     /// Marks every signer of a digest as checked (its aggregate verified).
-    pub fn mark_digest_verified(&mut self, digest_index: usize) {
+    pub(crate) fn mark_digest_verified(&mut self, digest_index: usize) {
         if let Some(d) = self.digests.get(digest_index) {
             for (pos, _) in &d.signers {
                 self.verified.insert(*pos);
@@ -319,7 +310,7 @@ impl<S: SignatureScheme> TaskTally<S> {
     }
 
     /// Operators with a counted, not yet checked signature, with their digest slot.
-    pub fn unverified(&self) -> Vec<(usize, usize)> {
+    pub(crate) fn unverified(&self) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
         for (d, tally) in self.digests.iter().enumerate() {
             for (pos, _) in &tally.signers {
@@ -332,7 +323,7 @@ impl<S: SignatureScheme> TaskTally<S> {
     }
 
     /// Whether every quorum's threshold is met for the digest.
-    pub fn thresholds_met(&self, digest_index: usize) -> bool {
+    pub(crate) fn thresholds_met(&self, digest_index: usize) -> bool {
         let Some(d) = self.digests.get(digest_index) else {
             return false;
         };
@@ -344,23 +335,23 @@ impl<S: SignatureScheme> TaskTally<S> {
     }
 
     /// The digest at an index.
-    pub fn digest(&self, digest_index: usize) -> Option<&DigestTally<S>> {
+    pub(crate) fn digest(&self, digest_index: usize) -> Option<&DigestTally<S>> {
         self.digests.get(digest_index)
     }
 
     /// Mutable access to a digest's tally.
-    pub fn digest_mut(&mut self, digest_index: usize) -> Option<&mut DigestTally<S>> {
+    pub(crate) fn digest_mut(&mut self, digest_index: usize) -> Option<&mut DigestTally<S>> {
         self.digests.get_mut(digest_index)
     }
 
     /// Number of digest slots (live or free).
-    pub fn digest_count(&self) -> usize {
+    pub(crate) fn digest_count(&self) -> usize {
         self.digests.len()
     }
 
     /// The checker-exact aggregate for a digest: every signer counted once per task quorum it
     /// is in, non-signers = every other operator of the quorums, sorted by id.
-    pub fn aggregate(&self, scheme: &S, digest_index: usize) -> Option<AggregateParts> {
+    pub(crate) fn aggregate(&self, scheme: &S, digest_index: usize) -> Option<AggregateParts> {
         let d = self.digests.get(digest_index)?;
         let ops = &self.set.operators;
         let mut signed = PositionSet::with_len(ops.len());

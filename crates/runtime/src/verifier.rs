@@ -12,7 +12,7 @@ use crate::util::{lock, panic_message};
 
 /// One signature to check.
 #[derive(Debug)]
-pub struct VerifyItem<S: SignatureScheme> {
+pub(crate) struct VerifyItem<S: SignatureScheme> {
     /// The signed digest.
     pub digest: ResponseDigest,
     /// `hash_to_g1(digest)`.
@@ -37,7 +37,7 @@ impl<S: SignatureScheme> Clone for VerifyItem<S> {
 
 /// The pool failed to give a verdict (shut down, or the scheme panicked).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PoolError {
+pub(crate) enum PoolError {
     /// The pool is shut down.
     Closed,
     /// The scheme panicked while checking; the message is kept for the task's error.
@@ -46,7 +46,7 @@ pub enum PoolError {
 
 type Verdicts = Result<Vec<bool>, PoolError>;
 /// A digest's aggregate signature and key, when they passed their check.
-pub type CheckedAggregate<S> = (
+pub(crate) type CheckedAggregate<S> = (
     <S as SignatureScheme>::Signature,
     <S as SignatureScheme>::G2PublicKey,
 );
@@ -79,7 +79,7 @@ enum Job<S: SignatureScheme> {
 /// Two lanes: aggregate checks (optimistic mode's one check per task) go through a priority
 /// lane the dispatcher always serves first, so a task's answer never waits behind a queue of
 /// per-signature work. An optional linger lets a batch fill before dispatch under load.
-pub struct VerificationPool<S: SignatureScheme> {
+pub(crate) struct VerificationPool<S: SignatureScheme> {
     /// Per-signature work (`Items`, `Alone`).
     tx: Mutex<Option<mpsc::Sender<Job<S>>>>,
     /// Aggregate checks (`Sum`), served first.
@@ -90,7 +90,7 @@ pub struct VerificationPool<S: SignatureScheme> {
 
 /// How the dispatcher sizes its batches.
 #[derive(Clone, Copy, Debug)]
-pub struct PoolSizing {
+pub(crate) struct PoolSizing {
     /// Batches checked at once.
     pub threads: usize,
     /// Jobs queued per lane before senders wait.
@@ -169,22 +169,10 @@ impl<S: SignatureScheme> Lanes<S> {
 }
 
 impl<S: SignatureScheme> VerificationPool<S> {
-    /// Starts the dispatcher (inside a tokio runtime) with `threads` concurrent batches, a
-    /// queue of `queue_capacity` jobs, and at most `max_batch` signatures merged per check.
-    pub fn start(scheme: Arc<S>, threads: usize, queue_capacity: usize, max_batch: usize) -> Self {
-        Self::start_with(
-            scheme,
-            PoolSizing {
-                threads,
-                queue_capacity,
-                max_batch,
-                linger: std::time::Duration::ZERO,
-            },
-        )
-    }
-
-    /// [`Self::start`] with every sizing knob, the linger included.
-    pub fn start_with(scheme: Arc<S>, sizing: PoolSizing) -> Self {
+    /// Starts the dispatcher (inside a tokio runtime) with `sizing.threads` concurrent batches,
+    /// a queue of `sizing.queue_capacity` jobs, at most `sizing.max_batch` signatures merged per
+    /// check, and `sizing.linger` to wait for more before a batch goes.
+    pub(crate) fn start_with(scheme: Arc<S>, sizing: PoolSizing) -> Self {
         let (tx, normal) = mpsc::channel::<Job<S>>(sizing.queue_capacity.max(1));
         let (priority_tx, priority) = mpsc::channel::<Job<S>>(sizing.queue_capacity.max(1));
         let threads = u32::try_from(sizing.threads.max(1)).unwrap_or(u32::MAX);
@@ -236,7 +224,7 @@ impl<S: SignatureScheme> VerificationPool<S> {
     }
 
     /// Checks each item; `Ok(v)` has one verdict per item, in order.
-    pub async fn verify(&self, items: Vec<VerifyItem<S>>) -> Verdicts {
+    pub(crate) async fn verify(&self, items: Vec<VerifyItem<S>>) -> Verdicts {
         if items.is_empty() {
             return Ok(Vec::new());
         }
@@ -249,7 +237,7 @@ impl<S: SignatureScheme> VerificationPool<S> {
     }
 
     /// Checks each item on its own (one pairing check each, never batched with other jobs).
-    pub async fn verify_alone(&self, items: Vec<VerifyItem<S>>) -> Verdicts {
+    pub(crate) async fn verify_alone(&self, items: Vec<VerifyItem<S>>) -> Verdicts {
         if items.is_empty() {
             return Ok(Vec::new());
         }
@@ -263,7 +251,7 @@ impl<S: SignatureScheme> VerificationPool<S> {
 
     /// One check of the multiplicity-weighted aggregate of a digest's signatures; the
     /// aggregate when it verifies (the answer reuses it), `None` when it does not.
-    pub async fn verify_sum(
+    pub(crate) async fn verify_sum(
         &self,
         digest: ResponseDigest,
         message: S::MessagePoint,
@@ -283,7 +271,7 @@ impl<S: SignatureScheme> VerificationPool<S> {
     }
 
     /// Stops accepting jobs and waits until the running batches are done.
-    pub async fn shutdown(&self) {
+    pub(crate) async fn shutdown(&self) {
         lock(&self.tx).take();
         lock(&self.priority).take();
         if let Ok(all) = self.slots.acquire_many(self.threads).await {

@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
-use crate::common::*;
 use proptest::prelude::*;
 use quorate_bls::fake::FakePoint;
 use quorate_domain::{AggregationError, Stake, TaskId};
 use quorate_runtime::{AggregatorConfig, VerificationMode};
+use quorate_testkit::*;
 
 const FAKE_MODULUS: u64 = (1 << 61) - 1;
 const OPERATORS: usize = 6;

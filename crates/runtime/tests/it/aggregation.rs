@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use crate::common::*;
 use quorate_domain::{AggregationError, SignatureVerificationError, Stake, TaskId};
 use quorate_runtime::SignatureOutcome;
+use quorate_testkit::*;
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -14,11 +14,7 @@ const WAIT: Duration = Duration::from_secs(60);
 async fn one_quorum_one_operator() {
     let f = fixture(&[&[(0, 100)]], config());
     f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
-    let out = f
-        .core
-        .process_signed_response(f.signed(0, 1, digest(7)))
-        .await
-        .unwrap();
+    let out = f.send(0, 1, digest(7)).await.unwrap();
     assert!(matches!(
         out,
         SignatureOutcome::Accepted { verified: true, .. }
@@ -40,10 +36,7 @@ async fn three_operators_one_quorum_all_sign() {
     let f = fixture(&[&[(0, 100)], &[(0, 200)], &[(0, 300)]], config());
     f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
     for op in 0..3 {
-        f.core
-            .process_signed_response(f.signed(op, 1, digest(1)))
-            .await
-            .unwrap();
+        f.send(op, 1, digest(1)).await.unwrap();
     }
     let agg = f
         .core
@@ -59,10 +52,7 @@ async fn three_operators_one_quorum_all_sign() {
 async fn threshold_not_met_expires_with_task_id() {
     let f = fixture(&[&[(0, 100)], &[(0, 100)]], config());
     f.core.initialize_task(task(5, &[(0, 60)])).await.unwrap();
-    f.core
-        .process_signed_response(f.signed(0, 5, digest(1)))
-        .await
-        .unwrap();
+    f.send(0, 5, digest(1)).await.unwrap();
     let err = f
         .core
         .wait_for_aggregation(TaskId::from(5u32), WAIT)
@@ -80,10 +70,7 @@ async fn threshold_not_met_expires_with_task_id() {
 async fn threshold_exactly_met_aggregates_with_non_signer() {
     let f = fixture(&[&[(0, 100)], &[(0, 100)]], config());
     f.core.initialize_task(task(5, &[(0, 50)])).await.unwrap();
-    f.core
-        .process_signed_response(f.signed(1, 5, digest(1)))
-        .await
-        .unwrap();
+    f.send(1, 5, digest(1)).await.unwrap();
     let agg = f
         .core
         .wait_for_aggregation(TaskId::from(5u32), WAIT)
@@ -111,10 +98,7 @@ async fn no_signature_expires() {
 async fn wait_timeout_reports_operator_errors() {
     let f = fixture(&[&[(0, 100)], &[(0, 100)]], config());
     f.core.initialize_task(task(2, &[(0, 100)])).await.unwrap();
-    let _ = f
-        .core
-        .process_signed_response(f.forged(0, 2, digest(1)))
-        .await;
+    let _ = f.send_forged(0, 2, digest(1)).await;
     let err = f
         .core
         .wait_for_aggregation(TaskId::from(2u32), Duration::from_secs(1))
@@ -143,14 +127,8 @@ async fn two_quorums_operator_in_both_counts_twice() {
         .initialize_task(task(3, &[(0, 100), (1, 60)]))
         .await
         .unwrap();
-    f.core
-        .process_signed_response(f.signed(0, 3, digest(9)))
-        .await
-        .unwrap();
-    f.core
-        .process_signed_response(f.signed(1, 3, digest(9)))
-        .await
-        .unwrap();
+    f.send(0, 3, digest(9)).await.unwrap();
+    f.send(1, 3, digest(9)).await.unwrap();
     let agg = f
         .core
         .wait_for_aggregation(TaskId::from(3u32), WAIT)

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::*;
 use quorate_bls::fake::FakePoint;
 use quorate_bls::{Bn254Scheme, G1PublicKey, G2PublicKey, KeyPair};
 use quorate_domain::{
@@ -15,6 +14,7 @@ use quorate_domain::{
 };
 use quorate_runtime::memory::{InMemoryOperator, InMemoryRegistry};
 use quorate_runtime::{AggregatorConfig, VerificationMode};
+use quorate_testkit::*;
 use rand::SeedableRng;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -50,10 +50,7 @@ async fn pair_then_forgery_in_the_window() -> Fixture {
     for s in cancelling_pair(&f, 1) {
         f.core.process_signed_response(s).await.unwrap();
     }
-    f.core
-        .process_signed_response(f.forged(2, 1, digest(1)))
-        .await
-        .unwrap();
+    f.send_forged(2, 1, digest(1)).await.unwrap();
     f
 }
 
@@ -70,10 +67,7 @@ async fn optimistic_window_never_delivers_an_aggregate_below_threshold() {
     );
     // The dropped operators may sign again; with operator 3 they meet 50 % honestly.
     for op in [0, 3] {
-        f.core
-            .process_signed_response(f.signed(op, 1, digest(1)))
-            .await
-            .unwrap();
+        f.send(op, 1, digest(1)).await.unwrap();
     }
     let agg = f
         .core
@@ -114,10 +108,7 @@ async fn forged_digests_under_honest_ids_do_not_keep_honest_signatures_out() {
                 .await;
         }
         for op in 0..10 {
-            let out = f
-                .core
-                .process_signed_response(f.signed(op, 1, digest(1)))
-                .await;
+            let out = f.send(op, 1, digest(1)).await;
             assert!(out.is_ok(), "{m:?}: honest operator {op} refused: {out:?}");
         }
         let agg = f
@@ -142,9 +133,9 @@ async fn a_forgery_racing_the_honest_signature_in_one_batch_does_not_block_it() 
         f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
         // Queued together, so the actor drains them in one batch.
         let (forged, honest, other) = tokio::join!(
-            f.core.process_signed_response(f.forged(0, 1, digest(1))),
-            f.core.process_signed_response(f.signed(0, 1, digest(1))),
-            f.core.process_signed_response(f.signed(1, 1, digest(1))),
+            f.send_forged(0, 1, digest(1)),
+            f.send(0, 1, digest(1)),
+            f.send(1, 1, digest(1)),
         );
         if m == VerificationMode::Eager {
             assert!(matches!(
@@ -174,14 +165,8 @@ async fn equivocation_is_refused_and_kept_as_evidence_once() {
         let f = fixture(&ops, mode(m));
         let mut evidence = f.core.subscribe_evidence();
         f.core.initialize_task(task(1, &[(0, 75)])).await.unwrap();
-        f.core
-            .process_signed_response(f.signed(0, 1, digest(1)))
-            .await
-            .unwrap();
-        let second = f
-            .core
-            .process_signed_response(f.signed(0, 1, digest(2)))
-            .await;
+        f.send(0, 1, digest(1)).await.unwrap();
+        let second = f.send(0, 1, digest(2)).await;
         assert!(
             matches!(
                 second,
@@ -203,10 +188,7 @@ async fn equivocation_is_refused_and_kept_as_evidence_once() {
             )
         );
         // A third digest costs no further check: plain duplicate, no more evidence.
-        let third = f
-            .core
-            .process_signed_response(f.signed(0, 1, digest(3)))
-            .await;
+        let third = f.send(0, 1, digest(3)).await;
         assert!(matches!(
             third,
             Err(AggregationError::SignatureVerification {
@@ -216,14 +198,8 @@ async fn equivocation_is_refused_and_kept_as_evidence_once() {
         ));
         assert!(evidence.try_recv().is_err());
         // A forged conflicting signature is no evidence.
-        f.core
-            .process_signed_response(f.signed(1, 1, digest(1)))
-            .await
-            .unwrap();
-        let forged = f
-            .core
-            .process_signed_response(f.forged(1, 1, digest(2)))
-            .await;
+        f.send(1, 1, digest(1)).await.unwrap();
+        let forged = f.send_forged(1, 1, digest(2)).await;
         assert!(matches!(
             forged,
             Err(AggregationError::SignatureVerification {
@@ -234,10 +210,7 @@ async fn equivocation_is_refused_and_kept_as_evidence_once() {
         assert!(evidence.try_recv().is_err());
         assert_eq!(f.core.stats().equivocations, 1, "{m:?}");
         // The first signatures still count.
-        f.core
-            .process_signed_response(f.signed(2, 1, digest(1)))
-            .await
-            .unwrap();
+        f.send(2, 1, digest(1)).await.unwrap();
         let agg = f
             .core
             .wait_for_aggregation(TaskId::from(1u32), WAIT)
@@ -333,10 +306,7 @@ async fn a_task_every_operator_signed_finishes_without_waiting_out_its_window() 
         f.core.initialize_task(meta).await.unwrap();
         let start = tokio::time::Instant::now();
         for op in 0..3 {
-            f.core
-                .process_signed_response(f.signed(op, 1, digest(1)))
-                .await
-                .unwrap();
+            f.send(op, 1, digest(1)).await.unwrap();
         }
         let agg = f
             .core

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::common::*;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use quorate_domain::{QuorumNumber, Stake, TaskId};
 use quorate_runtime::memory::InMemoryOperator;
+use quorate_testkit::*;
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -15,14 +15,8 @@ const WAIT: Duration = Duration::from_secs(60);
 async fn update_response_indices_rereads_only_the_indices_for_the_new_block() {
     let f = fixture(&[&[(0, 100)], &[(0, 100)], &[(0, 100)]], config());
     f.core.initialize_task(task(1, &[(0, 60)])).await.unwrap();
-    f.core
-        .process_signed_response(f.signed(0, 1, digest(1)))
-        .await
-        .unwrap();
-    f.core
-        .process_signed_response(f.signed(1, 1, digest(1)))
-        .await
-        .unwrap();
+    f.send(0, 1, digest(1)).await.unwrap();
+    f.send(1, 1, digest(1)).await.unwrap();
     let agg = f
         .core
         .wait_for_aggregation(TaskId::from(1u32), WAIT)
@@ -74,22 +68,10 @@ fn metrics_count_tasks_and_rejections_by_reason() {
         rt.block_on(async {
             let f = fixture(&[&[(0, 100)], &[(0, 100)]], config());
             f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
-            let _ = f
-                .core
-                .process_signed_response(f.forged(0, 1, digest(1)))
-                .await;
-            f.core
-                .process_signed_response(f.signed(0, 1, digest(1)))
-                .await
-                .unwrap();
-            let _ = f
-                .core
-                .process_signed_response(f.signed(0, 1, digest(1)))
-                .await;
-            f.core
-                .process_signed_response(f.signed(1, 1, digest(1)))
-                .await
-                .unwrap();
+            let _ = f.send_forged(0, 1, digest(1)).await;
+            f.send(0, 1, digest(1)).await.unwrap();
+            let _ = f.send(0, 1, digest(1)).await;
+            f.send(1, 1, digest(1)).await.unwrap();
             f.core
                 .wait_for_aggregation(TaskId::from(1u32), WAIT)
                 .await

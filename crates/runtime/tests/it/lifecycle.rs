@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use crate::common::*;
 use quorate_domain::{AggregationError, SignatureVerificationError, TaskId};
 use quorate_runtime::{AggregatorConfig, SignatureOutcome};
+use quorate_testkit::*;
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -16,11 +16,7 @@ fn id(t: u32) -> TaskId {
 #[tokio::test(start_paused = true)]
 async fn signature_before_init_is_buffered_then_aggregated() {
     let f = fixture(&[&[(0, 100)], &[(0, 100)]], config());
-    let out = f
-        .core
-        .process_signed_response(f.signed(0, 1, digest(1)))
-        .await
-        .unwrap();
+    let out = f.send(0, 1, digest(1)).await.unwrap();
     assert_eq!(
         out,
         SignatureOutcome::Buffered {
@@ -31,10 +27,7 @@ async fn signature_before_init_is_buffered_then_aggregated() {
     assert_eq!(f.core.pending_sizes(), (1, 1));
     f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
     assert_eq!(f.core.pending_sizes(), (0, 0));
-    f.core
-        .process_signed_response(f.signed(1, 1, digest(1)))
-        .await
-        .unwrap();
+    f.send(1, 1, digest(1)).await.unwrap();
     let agg = f.core.wait_for_aggregation(id(1), WAIT).await.unwrap();
     assert_eq!(agg.signer_ids, f.sorted_ids(&[0, 1]));
 }
@@ -47,10 +40,7 @@ async fn buffered_signatures_expire_after_the_timeout() {
         ..config()
     };
     let f = fixture(&[&[(0, 100)]], cfg);
-    f.core
-        .process_signed_response(f.signed(0, 1, digest(1)))
-        .await
-        .unwrap();
+    f.send(0, 1, digest(1)).await.unwrap();
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(f.core.pending_sizes(), (1, 1));
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -68,16 +58,9 @@ async fn buffered_signatures_expire_after_the_timeout() {
 async fn late_signature_after_completion_is_a_clear_error() {
     let f = fixture(&[&[(0, 100)], &[(0, 100)]], config());
     f.core.initialize_task(task(1, &[(0, 50)])).await.unwrap();
-    f.core
-        .process_signed_response(f.signed(0, 1, digest(1)))
-        .await
-        .unwrap();
+    f.send(0, 1, digest(1)).await.unwrap();
     f.core.wait_for_aggregation(id(1), WAIT).await.unwrap();
-    let err = f
-        .core
-        .process_signed_response(f.signed(1, 1, digest(1)))
-        .await
-        .unwrap_err();
+    let err = f.send(1, 1, digest(1)).await.unwrap_err();
     assert_eq!(
         err,
         AggregationError::TaskCompleted {
@@ -91,21 +74,14 @@ async fn late_signature_after_completion_is_a_clear_error() {
 async fn a_second_signature_is_a_duplicate_or_an_equivocation() {
     let f = fixture(&[&[(0, 100)], &[(0, 100)]], config());
     f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
-    f.core
-        .process_signed_response(f.signed(0, 1, digest(1)))
-        .await
-        .unwrap();
+    f.send(0, 1, digest(1)).await.unwrap();
     // One digest per operator per task: the same digest again is a duplicate; a valid
     // signature on another digest is equivocation (eigensdk-rs would count it for both).
     for (d, reason) in [
         (digest(1), SignatureVerificationError::DuplicateSignature),
         (digest(2), SignatureVerificationError::Equivocation),
     ] {
-        let err = f
-            .core
-            .process_signed_response(f.signed(0, 1, d))
-            .await
-            .unwrap_err();
+        let err = f.send(0, 1, d).await.unwrap_err();
         assert_eq!(
             err,
             AggregationError::SignatureVerification {
@@ -121,11 +97,7 @@ async fn a_second_signature_is_a_duplicate_or_an_equivocation() {
 async fn invalid_signature_does_not_block_a_retry() {
     let f = fixture(&[&[(0, 100)]], config());
     f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
-    let err = f
-        .core
-        .process_signed_response(f.forged(0, 1, digest(1)))
-        .await
-        .unwrap_err();
+    let err = f.send_forged(0, 1, digest(1)).await.unwrap_err();
     assert!(matches!(
         err,
         AggregationError::SignatureVerification {
@@ -133,10 +105,7 @@ async fn invalid_signature_does_not_block_a_retry() {
             ..
         }
     ));
-    f.core
-        .process_signed_response(f.signed(0, 1, digest(1)))
-        .await
-        .unwrap();
+    f.send(0, 1, digest(1)).await.unwrap();
     f.core.wait_for_aggregation(id(1), WAIT).await.unwrap();
 }
 
@@ -145,11 +114,7 @@ async fn unknown_and_out_of_quorum_operators_get_their_own_errors() {
     // op1 is registered only in quorum 2, the task uses quorum 0.
     let f = fixture(&[&[(0, 100)], &[(2, 100)]], config());
     f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
-    let err = f
-        .core
-        .process_signed_response(f.signed(1, 1, digest(1)))
-        .await
-        .unwrap_err();
+    let err = f.send(1, 1, digest(1)).await.unwrap_err();
     assert!(matches!(
         err,
         AggregationError::SignatureVerification {
@@ -204,18 +169,9 @@ async fn two_digests_racing_the_first_to_threshold_wins() {
     let ops: Vec<&[(u8, u64)]> = vec![&[(0, 10)]; 5];
     let f = fixture(&ops, config());
     f.core.initialize_task(task(1, &[(0, 40)])).await.unwrap();
-    f.core
-        .process_signed_response(f.signed(0, 1, digest(0xA)))
-        .await
-        .unwrap();
-    f.core
-        .process_signed_response(f.signed(1, 1, digest(0xB)))
-        .await
-        .unwrap();
-    f.core
-        .process_signed_response(f.signed(2, 1, digest(0xB)))
-        .await
-        .unwrap();
+    f.send(0, 1, digest(0xA)).await.unwrap();
+    f.send(1, 1, digest(0xB)).await.unwrap();
+    f.send(2, 1, digest(0xB)).await.unwrap();
     let agg = f.core.wait_for_aggregation(id(1), WAIT).await.unwrap();
     assert_eq!(agg.digest, digest(0xB));
     assert_eq!(agg.signer_ids, f.sorted_ids(&[1, 2]));
@@ -229,26 +185,15 @@ async fn window_extends_the_signer_set() {
     let f = fixture(&ops, config());
     let meta = task(1, &[(0, 50)]).with_window(Duration::from_secs(2));
     f.core.initialize_task(meta).await.unwrap();
-    f.core
-        .process_signed_response(f.signed(0, 1, digest(1)))
-        .await
-        .unwrap();
-    f.core
-        .process_signed_response(f.signed(1, 1, digest(1)))
-        .await
-        .unwrap();
+    f.send(0, 1, digest(1)).await.unwrap();
+    f.send(1, 1, digest(1)).await.unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    f.core
-        .process_signed_response(f.signed(2, 1, digest(1)))
-        .await
-        .unwrap();
+    f.send(2, 1, digest(1)).await.unwrap();
     let agg = f.core.wait_for_aggregation(id(1), WAIT).await.unwrap();
     assert_eq!(agg.signer_ids, f.sorted_ids(&[0, 1, 2]));
     // After the window closed, a signature is late.
     assert!(matches!(
-        f.core
-            .process_signed_response(f.signed(3, 1, digest(1)))
-            .await,
+        f.send(3, 1, digest(1)).await,
         Err(AggregationError::TaskCompleted { .. })
     ));
 }
@@ -262,14 +207,8 @@ async fn expiry_during_the_window_sends_the_best_response() {
             .unwrap()
             .with_window(Duration::from_secs(30));
     f.core.initialize_task(meta).await.unwrap();
-    f.core
-        .process_signed_response(f.signed(0, 1, digest(1)))
-        .await
-        .unwrap();
-    f.core
-        .process_signed_response(f.signed(1, 1, digest(1)))
-        .await
-        .unwrap();
+    f.send(0, 1, digest(1)).await.unwrap();
+    f.send(1, 1, digest(1)).await.unwrap();
     let start = tokio::time::Instant::now();
     let agg = f.core.wait_for_aggregation(id(1), WAIT).await.unwrap();
     assert!(start.elapsed() <= Duration::from_secs(3));

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::*;
 use quorate_bls::fake::FakeScheme;
 use quorate_domain::{
     AggregationError, BlockNumber, CheckSignaturesIndices, LimitKind, OperatorId, OperatorRegistry,
     QuorumNumber, RegistryError, SchemeOperatorState, TaskId,
 };
 use quorate_runtime::{AggregatorConfig, AggregatorCore};
+use quorate_testkit::*;
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -43,10 +43,7 @@ async fn active_task_limit_rejects_with_a_typed_error() {
         }
     );
     // Once a task finishes, there is room again.
-    f.core
-        .process_signed_response(f.signed(0, 1, digest(1)))
-        .await
-        .unwrap();
+    f.send(0, 1, digest(1)).await.unwrap();
     f.core.wait_for_aggregation(id(1), WAIT).await.unwrap();
     f.core.initialize_task(task(3, &[(0, 100)])).await.unwrap();
     assert_eq!(f.core.stats().limits_reached, 1);
@@ -60,15 +57,8 @@ async fn pending_limits_evict_the_oldest_task_and_cap_per_task() {
         ..config()
     };
     let f = fixture(&[&[(0, 100)], &[(0, 100)]], cfg);
-    f.core
-        .process_signed_response(f.signed(0, 1, digest(1)))
-        .await
-        .unwrap();
-    let err = f
-        .core
-        .process_signed_response(f.signed(1, 1, digest(1)))
-        .await
-        .unwrap_err();
+    f.send(0, 1, digest(1)).await.unwrap();
+    let err = f.send(1, 1, digest(1)).await.unwrap_err();
     assert_eq!(
         err,
         AggregationError::LimitReached {
@@ -77,14 +67,8 @@ async fn pending_limits_evict_the_oldest_task_and_cap_per_task() {
             max: 1
         }
     );
-    f.core
-        .process_signed_response(f.signed(0, 2, digest(1)))
-        .await
-        .unwrap();
-    f.core
-        .process_signed_response(f.signed(0, 3, digest(1)))
-        .await
-        .unwrap();
+    f.send(0, 2, digest(1)).await.unwrap();
+    f.send(0, 3, digest(1)).await.unwrap();
     assert_eq!(f.core.pending_sizes(), (2, 2));
     assert_eq!(f.core.stats().pending_dropped, 1);
 }
@@ -100,19 +84,9 @@ async fn digest_limit_rejects_new_digests_only() {
         },
     );
     f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
-    f.core
-        .process_signed_response(f.signed(0, 1, digest(1)))
-        .await
-        .unwrap();
-    f.core
-        .process_signed_response(f.signed(1, 1, digest(2)))
-        .await
-        .unwrap();
-    let err = f
-        .core
-        .process_signed_response(f.signed(2, 1, digest(3)))
-        .await
-        .unwrap_err();
+    f.send(0, 1, digest(1)).await.unwrap();
+    f.send(1, 1, digest(2)).await.unwrap();
+    let err = f.send(2, 1, digest(3)).await.unwrap_err();
     assert_eq!(
         err,
         AggregationError::LimitReached {
@@ -122,10 +96,7 @@ async fn digest_limit_rejects_new_digests_only() {
         }
     );
     // A known digest is still fine.
-    f.core
-        .process_signed_response(f.signed(3, 1, digest(2)))
-        .await
-        .unwrap();
+    f.send(3, 1, digest(2)).await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]
@@ -139,10 +110,7 @@ async fn stored_responses_are_evicted_fifo() {
     );
     for t in 1..=3u32 {
         f.core.initialize_task(task(t, &[(0, 100)])).await.unwrap();
-        f.core
-            .process_signed_response(f.signed(0, t, digest(1)))
-            .await
-            .unwrap();
+        f.send(0, t, digest(1)).await.unwrap();
         f.core.wait_for_aggregation(id(t), WAIT).await.unwrap();
     }
     assert_eq!(f.core.stored_results(), 2);
@@ -276,9 +244,7 @@ async fn shutdown_cancels_tasks_in_flight_and_tells_their_waiters() {
         Err(AggregationError::Cancelled { .. })
     ));
     assert!(matches!(
-        f.core
-            .process_signed_response(f.signed(0, 1, digest(1)))
-            .await,
+        f.send(0, 1, digest(1)).await,
         Err(AggregationError::Cancelled { .. })
     ));
     let s = f.core.stats();
@@ -310,9 +276,6 @@ async fn cancelling_one_task_ends_it_and_frees_its_slot() {
     );
     // The slot is free again, and the core still works.
     f.core.initialize_task(task(2, &[(0, 100)])).await.unwrap();
-    f.core
-        .process_signed_response(f.signed(0, 2, digest(1)))
-        .await
-        .unwrap();
+    f.send(0, 2, digest(1)).await.unwrap();
     assert!(f.core.wait_for_aggregation(id(2), WAIT).await.is_ok());
 }

@@ -2,8 +2,6 @@
 //! monomorphizes the runtime's generics again, so one binary instead of eleven saves CI minutes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 mod adversarial;
 mod adversarial_sequences;
 mod aggregation;
@@ -13,5 +11,3 @@ mod lifecycle;
 mod limits_and_faults;
 mod optimistic_and_real_bls;
 mod quarantine;
-mod threshold_property;
-mod two_phase;

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::*;
 use quorate_bls::{Bn254Scheme, KeyPair};
 use quorate_domain::{
     AggregationError, QuorumNumber, ResponseDigest, SignatureVerificationError, SignedTaskResponse,
@@ -14,6 +13,7 @@ use quorate_domain::{
 };
 use quorate_runtime::memory::{InMemoryOperator, InMemoryRegistry, InMemorySubmitter};
 use quorate_runtime::{AggregatorConfig, AggregatorCore, SignatureOutcome, VerificationMode};
+use quorate_testkit::*;
 use rand::SeedableRng;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -31,11 +31,7 @@ async fn optimistic_mode_accepts_unverified_and_aggregates() {
     let f = fixture(&ops, optimistic());
     f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
     for op in 0..3 {
-        let out = f
-            .core
-            .process_signed_response(f.signed(op, 1, digest(1)))
-            .await
-            .unwrap();
+        let out = f.send(op, 1, digest(1)).await.unwrap();
         assert!(matches!(
             out,
             SignatureOutcome::Accepted {
@@ -85,22 +81,10 @@ async fn optimistic_mode_bisects_out_bad_signatures_and_keeps_going() {
     f.core.initialize_task(task(1, &[(0, 50)])).await.unwrap();
     // Three signatures reach 50%, but one is forged: the aggregate fails, bisection drops it,
     // and the fourth honest signature completes the task.
-    f.core
-        .process_signed_response(f.signed(0, 1, digest(1)))
-        .await
-        .unwrap();
-    f.core
-        .process_signed_response(f.forged(1, 1, digest(1)))
-        .await
-        .unwrap();
-    f.core
-        .process_signed_response(f.signed(2, 1, digest(1)))
-        .await
-        .unwrap();
-    f.core
-        .process_signed_response(f.signed(3, 1, digest(1)))
-        .await
-        .unwrap();
+    f.send(0, 1, digest(1)).await.unwrap();
+    f.send_forged(1, 1, digest(1)).await.unwrap();
+    f.send(2, 1, digest(1)).await.unwrap();
+    f.send(3, 1, digest(1)).await.unwrap();
     let agg = f
         .core
         .wait_for_aggregation(TaskId::from(1u32), WAIT)
@@ -119,14 +103,8 @@ async fn optimistic_mode_reports_dropped_signatures_on_timeout() {
     let ops: Vec<&[(u8, u64)]> = vec![&[(0, 10)]; 2];
     let f = fixture(&ops, optimistic());
     f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
-    f.core
-        .process_signed_response(f.signed(0, 1, digest(1)))
-        .await
-        .unwrap();
-    f.core
-        .process_signed_response(f.forged(1, 1, digest(1)))
-        .await
-        .unwrap();
+    f.send(0, 1, digest(1)).await.unwrap();
+    f.send_forged(1, 1, digest(1)).await.unwrap();
     match f
         .core
         .wait_for_aggregation(TaskId::from(1u32), Duration::from_secs(1))
@@ -225,14 +203,8 @@ async fn real_bls_optimistic_aggregates_pass_the_checker() {
 async fn the_checker_rejects_a_tampered_aggregate() {
     let f = fixture(&[&[(0, 10)], &[(0, 10)], &[(0, 10)]], config());
     f.core.initialize_task(task(1, &[(0, 60)])).await.unwrap();
-    f.core
-        .process_signed_response(f.signed(0, 1, digest(1)))
-        .await
-        .unwrap();
-    f.core
-        .process_signed_response(f.signed(1, 1, digest(1)))
-        .await
-        .unwrap();
+    f.send(0, 1, digest(1)).await.unwrap();
+    f.send(1, 1, digest(1)).await.unwrap();
     let agg = f
         .core
         .wait_for_aggregation(TaskId::from(1u32), WAIT)

@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use crate::common::*;
 use quorate_domain::TaskId;
 use quorate_runtime::{AggregatorConfig, VerificationMode};
+use quorate_testkit::*;
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -25,15 +25,9 @@ async fn faulty_operator_run(mode: VerificationMode, quarantine_period: Duration
     );
     for t in 1..=10u32 {
         f.core.initialize_task(task(t, &[(0, 60)])).await.unwrap();
-        let _ = f
-            .core
-            .process_signed_response(f.forged(0, t, digest(1)))
-            .await;
+        let _ = f.send_forged(0, t, digest(1)).await;
         for op in 1..5 {
-            let _ = f
-                .core
-                .process_signed_response(f.signed(op, t, digest(1)))
-                .await;
+            let _ = f.send(op, t, digest(1)).await;
         }
         let agg = f
             .core
@@ -76,10 +70,7 @@ async fn quarantine_lists_the_faulty_operator_in_eager_mode_and_expires() {
     // Released, an honest signature of the same operator counts again.
     f.core.initialize_task(task(99, &[(0, 100)])).await.unwrap();
     for op in 0..5 {
-        f.core
-            .process_signed_response(f.signed(op, 99, digest(1)))
-            .await
-            .unwrap();
+        f.send(op, 99, digest(1)).await.unwrap();
     }
     let agg = f
         .core

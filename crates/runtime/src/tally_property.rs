@@ -5,13 +5,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::operator_set::OperatorSet;
+use crate::tally::TaskTally;
 use proptest::prelude::*;
 use quorate_bls::fake::{FakeKeyPair, FakeScheme};
 use quorate_domain::{
     OperatorInfo, OperatorState, QuorumNumber, QuorumState, QuorumThreshold, ResponseDigest,
     SignatureScheme, Stake, U256,
 };
-use quorate_runtime::{OperatorSet, TaskTally};
 
 #[derive(Debug, Clone)]
 struct Case {

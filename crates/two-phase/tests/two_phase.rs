@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use crate::common::*;
 use quorate_consensus::{ConsensusConfig, Decimal, OutlierPolicy, Tolerance};
 use quorate_domain::{AggregationError, SignatureVerificationError, SignedTaskResponse, TaskId};
-use quorate_runtime::{PrepareError, PrepareOutcome, PrepareRules, TwoPhaseAggregator};
+use quorate_testkit::*;
+use quorate_two_phase::{PrepareError, PrepareOutcome, PrepareRules, TwoPhaseAggregator};
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -63,11 +63,7 @@ async fn early_consensus_then_commit_on_the_consensus_digest() {
     );
     let agreed = outcome.consensus_digest;
     // Commit: signatures over anything but the agreed digest are refused.
-    let err = f
-        .core
-        .process_signed_response(f.signed(3, 1, digest(9)))
-        .await
-        .unwrap_err();
+    let err = f.send(3, 1, digest(9)).await.unwrap_err();
     assert!(matches!(
         err,
         AggregationError::SignatureVerification {

@@ -1,6 +1,22 @@
-//! Shared fixtures for the runtime's tests: fake-scheme operators in an in-memory registry.
+//! Test fixtures for Quorate's crates (a dev-dependency only): operators with fake-scheme keys
+//! and chosen stakes in an in-memory registry, around an [`AggregatorCore`], and the helpers the
+//! tests repeat (sign, forge, send, the expected aggregate).
+//!
+//! ```
+//! # async fn demo() {
+//! use quorate_testkit::{config, digest, fixture, task};
+//! // Two operators with stake 10 in quorum 0; a task needing 60 % of it.
+//! let f = fixture(&[&[(0, 10)], &[(0, 10)]], config());
+//! f.core.initialize_task(task(1, &[(0, 60)])).await.unwrap();
+//! f.send(0, 1, digest(7)).await.unwrap();
+//! f.send(1, 1, digest(7)).await.unwrap();
+//! # }
+//! ```
+
+// Every dependency in Cargo.toml is used (CI: clippy -D warnings).
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+// Fixtures panic on a broken setup by design: a test that cannot build its world should stop.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -8,20 +24,29 @@ use std::time::Duration;
 
 use quorate_bls::fake::{FakeKeyPair, FakePoint, FakeScheme};
 use quorate_domain::{
-    OperatorId, QuorumNumber, ResponseDigest, SignedTaskResponse, Stake, TaskId, TaskMetadata,
+    AggregationError, OperatorId, QuorumNumber, ResponseDigest, SignedTaskResponse, Stake, TaskId,
+    TaskMetadata,
 };
 use quorate_runtime::memory::{InMemoryOperator, InMemoryRegistry, InMemorySubmitter};
-use quorate_runtime::{AggregatorConfig, AggregatorCore};
+use quorate_runtime::{AggregatorConfig, AggregatorCore, SignatureOutcome};
 
+/// The core every fixture builds: fake scheme, in-memory registry.
 pub type Core = AggregatorCore<FakeScheme, InMemoryRegistry<FakeScheme>>;
 
+/// The reference block the fixture registers its operators at.
 pub const BLOCK: u64 = 10;
 
+/// Operators, their keys and a core over them.
 pub struct Fixture {
+    /// The signature scheme (shared with registry and core).
     pub scheme: Arc<FakeScheme>,
+    /// The registry the operators are registered in, at [`BLOCK`].
     pub registry: Arc<InMemoryRegistry<FakeScheme>>,
+    /// Operator `i`'s key pair.
     pub keys: Vec<FakeKeyPair>,
+    /// Operator `i`'s id.
     pub ids: Vec<OperatorId>,
+    /// The core under test.
     pub core: Core,
 }
 
@@ -56,6 +81,7 @@ pub fn fixture(operators: &[&[(u8, u64)]], config: AggregatorConfig) -> Fixture 
     }
 }
 
+/// The default configuration with one verification thread (deterministic, cheap).
 pub fn config() -> AggregatorConfig {
     AggregatorConfig {
         verification_threads: 1,
@@ -63,15 +89,18 @@ pub fn config() -> AggregatorConfig {
     }
 }
 
+/// A response digest of 32 bytes `b`.
 pub fn digest(b: u8) -> ResponseDigest {
     ResponseDigest::new([b; 32])
 }
 
+/// Task `id` at [`BLOCK`] with `(quorum, threshold %)` pairs and a 10 s expiry.
 pub fn task(id: u32, quorums: &[(u8, u8)]) -> TaskMetadata {
     TaskMetadata::from_raw(TaskId::from(id), BLOCK, quorums, Duration::from_secs(10)).unwrap()
 }
 
 impl Fixture {
+    /// Operator `op`'s honest signature of `d` for task `task`.
     pub fn signed(&self, op: usize, task: u32, d: ResponseDigest) -> SignedTaskResponse<FakePoint> {
         SignedTaskResponse {
             task_id: TaskId::from(task),
@@ -81,14 +110,40 @@ impl Fixture {
         }
     }
 
+    /// Like [`Fixture::signed`] with a signature that does not verify.
     pub fn forged(&self, op: usize, task: u32, d: ResponseDigest) -> SignedTaskResponse<FakePoint> {
         let mut s = self.signed(op, task, d);
         s.signature = FakePoint(s.signature.0 ^ 0x5);
         s
     }
 
+    /// An in-memory submitter running the in-memory `checkSignatures` over this registry.
     pub fn submitter(&self) -> InMemorySubmitter<FakeScheme, InMemoryRegistry<FakeScheme>> {
         InMemorySubmitter::new(Arc::clone(&self.scheme), Arc::clone(&self.registry))
+    }
+
+    /// Sends operator `op`'s honest signature of `d` for task `task` to the core.
+    pub async fn send(
+        &self,
+        op: usize,
+        task: u32,
+        d: ResponseDigest,
+    ) -> Result<SignatureOutcome, AggregationError> {
+        self.core
+            .process_signed_response(self.signed(op, task, d))
+            .await
+    }
+
+    /// Sends operator `op`'s forged signature of `d` for task `task` to the core.
+    pub async fn send_forged(
+        &self,
+        op: usize,
+        task: u32,
+        d: ResponseDigest,
+    ) -> Result<SignatureOutcome, AggregationError> {
+        self.core
+            .process_signed_response(self.forged(op, task, d))
+            .await
     }
 
     /// Sorted ids of the operators at the given positions.
@@ -99,6 +154,7 @@ impl Fixture {
     }
 }
 
+/// A submission request for `agg` with an empty payload.
 pub fn req(agg: &quorate_domain::AggregatedResponse) -> quorate_domain::SubmissionRequest {
     quorate_domain::SubmissionRequest {
         aggregate: agg.clone(),

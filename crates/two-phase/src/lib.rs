@@ -2,6 +2,43 @@
 //! responses until a count, a stake share or a deadline and computes their consensus (median
 //! normalization); **commit** starts the task restricted to the consensus digest, so operators
 //! sign the agreed document and ordinary aggregation follows.
+//!
+//! Library-only: the node does not expose it yet. The runtime knows nothing of it; this crate
+//! is where the runtime and the consensus crate meet.
+//!
+//! ```
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use quorate_consensus::{ConsensusConfig, Decimal, Tolerance};
+//! use quorate_testkit::{config, fixture, task};
+//! use quorate_two_phase::{PrepareRules, TwoPhaseAggregator};
+//!
+//! // Three operators with stake 10 each in quorum 0.
+//! let f = fixture(&[&[(0, 10)], &[(0, 10)], &[(0, 10)]], config());
+//! let two_phase = TwoPhaseAggregator::new(f.core.clone(), 16);
+//! let rules = PrepareRules {
+//!     min_responses: 3,
+//!     min_stake_percent: None,
+//!     deadline: Duration::from_secs(1),
+//! };
+//! let tolerance = ConsensusConfig::new(Tolerance::percent("1".parse::<Decimal>()?)?);
+//! two_phase.open(task(1, &[(0, 67)]), rules, tolerance).await?;
+//! for (op, price) in [(0, 3001.5), (1, 3000.25), (2, 3002.0)] {
+//!     let response = serde_json::json!({ "eth_usd": price });
+//!     two_phase.submit_response(1u32.into(), f.ids[op], response).await?;
+//! }
+//! let agreed = two_phase.wait_for_consensus(1u32.into(), Duration::from_secs(10)).await?;
+//! // Operators now sign `agreed.consensus_digest`; the core aggregates as usual.
+//! # let _ = agreed;
+//! # Ok(())
+//! # }
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! #     tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(demo())
+//! # }
+//! ```
+
+// Every dependency in Cargo.toml is used (CI: clippy -D warnings).
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -18,9 +55,13 @@ use thiserror::Error;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use crate::core::AggregatorCore;
-use crate::operator_set::OperatorSet;
-use crate::util::lock;
+use quorate_runtime::{AggregatorCore, OperatorSet};
+
+/// Locks a round, recovering the data if a panicking holder poisoned it: a round is consistent
+/// between statements, so poison carries no information here.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// Metric names of the prepare phase.
 pub mod metric_names {
