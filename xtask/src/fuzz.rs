@@ -35,7 +35,7 @@ fn root() -> PathBuf {
 }
 
 fn cargo() -> Command {
-    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    let mut c = crate::cargo::cargo();
     // The fuzz project is its own workspace with its own target dir (fuzz/target).
     c.env_remove("CARGO_TARGET_DIR")
         .env("RUSTC_BOOTSTRAP", "1")

@@ -1,8 +1,6 @@
 //! `cargo xtask test`: the whole test suite, as README.md documents it and CI runs it.
 
-use std::process::Command;
-
-use anyhow::{bail, Context};
+use crate::cargo::{cargo, run};
 
 /// Arguments of `cargo xtask test`.
 #[derive(clap::Args, Debug)]
@@ -12,26 +10,26 @@ pub struct TestArgs {
     pub fast: bool,
 }
 
-fn cargo() -> Command {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-}
-
-fn run(step: &str, mut cmd: Command) -> anyhow::Result<()> {
-    println!("\n==> {step}: {cmd:?}");
-    let status = cmd
-        .status()
-        .with_context(|| format!("{step}: could not start"))?;
-    if !status.success() {
-        bail!("{step} failed ({status})");
-    }
-    Ok(())
-}
-
 fn has_nextest() -> bool {
     cargo()
         .args(["nextest", "--version"])
         .output()
         .is_ok_and(|o| o.status.success())
+}
+
+/// Runs one step, announcing it first.
+fn step(name: &str, cmd: std::process::Command) -> anyhow::Result<()> {
+    println!("\n==> {name}: {cmd:?}");
+    run(name, cmd)
+}
+
+/// `cargo xtask e2e [ARGS]`: the e2e test target, built with the workspace's test features
+/// (`--workspace`), so after the unit tests nothing but its own binary is compiled.
+pub fn e2e(args: &[String]) -> anyhow::Result<()> {
+    let mut cmd = cargo();
+    cmd.args(["test", "--workspace", "--test", "e2e", "--"])
+        .args(args);
+    run("e2e", cmd)
 }
 
 /// Runs every step; stops at the first failure.
@@ -42,15 +40,15 @@ pub fn run_all(args: TestArgs) -> anyhow::Result<()> {
     } else {
         unit.args(["test", "--workspace", "--no-fail-fast"]);
     }
-    run("unit and integration tests", unit)?;
+    step("unit and integration tests", unit)?;
     let mut doc = cargo();
     doc.args(["test", "--workspace", "--doc"]);
-    run("doc tests", doc)?;
+    step("doc tests", doc)?;
     if !args.fast {
         for (step, extra) in long_steps() {
             let mut cmd = cargo();
             cmd.arg("xtask").args(extra);
-            run(step, cmd)?;
+            self::step(step, cmd)?;
         }
     }
     println!("\nall test steps passed");

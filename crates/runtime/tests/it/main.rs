@@ -11,3 +11,13 @@ mod lifecycle;
 mod limits_and_faults;
 mod optimistic_and_real_bls;
 mod quarantine;
+
+/// The README's embedding example (`examples/embed.rs`), run as a test so CI runs it from the
+/// same build.
+#[path = "../../examples/embed.rs"]
+mod embed;
+
+#[test]
+fn the_embedding_example_runs() {
+    embed::main().unwrap();
+}

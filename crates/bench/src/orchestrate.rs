@@ -168,26 +168,17 @@ fn plan(imp: Impl, spec: &Spec, budget: f64, rate: Option<f64>, paced_seconds: f
     args
 }
 
+/// This executable: the orchestrator starts itself as each run's worker.
 fn worker_exe() -> Result<PathBuf> {
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--release", "--quiet", "-p", "xtask"])
-        .status()
-        .context("running cargo build --release -p xtask")?;
-    if !status.success() {
-        bail!("release build of xtask failed");
+    if cfg!(debug_assertions) {
+        bail!("a debug build measures nothing useful: run `cargo xtask bench` (a release build)");
     }
-    let dir = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| "target".into());
-    Ok(dir.join("release").join("xtask"))
+    std::env::current_exe().context("locating the quorate-bench executable")
 }
 
 fn run_worker(exe: &PathBuf, cpu: usize, args: &WorkerArgs) -> Result<WorkerOutput> {
     let mut cmd = Command::new("taskset");
-    cmd.arg("-c")
-        .arg(cpu.to_string())
-        .arg(exe)
-        .arg("bench-worker");
+    cmd.arg("-c").arg(cpu.to_string()).arg(exe).arg("worker");
     cmd.args(["--imp", &format!("{:?}", args.imp).to_lowercase()]);
     cmd.args([
         "--ops",
@@ -328,7 +319,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     std::fs::write(&raw_path, serde_json::to_string_pretty(&raw)?)?;
     let rows: Vec<Row> = report::rows(&results);
     let command = if args.quick {
-        "cargo xtask bench --quick"
+        "cargo xtask bench -- --quick"
     } else {
         "cargo xtask bench"
     };

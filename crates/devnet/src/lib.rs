@@ -1,8 +1,25 @@
-//! `cargo xtask devnet`: a local EigenLayer (slashing era) with a BLS AVS on a bare anvil, from
-//! one command, with no Docker and no state dump.
+//! A local EigenLayer (slashing era) with a BLS AVS on a bare anvil, from one async call, with no
+//! Docker and no state dump: anvil from npm, EigenLayer core and middleware, the Incredible
+//! Squaring AVS, quorums and N registered operators with BLS keys, returned as typed handles.
+//!
+//! `cargo xtask devnet` runs the `quorate-devnet` binary (keeps one up and writes its
+//! description to `.devnet/devnet.json`); the e2e suite calls [`up`] directly:
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! let args = quorate_devnet::DevnetArgs { operators: 10, quorums: 2, seed: 1, out: None };
+//! let devnet = quorate_devnet::up(&args).await?;
+//! println!("RPC {} with {} operators", devnet.info.rpc_url, devnet.info.operators.len());
+//! # Ok(())
+//! # }
+//! ```
+
+// Every dependency in Cargo.toml is used (CI: clippy -D warnings).
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 pub mod anvil;
 pub mod deploy;
+pub mod fault_proxy;
 pub mod operators;
 pub mod tx;
 
@@ -26,7 +43,7 @@ use self::tx::Chain;
 const OWNER_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const AGGREGATOR_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 
-/// Options of `cargo xtask devnet`.
+/// What devnet to bring up (the options of `cargo xtask devnet`).
 #[derive(clap::Args, Clone, Debug)]
 pub struct DevnetArgs {
     /// Operators to register.
@@ -77,10 +94,13 @@ pub struct DevnetInfo {
     pub ready_block: u64,
 }
 
-/// The repository root (xtask lives one level below it).
+/// The repository root (this crate lives two levels below it): anvil is installed under its
+/// `.tools/` and devnet files go to its `.devnet/`.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
         .parent()
+        .and_then(Path::parent)
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
@@ -229,67 +249,5 @@ pub async fn up(args: &DevnetArgs) -> Result<Devnet> {
         info,
         chain,
         plans,
-    })
-}
-
-/// Whether the devnet described in `path` still answers and holds its registry.
-async fn still_running(path: &Path) -> Option<DevnetInfo> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let info: DevnetInfo = serde_json::from_str(&text).ok()?;
-    let provider =
-        alloy::providers::ProviderBuilder::new().connect_http(info.rpc_url.parse().ok()?);
-    let code = tokio::time::timeout(
-        std::time::Duration::from_secs(2),
-        provider.get_code_at(info.contracts.registry_coordinator),
-    )
-    .await
-    .ok()?
-    .ok()?;
-    (!code.is_empty()).then_some(info)
-}
-
-/// `cargo xtask devnet`.
-pub fn run(args: DevnetArgs) -> Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
-        let out = args
-            .out
-            .clone()
-            .unwrap_or_else(|| repo_root().join(".devnet").join("devnet.json"));
-        // Idempotent: a devnet from an earlier run that still answers is reused as is.
-        if let Some(info) = still_running(&out).await {
-            if info.operators.len() == args.operators
-                && info.quorums.len() == usize::from(args.quorums)
-                && info.seed == args.seed
-            {
-                println!(
-                    "devnet: already running at {} (pid {:?}); description in {}",
-                    info.rpc_url,
-                    info.anvil_pid,
-                    out.display()
-                );
-                return Ok(());
-            }
-        }
-        let mut devnet = up(&args).await?;
-        if let Some(parent) = out.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::write(&out, serde_json::to_string_pretty(&devnet.info)?)?;
-        println!(
-            "devnet: RPC {} (chain id {})",
-            devnet.info.rpc_url, devnet.info.chain_id
-        );
-        println!(
-            "devnet: addresses, operator keys and RPC URL written to {}",
-            out.display()
-        );
-        println!("devnet: press Ctrl-C to stop anvil");
-        tokio::signal::ctrl_c().await?;
-        devnet.anvil.stop();
-        println!("devnet: anvil stopped");
-        Ok(())
     })
 }

@@ -1,5 +1,12 @@
-//! `cargo xtask bench`: Quorate's runtime against eigensdk-rs 2.0's `BlsAggregatorService` on
-//! identical workloads, one process per (implementation, workload) run, alternating A/B.
+//! `quorate-bench` (run by `cargo xtask bench` as a release build): Quorate's runtime against
+//! eigensdk-rs 2.0's `BlsAggregatorService` on identical workloads, one process per
+//! (implementation, workload) run, alternating A/B.
+//!
+//! `quorate-bench run [OPTIONS]` plans the runs and starts this same executable as
+//! `quorate-bench worker ...` once per run, pinned to one CPU.
+
+// Every dependency in Cargo.toml is used (CI: clippy -D warnings).
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 mod driver;
 mod eigen;
@@ -18,6 +25,24 @@ use ark_ec::AffineRepr;
 use serde::{Deserialize, Serialize};
 
 pub use orchestrate::BenchArgs;
+
+/// The benchmark's commands.
+#[derive(clap::Parser)]
+#[command(name = "quorate-bench")]
+enum Command {
+    /// Quorate vs eigensdk-rs on identical workloads; writes docs/performance.{md,png}.
+    Run(BenchArgs),
+    /// One measured run (internal: prints JSON).
+    #[command(hide = true)]
+    Worker(WorkerArgs),
+}
+
+fn main() -> Result<()> {
+    match <Command as clap::Parser>::parse() {
+        Command::Run(args) => orchestrate::run(args),
+        Command::Worker(args) => worker(args),
+    }
+}
 
 use driver::{Data, Drive, Measured};
 use workload::Keys;
@@ -56,7 +81,7 @@ impl Impl {
     }
 }
 
-/// One measured run: `xtask bench-worker`'s arguments.
+/// One measured run: `quorate-bench worker`'s arguments.
 #[derive(Clone, Debug, Serialize, Deserialize, clap::Args)]
 pub struct WorkerArgs {
     /// Aggregator to drive.

@@ -1,11 +1,16 @@
-//! `cargo xtask e2e`: against a fresh devnet, seeded random tasks aggregated by the runtime
-//! through the chain adapter must be accepted by EigenLayer's own `checkSignatures` (with the
-//! runtime's signed stakes), tampered aggregates must be rejected, full responses must land in
-//! the Incredible Squaring task manager, and RPC calls per task are compared with eigensdk-rs.
+//! The end-to-end suite (`cargo xtask e2e`, which runs `cargo test --workspace --test e2e`):
+//! against a fresh devnet, seeded random tasks aggregated by the runtime through the chain
+//! adapter must be accepted by EigenLayer's own `checkSignatures` (with the runtime's signed
+//! stakes), tampered aggregates must be rejected, full responses must land in the Incredible
+//! Squaring task manager, and RPC calls per task are compared with eigensdk-rs.
+//!
+//! A test target of `quorate-node` (so it runs the `quorate` binary cargo built for the tests)
+//! with its own `main` (`harness = false`) and `test = false`: a plain `cargo test` or `cargo
+//! nextest run` does not start a devnet; `--test e2e` does.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod eigensdk;
 mod env;
-mod fault_proxy;
 mod faults;
 mod node;
 mod proxy;
@@ -19,11 +24,12 @@ use anyhow::{bail, Result};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
-use crate::devnet::{self, DevnetArgs};
 use env::Env;
+use quorate_devnet::{self as devnet, DevnetArgs};
 
 /// Options of `cargo xtask e2e`.
-#[derive(clap::Args, Clone, Debug)]
+#[derive(clap::Parser, Clone, Debug)]
+#[command(name = "e2e")]
 pub struct E2eArgs {
     /// Operators on the devnet (the RPC comparison uses tasks with all of them).
     #[arg(long, default_value_t = 50)]
@@ -49,8 +55,8 @@ pub struct E2eArgs {
     pub faults: bool,
 }
 
-/// `cargo xtask e2e`.
-pub fn run(args: E2eArgs) -> Result<()> {
+fn main() -> Result<()> {
+    let args = <E2eArgs as clap::Parser>::parse();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

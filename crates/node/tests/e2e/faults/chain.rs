@@ -26,9 +26,9 @@ use super::{
     aggregate_chain_task, all_members, chain_task, expect_unavailable, fresh_block, metadata, sign,
     stored, task_ok, Rig,
 };
-use crate::devnet::repo_root;
-use crate::e2e::env::{quorum_numbers, Env};
-use crate::e2e::scenarios::live_quorums;
+use crate::env::{quorum_numbers, Env};
+use crate::scenarios::live_quorums;
+use quorate_devnet::repo_root;
 
 /// `anvil_dumpState` (gzipped JSON, hex) written as the JSON `--load-state` reads.
 async fn dump_state(env: &Env, path: &std::path::Path) -> Result<()> {

@@ -19,7 +19,7 @@ use quorate_domain::{
 };
 use quorate_runtime::{AggregatorConfig, AggregatorCore};
 
-use crate::devnet::Devnet;
+use quorate_devnet::Devnet;
 
 /// The runtime over the chain registry.
 pub type Core = AggregatorCore<Bn254Scheme, ChainOperatorRegistry<DynProvider>>;

@@ -32,8 +32,8 @@ use quorate_domain::{
 use quorate_runtime::{AggregatorConfig, AggregatorCore};
 
 use super::env::{quorum_numbers, Core, Env};
-use super::fault_proxy::{Fault, FaultPlan, FaultProxy};
 use super::scenarios::{check_on_chain, live_quorums};
+use quorate_devnet::fault_proxy::{Fault, FaultPlan, FaultProxy};
 
 mod chain;
 

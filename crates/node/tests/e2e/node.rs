@@ -16,7 +16,7 @@ use quorate_chain_adapter::contracts::ISquaringTask;
 use quorate_domain::{OperatorId, OperatorRegistry, QuorumNumber, U256 as Stake};
 
 use super::env::Env;
-use crate::devnet::repo_root;
+use quorate_devnet::repo_root;
 
 /// Child processes killed (and reaped) when dropped, on every path.
 #[derive(Default)]
@@ -40,18 +40,10 @@ impl Drop for Children {
     }
 }
 
+/// The `quorate` binary cargo built for this test target (same profile and features as the
+/// workspace's tests, so nothing is rebuilt for the e2e).
 fn quorate_bin() -> Result<PathBuf> {
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "-q", "-p", "quorate-node", "--bin", "quorate"])
-        .current_dir(repo_root())
-        .status()
-        .context("cargo build -p quorate-node")?;
-    if !status.success() {
-        bail!("cargo build -p quorate-node failed");
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| repo_root().join("target"), PathBuf::from);
-    Ok(target.join("debug").join("quorate"))
+    Ok(PathBuf::from(env!("CARGO_BIN_EXE_quorate")))
 }
 
 /// Name and key of the one client of the e2e node: chain mode refuses to start without client
