@@ -14,16 +14,16 @@ use std::time::Duration;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use quorate_bls::fake::{FakeKeyPair, FakePoint, FakeScheme};
+use quorate_bls::fake::{FakePoint, FakeScheme};
 use quorate_domain::{
-    AggregationError, OperatorId, QuorumNumber, ResponseDigest, SignedTaskResponse, Stake, TaskId,
+    AggregationError, OperatorId, ResponseDigest, SignedTaskResponse, Stake, TaskId,
     TaskMetadata,
 };
-use quorate_runtime::memory::{InMemoryOperator, InMemoryRegistry, InMemorySubmitter};
+use quorate_runtime::memory::{InMemoryRegistry, InMemorySubmitter};
+use quorate_testkit::{fixture, Fixture, BLOCK};
 use quorate_runtime::{AggregatorConfig, AggregatorCore, SignatureOutcome, VerificationMode};
 
 const OPERATORS: usize = 5;
-const BLOCK: u64 = 7;
 
 #[derive(Arbitrary, Debug)]
 enum Sig {
@@ -164,29 +164,24 @@ fn names(err: &AggregationError, task: TaskId) {
 }
 
 async fn run(input: Input) {
-    let scheme = Arc::new(FakeScheme);
-    let registry = Arc::new(InMemoryRegistry::new(Arc::clone(&scheme), 2));
-    let keys: Vec<FakeKeyPair> = (0..OPERATORS)
-        .map(|i| FakeKeyPair::new(500 + i as u64))
-        .collect();
-    let ops = keys
-        .iter()
-        .enumerate()
-        .map(|(i, k)| InMemoryOperator {
-            pubkey_g1: k.public_g1(),
-            pubkey_g2: k.public_g2(),
-            stakes: (0..2u8)
+    // Operator i has stake 10 + i in the quorums q < 2 with (i + q) % 3 != 0.
+    let stakes: Vec<Vec<(u8, u64)>> = (0..OPERATORS)
+        .map(|i| {
+            (0..2u8)
                 .filter(|q| (i + *q as usize) % 3 != 0)
-                .map(|q| (QuorumNumber(q), Stake::from(10 + i as u64)))
-                .collect::<BTreeMap<_, _>>(),
-            proof_of_possession: k.proof_of_possession(),
+                .map(|q| (q, 10 + i as u64))
+                .collect()
         })
         .collect();
-    let ids = registry
-        .set_operators(BLOCK, ops)
-        .expect("fake keys carry valid proofs of possession");
+    let stakes: Vec<&[(u8, u64)]> = stakes.iter().map(Vec::as_slice).collect();
     let cfg = config(input.optimistic);
-    let core = AggregatorCore::new(cfg.clone(), Arc::clone(&registry), Arc::clone(&scheme));
+    let Fixture {
+        scheme,
+        registry,
+        keys,
+        ids,
+        core,
+    } = fixture(&stakes, cfg.clone());
     let submitter = InMemorySubmitter::new(Arc::clone(&scheme), Arc::clone(&registry));
     let mut thresholds: BTreeMap<TaskId, Vec<Vec<(u8, u8)>>> = BTreeMap::new();
     let mut delivered = Vec::new();

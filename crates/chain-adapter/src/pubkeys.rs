@@ -86,9 +86,7 @@ impl<P: Provider + Clone + 'static> PubkeyCache<P> {
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
         // A poisoned lock only means a panic elsewhere mid-insert; the map is still usable.
-        self.inner
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        quorate_domain::sync::read(&self.inner)
     }
 
     /// Reads events up to the chain head.
@@ -153,10 +151,7 @@ impl<P: Provider + Clone + 'static> PubkeyCache<P> {
                     }
                 }
             }
-            let mut inner = self
-                .inner
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut inner = quorate_domain::sync::write(&self.inner);
             for (id, keys) in fresh {
                 inner.keys.insert(id, keys);
             }

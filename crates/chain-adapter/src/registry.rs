@@ -22,6 +22,7 @@ use crate::contracts::IOperatorStateRetriever;
 use crate::convert::{indices_from_sol, operator_ids_to_sol, stake_from_u96};
 use crate::error::registry_error;
 use crate::pubkeys::PubkeyCache;
+use quorate_domain::sync::lock;
 
 /// Where the registry contracts of one AVS live.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -101,9 +102,7 @@ impl<P: Provider + Clone + 'static> ChainOperatorRegistry<P> {
     fn lock_states(
         &self,
     ) -> std::sync::MutexGuard<'_, BTreeMap<StateKey, Arc<OnceCell<Arc<State>>>>> {
-        self.states
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.states)
     }
 
     fn cell(&self, key: StateKey) -> Arc<OnceCell<Arc<State>>> {

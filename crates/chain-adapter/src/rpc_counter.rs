@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 
 use alloy::rpc::json_rpc::{RequestPacket, ResponsePacket};
 use alloy::transports::{TransportError, TransportFut};
+use quorate_domain::sync::lock;
 use tower::{Layer, Service};
 
 /// Shared tallies; clone it to read while the provider runs.
@@ -22,9 +23,7 @@ impl CallCounter {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, u64>> {
-        self.by_method
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.by_method)
     }
 
     /// Counts one call of `method`.

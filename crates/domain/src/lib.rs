@@ -11,6 +11,7 @@ mod operators;
 mod points;
 pub mod ports;
 mod response;
+pub mod sync;
 mod task;
 
 pub use error::*;

@@ -1,29 +1,24 @@
 //! The load: task lives of every kind, started at a steady rate, in legs separated by drains.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use quorate_bls::fake::{FakeKeyPair, FakePoint, FakeScheme};
-use quorate_domain::{
-    OperatorId, QuorumNumber, ResponseDigest, SignedTaskResponse, Stake, TaskId, TaskMetadata,
-};
-use quorate_runtime::memory::{InMemoryOperator, InMemoryRegistry};
-use quorate_runtime::{AggregatorConfig, AggregatorCore, VerificationMode};
+use quorate_bls::fake::FakePoint;
+use quorate_domain::{OperatorId, ResponseDigest, SignedTaskResponse, TaskId, TaskMetadata};
+use quorate_runtime::{AggregatorConfig, VerificationMode};
+use quorate_testkit::{fixture, Fixture, BLOCK};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::judge::{warmed_up, Checkpoint, Sample};
 use crate::{live_heap_bytes, rss_kib};
+use quorate_domain::sync::lock;
 
 const OPERATORS: usize = 12;
-const BLOCK: u64 = 1;
 /// Samples without a new resident-memory high that end the warm-up.
 const WARM_WINDOW: usize = 5;
-
-type Core = AggregatorCore<FakeScheme, InMemoryRegistry<FakeScheme>>;
 
 /// The core's limits for the soak: small, so that every bound is reached and held.
 pub(crate) fn config() -> AggregatorConfig {
@@ -60,12 +55,8 @@ pub(crate) struct Ledger {
 
 /// Everything the task lives share.
 pub(crate) struct World {
-    /// The core under load.
-    pub(crate) core: Core,
-    /// The operators' keys, by index.
-    keys: Vec<FakeKeyPair>,
-    /// The operators' ids, by index.
-    ids: Vec<OperatorId>,
+    /// The core under load, its operators and their keys.
+    pub(crate) fx: Fixture,
     /// The load generator's own counts.
     pub(crate) ledger: Ledger,
     /// One sample a second (preallocated, so sampling does not grow the heap being judged).
@@ -77,33 +68,21 @@ pub(crate) struct World {
 impl World {
     /// A core with `OPERATORS` operators over two quorums.
     pub(crate) fn new(secs: u64) -> anyhow::Result<Arc<Self>> {
-        let scheme = Arc::new(FakeScheme);
-        let registry = Arc::new(InMemoryRegistry::new(Arc::clone(&scheme), 2));
-        let keys: Vec<FakeKeyPair> = (0..OPERATORS)
-            .map(|i| FakeKeyPair::new(77 + i as u64))
-            .collect();
-        let ops = keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| InMemoryOperator {
-                pubkey_g1: k.public_g1(),
-                pubkey_g2: k.public_g2(),
-                stakes: (0..2u8)
+        // Operator i has stake 100 + i in the quorums q < 2 with i % 4 != q.
+        let stakes: Vec<Vec<(u8, u64)>> = (0..OPERATORS)
+            .map(|i| {
+                (0..2u8)
                     .filter(|q| i % 4 != usize::from(*q))
-                    .map(|q| (QuorumNumber(q), Stake::from(100 + i as u64)))
-                    .collect::<BTreeMap<_, _>>(),
-                proof_of_possession: k.proof_of_possession(),
+                    .map(|q| (q, 100 + i as u64))
+                    .collect()
             })
             .collect();
-        let ids = registry.set_operators(BLOCK, ops)?;
-        let core = AggregatorCore::new(config(), Arc::clone(&registry), scheme);
+        let stakes: Vec<&[(u8, u64)]> = stakes.iter().map(Vec::as_slice).collect();
         let capacity = usize::try_from(secs)
             .unwrap_or(usize::MAX)
             .saturating_add(600);
         Ok(Arc::new(Self {
-            core,
-            keys,
-            ids,
+            fx: fixture(&stakes, config()),
             ledger: Ledger::default(),
             samples: Mutex::new(Vec::with_capacity(capacity)),
             sampler_error: Mutex::new(None),
@@ -114,15 +93,15 @@ impl World {
         SignedTaskResponse {
             task_id: task,
             digest: d,
-            signature: self.keys[op].sign(&d),
-            operator_id: self.ids[op],
+            signature: self.fx.keys[op].sign(&d),
+            operator_id: self.fx.ids[op],
         }
     }
 
     async fn send(&self, s: SignedTaskResponse<FakePoint>) {
         let task = s.task_id;
         self.ledger.signatures.fetch_add(1, Ordering::Relaxed);
-        if let Err(e) = self.core.process_signed_response(s).await {
+        if let Err(e) = self.fx.core.process_signed_response(s).await {
             if e.task_id() != Some(task) {
                 self.ledger.wrong_task.fetch_add(1, Ordering::Relaxed);
             }
@@ -134,7 +113,7 @@ impl World {
         else {
             return false;
         };
-        match self.core.initialize_task(meta).await {
+        match self.fx.core.initialize_task(meta).await {
             Ok(()) => {
                 self.ledger.initialized.fetch_add(1, Ordering::Relaxed);
                 true
@@ -150,7 +129,7 @@ impl World {
 
     async fn wait(&self, id: TaskId, timeout: Duration) {
         self.ledger.waiters.fetch_add(1, Ordering::Relaxed);
-        let answer = self.core.wait_for_aggregation(id, timeout).await;
+        let answer = self.fx.core.wait_for_aggregation(id, timeout).await;
         self.ledger.answers.fetch_add(1, Ordering::Relaxed);
         let named = match &answer {
             Ok(agg) => Some(agg.task_id),
@@ -162,12 +141,12 @@ impl World {
     }
 
     fn drained(&self) -> bool {
-        let (pending_tasks, pending_sigs) = self.core.pending_sizes();
-        self.core.active_tasks() == 0 && pending_tasks == 0 && pending_sigs == 0
+        let (pending_tasks, pending_sigs) = self.fx.core.pending_sizes();
+        self.fx.core.active_tasks() == 0 && pending_tasks == 0 && pending_sigs == 0
     }
 
     pub(crate) fn lock_samples(&self) -> std::sync::MutexGuard<'_, Vec<Sample>> {
-        self.samples.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.samples)
     }
 }
 
@@ -253,16 +232,16 @@ pub(crate) async fn sample(world: Arc<World>, start: Instant, stop: Arc<tokio::s
             _ = tick.tick() => {}
             () = stop.notified() => return,
         }
-        let (pending_tasks, _) = world.core.pending_sizes();
+        let (pending_tasks, _) = world.fx.core.pending_sizes();
         let s = Sample {
             t: start.elapsed().as_secs_f64(),
             rss_mib: rss_kib().unwrap_or(0) as f64 / 1024.0,
             heap_mib: live_heap_bytes() as f64 / (1024.0 * 1024.0),
-            active: world.core.active_tasks(),
+            active: world.fx.core.active_tasks(),
             pending_tasks,
-            stored: world.core.stored_results(),
+            stored: world.fx.core.stored_results(),
         };
-        let st = world.core.stats();
+        let st = world.fx.core.stats();
         let mut problem = None;
         if s.active > cfg.max_active_tasks
             || s.pending_tasks > cfg.max_pending_tasks
@@ -280,11 +259,7 @@ pub(crate) async fn sample(world: Arc<World>, start: Instant, stop: Arc<tokio::s
             ));
         }
         if let Some(p) = problem {
-            world
-                .sampler_error
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get_or_insert(p);
+            lock(&world.sampler_error).get_or_insert(p);
         }
         world.lock_samples().push(s);
     }
@@ -355,8 +330,8 @@ async fn run_leg(
             println!(
                 "  {:>4}s  tasks started {n:>8}  active {:>5}  stored {:>5}  rss {:.1} MiB  heap {:.1} MiB",
                 start.elapsed().as_secs(),
-                world.core.active_tasks(),
-                world.core.stored_results(),
+                world.fx.core.active_tasks(),
+                world.fx.core.stored_results(),
                 rss_kib().unwrap_or(0) as f64 / 1024.0,
                 live_heap_bytes() as f64 / (1024.0 * 1024.0),
             );
@@ -374,10 +349,10 @@ async fn checkpoint(world: &World, start: Instant) -> anyhow::Result<Checkpoint>
     let deadline = Instant::now() + Duration::from_secs(30);
     while !world.drained() {
         if Instant::now() > deadline {
-            let (pending_tasks, pending_sigs) = world.core.pending_sizes();
+            let (pending_tasks, pending_sigs) = world.fx.core.pending_sizes();
             bail!(
                 "did not drain within 30 s: {} active, {pending_tasks} pending tasks, {pending_sigs} pending signatures",
-                world.core.active_tasks()
+                world.fx.core.active_tasks()
             );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -385,7 +360,7 @@ async fn checkpoint(world: &World, start: Instant) -> anyhow::Result<Checkpoint>
     let c = Checkpoint {
         t: start.elapsed().as_secs_f64(),
         heap_bytes: live_heap_bytes(),
-        tasks: world.core.stats().tasks_initialized,
+        tasks: world.fx.core.stats().tasks_initialized,
     };
     println!(
         "  {:>4}s  drained: live heap {} bytes after {} tasks",

@@ -29,7 +29,7 @@ mod load;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context};
@@ -38,6 +38,7 @@ use clap::Parser;
 use crate::heap::CountingAllocator;
 use crate::judge::{memory_problems, rss_trend, Limits};
 use crate::load::World;
+use quorate_domain::sync::lock;
 
 #[global_allocator]
 static HEAP: CountingAllocator = CountingAllocator::new();
@@ -106,7 +107,7 @@ fn main() -> anyhow::Result<()> {
     let (checkpoints, warm_t) = rt.block_on(load::drive(&world, start, secs, args.rate))?;
     stop.notify_one();
     rt.block_on(sampler).context("the sampler panicked")?;
-    rt.block_on(world.core.shutdown());
+    rt.block_on(world.fx.core.shutdown());
     drop(rt);
 
     let samples = world.lock_samples().clone();
@@ -128,12 +129,7 @@ fn main() -> anyhow::Result<()> {
     );
 
     let mut problems = accounting_problems(&world);
-    if let Some(e) = world
-        .sampler_error
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone()
-    {
+    if let Some(e) = lock(&world.sampler_error).clone() {
         problems.push(e);
     }
     problems.extend(memory_problems(&samples, &checkpoints, warm_t, limits));
@@ -154,7 +150,7 @@ fn report(
     grown_mib: f64,
     args: &Args,
 ) {
-    let s = world.core.stats();
+    let s = world.fx.core.stats();
     let l = &world.ledger;
     let rss = |x: Option<&judge::Sample>| x.map_or(0.0, |x| x.rss_mib);
     let peak = samples.iter().map(|x| x.rss_mib).fold(0.0, f64::max);
@@ -198,7 +194,7 @@ fn report(
 
 /// The load generator's counts against the core's.
 fn accounting_problems(world: &World) -> Vec<String> {
-    let s = world.core.stats();
+    let s = world.fx.core.stats();
     let l = &world.ledger;
     let mut problems = Vec::new();
     if s.tasks_initialized != l.initialized.load(Ordering::Relaxed) {
@@ -224,11 +220,11 @@ fn accounting_problems(world: &World) -> Vec<String> {
             l.wrong_task.load(Ordering::Relaxed)
         ));
     }
-    let (pending_tasks, pending_sigs) = world.core.pending_sizes();
-    if world.core.active_tasks() + pending_tasks + pending_sigs > 0 {
+    let (pending_tasks, pending_sigs) = world.fx.core.pending_sizes();
+    if world.fx.core.active_tasks() + pending_tasks + pending_sigs > 0 {
         problems.push(format!(
             "left over after drain: {} active, {pending_tasks} pending tasks, {pending_sigs} pending signatures",
-            world.core.active_tasks()
+            world.fx.core.active_tasks()
         ));
     }
     problems

@@ -55,13 +55,8 @@ use thiserror::Error;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
+use quorate_domain::sync::lock;
 use quorate_runtime::{AggregatorCore, OperatorSet};
-
-/// Locks a round, recovering the data if a panicking holder poisoned it: a round is consistent
-/// between statements, so poison carries no information here.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 /// Metric names of the prepare phase.
 pub mod metric_names {

@@ -44,3 +44,29 @@ pub trait OperatorRegistry<S: SignatureScheme>: Send + Sync + 'static {
         non_signer_ids: &[OperatorId],
     ) -> Result<CheckSignaturesIndices, RegistryError>;
 }
+
+/// A shared registry is a registry: `Arc<dyn OperatorRegistry<S>>` (or `Arc` of any
+/// implementation) plugs in wherever one is expected, so adapters never write forwarding code.
+/// (Written out once here rather than with `auto_impl`, which cannot see through the
+/// `async_trait` and `automock` expansions of this trait.)
+#[async_trait]
+impl<S: SignatureScheme, T: OperatorRegistry<S> + ?Sized> OperatorRegistry<S> for Arc<T> {
+    async fn operator_state(
+        &self,
+        block: BlockNumber,
+        quorums: &[QuorumNumber],
+    ) -> Result<Arc<SchemeOperatorState<S>>, RegistryError> {
+        (**self).operator_state(block, quorums).await
+    }
+
+    async fn check_signatures_indices(
+        &self,
+        block: BlockNumber,
+        quorums: &[QuorumNumber],
+        non_signer_ids: &[OperatorId],
+    ) -> Result<CheckSignaturesIndices, RegistryError> {
+        (**self)
+            .check_signatures_indices(block, quorums, non_signer_ids)
+            .await
+    }
+}

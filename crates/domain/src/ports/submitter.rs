@@ -49,3 +49,18 @@ pub trait ResponseSubmitter: Send + Sync + 'static {
         Ok(None)
     }
 }
+
+/// A shared submitter is a submitter (see the registry's `Arc` impl for why).
+#[async_trait]
+impl<T: ResponseSubmitter + ?Sized> ResponseSubmitter for std::sync::Arc<T> {
+    async fn submit(&self, request: &SubmissionRequest) -> Result<SubmissionReceipt, SubmitError> {
+        (**self).submit(request).await
+    }
+
+    async fn already_responded(
+        &self,
+        request: &SubmissionRequest,
+    ) -> Result<Option<SubmissionReceipt>, SubmitError> {
+        (**self).already_responded(request).await
+    }
+}

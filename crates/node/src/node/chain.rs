@@ -15,44 +15,18 @@ use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::client::ClientBuilder;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolValue;
-use async_trait::async_trait;
 use quorate_bls::Bn254Scheme;
 use quorate_chain_adapter::contracts::TaskManager;
 use quorate_chain_adapter::{
     ChainOperatorRegistry, ChainRegistryConfig, ChainSubmitter, RegistryAddresses,
     RetryTimeoutLayer, RpcRetryConfig, SquaringTaskCall, SubmitterConfig,
 };
-use quorate_domain::{
-    BlockNumber, CheckSignaturesIndices, OperatorId, OperatorRegistry, QuorumNumber, RegistryError,
-    ResponseSubmitter, SchemeOperatorState,
-};
+use quorate_domain::{OperatorRegistry, QuorumNumber, ResponseSubmitter};
 use serde::Deserialize;
 
-/// Any operator registry, behind one type the aggregator can be generic over.
-#[derive(Clone)]
-pub struct DynRegistry(pub Arc<dyn OperatorRegistry<Bn254Scheme>>);
-
-#[async_trait]
-impl OperatorRegistry<Bn254Scheme> for DynRegistry {
-    async fn operator_state(
-        &self,
-        block: BlockNumber,
-        quorums: &[QuorumNumber],
-    ) -> Result<Arc<SchemeOperatorState<Bn254Scheme>>, RegistryError> {
-        self.0.operator_state(block, quorums).await
-    }
-
-    async fn check_signatures_indices(
-        &self,
-        block: BlockNumber,
-        quorums: &[QuorumNumber],
-        non_signer_ids: &[OperatorId],
-    ) -> Result<CheckSignaturesIndices, RegistryError> {
-        self.0
-            .check_signatures_indices(block, quorums, non_signer_ids)
-            .await
-    }
-}
+/// Any operator registry, behind one type the aggregator can be generic over (the port is
+/// implemented for `Arc<dyn OperatorRegistry>` by `auto_impl`, so no forwarding code).
+pub type DynRegistry = Arc<dyn OperatorRegistry<Bn254Scheme>>;
 
 /// Why chain mode could not start.
 #[derive(Debug, thiserror::Error)]
@@ -211,7 +185,7 @@ pub async fn connect(
     );
     let quorum_count = u8::try_from(file.quorums.len().max(1)).unwrap_or(u8::MAX);
     Ok(ChainParts {
-        registry: Arc::new(DynRegistry(Arc::new(registry))),
+        registry: Arc::new(Arc::new(registry) as DynRegistry),
         submitter: Arc::new(submitter),
         auth_block: head.saturating_sub(1),
         auth_quorums: (0..quorum_count).map(QuorumNumber).collect(),

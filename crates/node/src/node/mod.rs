@@ -151,7 +151,7 @@ async fn serve(mut config: NodeConfig) -> anyhow::Result<()> {
                 dev_ledger::ledger_path(&config.db),
             )?);
             let failures = faults::registry_failures_from_env(config.dev);
-            let registry: Arc<dyn quorate_domain::OperatorRegistry<Bn254Scheme>> = if failures > 0 {
+            let registry: chain::DynRegistry = if failures > 0 {
                 Arc::new(faults::FlakyRegistry {
                     inner: registry,
                     failures: failures.into(),
@@ -160,7 +160,7 @@ async fn serve(mut config: NodeConfig) -> anyhow::Result<()> {
                 registry
             };
             Backend {
-                registry: Arc::new(chain::DynRegistry(registry)),
+                registry: Arc::new(registry),
                 submitter,
                 auth_block: config.reference_block,
                 auth_quorums: vec![quorate_domain::QuorumNumber(0)],

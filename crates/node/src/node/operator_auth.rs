@@ -17,6 +17,7 @@ use sha2::Sha256;
 use crate::node::error::NodeError;
 use crate::node::record::now_ms;
 use crate::node::state::Core;
+use quorate_domain::sync::lock;
 
 /// The metadata header that carries an operator's session token.
 pub const SESSION_HEADER: &str = "x-operator-session";
@@ -161,7 +162,7 @@ impl OperatorAuth {
         let now = now_ms();
         let expires_at_ms = now.saturating_add(self.limits.challenge_ttl_ms);
         let nonce: [u8; 32] = rand::random();
-        let mut c = self.challenges.lock().unwrap_or_else(|p| p.into_inner());
+        let mut c = lock(&self.challenges);
         // Room for this one: expired and (beyond the bound) oldest nonces go first.
         c.prune(now, self.limits.max_challenges.max(1) - 1);
         c.issued.push_back((expires_at_ms, *operator_id, nonce));
@@ -194,7 +195,7 @@ impl OperatorAuth {
         let operator_id = proof.operator_id;
         let taken = {
             let now = now_ms();
-            let mut c = self.challenges.lock().unwrap_or_else(|p| p.into_inner());
+            let mut c = lock(&self.challenges);
             c.prune(now, self.limits.max_challenges.max(1));
             c.take(&operator_id, &proof.nonce, now)
         };

@@ -16,6 +16,7 @@ use crate::node::error::NodeError;
 use crate::node::record::Status;
 use crate::node::state::NodeState;
 use crate::node::store::Store;
+use quorate_domain::sync::lock;
 
 /// Open tasks per creator.
 pub struct OpenTaskQuota {
@@ -51,7 +52,7 @@ impl OpenTaskQuota {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, HashSet<TaskId>>> {
-        self.open.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.open)
     }
 
     /// Takes a slot for `creator`'s new task, or `RESOURCE_EXHAUSTED` at the limit. True when
@@ -152,7 +153,7 @@ impl WatcherLimit {
 
     /// A slot for one more stream of `caller`, or `RESOURCE_EXHAUSTED`.
     pub fn acquire(&self, caller: &str) -> Result<WatchSlot, NodeError> {
-        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let mut counts = lock(&self.counts);
         let n = counts.entry(caller.to_string()).or_default();
         if self.max > 0 && *n >= self.max {
             return Err(NodeError::ResourceExhausted(format!(
@@ -169,7 +170,7 @@ impl WatcherLimit {
 
 impl Drop for WatchSlot {
     fn drop(&mut self) {
-        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let mut counts = lock(&self.counts);
         if let Some(n) = counts.get_mut(&self.caller) {
             *n = n.saturating_sub(1);
             if *n == 0 {

@@ -3,6 +3,7 @@
 //! have refilled (and so are the same as new ones) are dropped; if none has, new keys are
 //! refused, so a flood of fresh addresses cannot grow memory without limit.
 
+use quorate_domain::sync::lock;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -42,7 +43,7 @@ impl RateLimiter {
             return true;
         }
         let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let mut buckets = lock(&self.buckets);
         if !buckets.contains_key(key) && buckets.len() >= self.max_keys {
             let full_after = self.burst / self.per_second;
             buckets.retain(|_, (tokens, last)| {

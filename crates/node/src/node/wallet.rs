@@ -19,6 +19,7 @@ use sha2::Sha256;
 use crate::node::error::NodeError;
 use crate::node::record::now_ms;
 use crate::node::siwe::SiweMessage;
+use quorate_domain::sync::lock;
 
 /// Shortest HMAC secret accepted for JWTs: HS256 needs a key at least as long as its output.
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
@@ -126,11 +127,7 @@ impl WalletAuth {
     /// Sign-in messages issued and not yet exchanged or pruned.
     #[cfg(test)]
     pub fn outstanding(&self) -> usize {
-        self.challenges
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .by_nonce
-            .len()
+        lock(&self.challenges).by_nonce.len()
     }
 
     fn admit(&self, address: &Address) -> Result<(), NodeError> {
@@ -174,7 +171,7 @@ impl WalletAuth {
             expiration_ms: issued.saturating_add(self.settings.message_ttl_ms),
         };
         let text = message.to_string();
-        let mut challenges = self.challenges.lock().unwrap_or_else(|p| p.into_inner());
+        let mut challenges = lock(&self.challenges);
         challenges.prune(issued);
         if challenges.by_nonce.len() >= self.settings.max_challenges {
             return Err(NodeError::ResourceExhausted(
@@ -197,10 +194,7 @@ impl WalletAuth {
         }
         let signed = SiweMessage::parse(message).map_err(|e| unauth(e.to_string()))?;
         let nonce = &signed.nonce;
-        let issued = self
-            .challenges
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        let issued = lock(&self.challenges)
             .by_nonce
             .remove(nonce)
             .ok_or_else(|| unauth(format!("nonce {nonce} unknown, expired or already used")))?;

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
+use quorate_domain::sync::{read, write};
 use quorate_domain::{
     proof_of_possession_digest, BlockNumber, CheckSignaturesIndices, OperatorId, OperatorInfo,
     OperatorRegistry, OperatorState, QuorumNumber, QuorumState, RegistryError, SchemeOperatorState,
@@ -92,7 +93,7 @@ impl<S: SignatureScheme> InMemoryRegistry<S> {
                 });
             }
         }
-        let mut history = self.history.write().unwrap_or_else(|p| p.into_inner());
+        let mut history = write(&self.history);
         let update_index = u32::try_from(history.range(..block).count()).unwrap_or(u32::MAX);
         let ids: Vec<OperatorId> = operators
             .iter()
@@ -120,7 +121,7 @@ impl<S: SignatureScheme> InMemoryRegistry<S> {
     }
 
     fn snapshot_at(&self, block: BlockNumber) -> Result<Arc<Snapshot<S>>, RegistryError> {
-        let history = self.history.read().unwrap_or_else(|p| p.into_inner());
+        let history = read(&self.history);
         history
             .range(..=block)
             .next_back()
