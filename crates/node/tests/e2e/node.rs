@@ -16,7 +16,6 @@ use quorate_chain_adapter::contracts::ISquaringTask;
 use quorate_domain::{OperatorId, OperatorRegistry, QuorumNumber, U256 as Stake};
 
 use super::env::Env;
-use quorate_devnet::repo_root;
 
 /// Child processes killed (and reaped) when dropped, on every path.
 #[derive(Default)]
