@@ -128,20 +128,38 @@ pub fn normalize_with_codec<C: Codec + ?Sized>(
     codec: &C,
 ) -> Result<ConsensusOutcome, ConsensusError> {
     config.validate()?;
+    let sorted = sorted_unique(responses)?;
+    let weights = weights(config, &sorted)?;
+    let decision = if identical(&sorted)? {
+        let all: Vec<usize> = (0..sorted.len()).collect();
+        check_minimum(config, &sorted, &weights, &all, &[])?;
+        Decision::unanimous(all)
+    } else {
+        normalize_fields(config, &sorted, &weights)?
+    };
+    decision.into_outcome(&sorted, config, codec)
+}
+
+/// The responses sorted by operator; an error for none or for an operator answering twice.
+fn sorted_unique(responses: &[OperatorResponse]) -> Result<Vec<&OperatorResponse>, ConsensusError> {
     let mut sorted: Vec<&OperatorResponse> = responses.iter().collect();
     sorted.sort_by_key(|r| r.operator);
-    for pair in sorted.windows(2) {
-        if let [a, b] = pair {
-            if a.operator == b.operator {
-                return Err(ConsensusError::DuplicateOperator {
-                    operator: a.operator,
-                });
-            }
-        }
+    if let Some(pair) = sorted.windows(2).find(|p| p[0].operator == p[1].operator) {
+        return Err(ConsensusError::DuplicateOperator {
+            operator: pair[0].operator,
+        });
     }
-    let Some(first) = sorted.first() else {
+    if sorted.is_empty() {
         return Err(ConsensusError::NoResponses);
-    };
+    }
+    Ok(sorted)
+}
+
+/// Each response's weight under the policy's measure; stake-weighted policies need every stake.
+fn weights(
+    config: &ConsensusConfig,
+    sorted: &[&OperatorResponse],
+) -> Result<Vec<BigInt>, ConsensusError> {
     let measure = config.policy.measure();
     if measure == WeightMeasure::Stake {
         if let Some(r) = sorted.iter().find(|r| r.stake.is_none()) {
@@ -150,8 +168,11 @@ pub fn normalize_with_codec<C: Codec + ?Sized>(
             });
         }
     }
-    let weights: Vec<BigInt> = sorted.iter().map(|r| weight_of(measure, r.stake)).collect();
+    Ok(sorted.iter().map(|r| weight_of(measure, r.stake)).collect())
+}
 
+/// Whether every document has the same canonical form (the fast path: nothing to normalize).
+fn identical(sorted: &[&OperatorResponse]) -> Result<bool, ConsensusError> {
     let canonical = sorted
         .iter()
         .map(|r| {
@@ -161,32 +182,88 @@ pub fn normalize_with_codec<C: Codec + ?Sized>(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    if canonical.windows(2).all(|w| w.first() == w.last()) {
-        let all: Vec<usize> = (0..sorted.len()).collect();
-        check_minimum(config, &sorted, &weights, &all, &[])?;
-        let normalized = first.document.clone();
+    Ok(canonical.windows(2).all(|w| w.first() == w.last()))
+}
+
+/// What consensus decided, before the digests: built by the fast path or by normalization,
+/// turned into the one [`ConsensusOutcome`] by [`Decision::into_outcome`].
+struct Decision {
+    /// The normalized document, or `None` for the reference's own document (fast path).
+    normalized: Option<Value>,
+    /// Positions (in the sorted responses) of the agreeing operators; the first is the reference.
+    agreeing: Vec<usize>,
+    /// Fields changed by normalization.
+    adjustments: Vec<Adjustment>,
+    /// Operators left out, with why.
+    excluded: Vec<Exclusion>,
+    /// Numeric fields compared.
+    numeric_fields: usize,
+    /// Whether the documents were identical.
+    fast_path: bool,
+}
+
+impl Decision {
+    /// Every response agrees as it is.
+    fn unanimous(agreeing: Vec<usize>) -> Self {
+        Self {
+            normalized: None,
+            agreeing,
+            adjustments: Vec::new(),
+            excluded: Vec::new(),
+            numeric_fields: 0,
+            fast_path: true,
+        }
+    }
+
+    /// The outcome: the reference's document (normalized or as it is), its digests, the stats.
+    fn into_outcome<C: Codec + ?Sized>(
+        self,
+        sorted: &[&OperatorResponse],
+        config: &ConsensusConfig,
+        codec: &C,
+    ) -> Result<ConsensusOutcome, ConsensusError> {
+        let Some(reference) = self.agreeing.first().and_then(|&i| sorted.get(i)) else {
+            // Unreachable: `check_minimum` refuses an empty agreeing set.
+            return Err(ConsensusError::NoResponses);
+        };
+        let normalized = self
+            .normalized
+            .unwrap_or_else(|| reference.document.clone());
         let d =
             digests(&normalized, &config.attestations, codec).map_err(ConsensusError::Encode)?;
-        return Ok(ConsensusOutcome {
+        let stats = ConsensusStats {
+            fast_path: self.fast_path,
+            responders: sorted.len(),
+            agreeing: self.agreeing.len(),
+            excluded: self.excluded.len(),
+            numeric_fields: self.numeric_fields,
+            fields_normalized: self.adjustments.len(),
+        };
+        Ok(ConsensusOutcome {
             normalized,
             consensus_digest: d.consensus,
             full_digest: d.full,
             codec: codec.name().to_owned(),
-            agreeing: sorted.iter().map(|r| r.operator).collect(),
-            reference_operator: first.operator,
-            adjustments: Vec::new(),
-            excluded: Vec::new(),
-            stats: ConsensusStats {
-                fast_path: true,
-                responders: sorted.len(),
-                agreeing: sorted.len(),
-                excluded: 0,
-                numeric_fields: 0,
-                fields_normalized: 0,
-            },
-        });
+            agreeing: self
+                .agreeing
+                .iter()
+                .filter_map(|&i| sorted.get(i).map(|r| r.operator))
+                .collect(),
+            reference_operator: reference.operator,
+            adjustments: self.adjustments,
+            excluded: self.excluded,
+            stats,
+        })
     }
+}
 
+/// The slow path: structural and numeric passes, exclusions under the policy, the median of
+/// each numeric field written into the reference's document.
+fn normalize_fields(
+    config: &ConsensusConfig,
+    sorted: &[&OperatorResponse],
+    weights: &[BigInt],
+) -> Result<Decision, ConsensusError> {
     let leaves = sorted
         .iter()
         .map(|r| {
@@ -200,7 +277,7 @@ pub fn normalize_with_codec<C: Codec + ?Sized>(
         .collect::<Result<Vec<_>, _>>()?;
 
     let mut issues: Vec<Vec<(FieldPath, Issue)>> = vec![Vec::new(); sorted.len()];
-    let numeric_paths = structural_pass(&leaves, &weights, &mut issues);
+    let numeric_paths = structural_pass(&leaves, weights, &mut issues);
     let structurally_ok: Vec<bool> = issues.iter().map(Vec::is_empty).collect();
     let fields = numeric_pass(
         &numeric_paths,
@@ -213,32 +290,13 @@ pub fn normalize_with_codec<C: Codec + ?Sized>(
     let agreeing: Vec<usize> = (0..sorted.len())
         .filter(|&i| issues.get(i).is_some_and(Vec::is_empty))
         .collect();
-    let excluded: Vec<Exclusion> = sorted
-        .iter()
-        .zip(&issues)
-        .filter(|(_, list)| !list.is_empty())
-        .map(|(r, list)| {
-            let mut list: Vec<FieldIssue> = list
-                .iter()
-                .map(|(path, issue)| FieldIssue {
-                    path: path.clone(),
-                    issue: issue.clone(),
-                })
-                .collect();
-            list.sort_by(|a, b| a.path.cmp(&b.path));
-            Exclusion {
-                operator: r.operator,
-                issues: list,
-            }
-        })
-        .collect();
-
+    let excluded = exclusions(sorted, &issues);
     if config.policy == OutlierPolicy::Strict && !excluded.is_empty() {
         return Err(ConsensusError::NoConsensus {
-            disagreements: by_field(&sorted, &issues),
+            disagreements: by_field(sorted, &issues),
         });
     }
-    check_minimum(config, &sorted, &weights, &agreeing, &excluded)?;
+    check_minimum(config, sorted, weights, &agreeing, &excluded)?;
     let Some(reference) = agreeing.first().and_then(|&i| sorted.get(i)) else {
         // Unreachable: `check_minimum` refuses an empty agreeing set.
         return Err(ConsensusError::NoResponses);
@@ -270,29 +328,37 @@ pub fn normalize_with_codec<C: Codec + ?Sized>(
             });
         }
     }
-    let d = digests(&normalized, &config.attestations, codec).map_err(ConsensusError::Encode)?;
-    let stats = ConsensusStats {
-        fast_path: false,
-        responders: sorted.len(),
-        agreeing: agreeing.len(),
-        excluded: excluded.len(),
-        numeric_fields: fields.len(),
-        fields_normalized: adjustments.len(),
-    };
-    Ok(ConsensusOutcome {
-        normalized,
-        consensus_digest: d.consensus,
-        full_digest: d.full,
-        codec: codec.name().to_owned(),
-        agreeing: agreeing
-            .iter()
-            .filter_map(|&i| sorted.get(i).map(|r| r.operator))
-            .collect(),
-        reference_operator: reference.operator,
+    Ok(Decision {
+        normalized: Some(normalized),
+        agreeing,
         adjustments,
         excluded,
-        stats,
+        numeric_fields: fields.len(),
+        fast_path: false,
     })
+}
+
+/// The operators with issues, each with its issues sorted by field.
+fn exclusions(sorted: &[&OperatorResponse], issues: &[Vec<(FieldPath, Issue)>]) -> Vec<Exclusion> {
+    sorted
+        .iter()
+        .zip(issues)
+        .filter(|(_, list)| !list.is_empty())
+        .map(|(r, list)| {
+            let mut list: Vec<FieldIssue> = list
+                .iter()
+                .map(|(path, issue)| FieldIssue {
+                    path: path.clone(),
+                    issue: issue.clone(),
+                })
+                .collect();
+            list.sort_by(|a, b| a.path.cmp(&b.path));
+            Exclusion {
+                operator: r.operator,
+                issues: list,
+            }
+        })
+        .collect()
 }
 
 /// The class of an operator's leaf at one path.
