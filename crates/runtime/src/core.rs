@@ -207,43 +207,8 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
     pub async fn initialize_task(&self, metadata: TaskMetadata) -> Result<(), AggregationError> {
         let shared = &self.shared;
         let task_id = metadata.task_id();
-        if shared.cancel.is_cancelled() {
-            return Err(AggregationError::Cancelled { task_id });
-        }
-        if shared.tasks.contains_key(&task_id) || lock(&shared.results).contains(&task_id) {
-            return Err(AggregationError::DuplicateTaskId { task_id });
-        }
-        if shared.tasks.len() >= shared.config.max_active_tasks {
-            return Err(shared.limit(
-                task_id,
-                LimitKind::ActiveTasks,
-                shared.config.max_active_tasks,
-            ));
-        }
-        let quorums = metadata.quorum_numbers();
-        let set = shared
-            .operator_sets
-            .get(
-                &*shared.scheme,
-                &*shared.registry,
-                metadata.reference_block(),
-                &quorums,
-            )
-            .await
-            .map_err(|source| AggregationError::Registry { task_id, source })?;
-        // A quorum with no stake can never be met honestly (0 ≥ 0 would "succeed" with
-        // nobody signing): refuse the task instead of letting it expire.
-        if let Some((quorum, _)) = set
-            .quorums
-            .iter()
-            .zip(&set.total_stakes)
-            .find(|(_, total)| total.is_zero())
-        {
-            return Err(AggregationError::QuorumWithoutStake {
-                task_id,
-                quorum: *quorum,
-            });
-        }
+        shared.admit_new_task(task_id)?;
+        let set = self.task_operator_set(&metadata).await?;
         let thresholds = metadata.quorums().iter().map(|q| q.threshold).collect();
         let (tx, rx) = mpsc::channel(shared.config.task_queue_capacity.max(1));
         let (result_tx, result_rx) = watch::channel(None);
@@ -267,31 +232,58 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
             evidence: shared.evidence.clone(),
             quarantine: Arc::clone(&shared.quarantine),
         };
-        // Insert and drain the buffer under the buffer's lock, so a signature racing with
-        // initialization is either buffered before the drain or routed to the actor.
-        let replay = {
-            let mut pending = lock(&shared.pending);
-            match shared.tasks.entry(task_id) {
-                dashmap::Entry::Occupied(_) => {
-                    return Err(AggregationError::DuplicateTaskId { task_id });
-                }
-                dashmap::Entry::Vacant(v) => {
-                    v.insert(TaskHandle {
-                        signatures: tx.clone(),
-                        cancel,
-                        result: result_rx,
-                        errors,
-                    });
-                }
-            }
-            pending.take(&task_id)
+        let handle = TaskHandle {
+            signatures: tx.clone(),
+            cancel,
+            result: result_rx,
+            errors,
         };
+        let replay = shared.register_task(task_id, handle)?;
         Stats::bump(&shared.stats.tasks_initialized);
         metrics::counter!(m::TASKS_INITIALIZED).increment(1);
         metrics::gauge!(m::ACTIVE_TASKS).set(shared.tasks.len() as f64);
+        self.spawn_actor(task_id, actor, result_tx);
+        shared.replay(task_id, &tx, replay);
+        Ok(())
+    }
+
+    /// The operator set of a task's reference block and quorums; refuses a task with a quorum
+    /// that has no stake (0 ≥ 0 would "succeed" with nobody signing) instead of letting it
+    /// expire.
+    async fn task_operator_set(
+        &self,
+        metadata: &TaskMetadata,
+    ) -> Result<Arc<crate::OperatorSet<S>>, AggregationError> {
+        let task_id = metadata.task_id();
+        let set = self
+            .operator_set(metadata.reference_block(), &metadata.quorum_numbers())
+            .await
+            .map_err(|source| AggregationError::Registry { task_id, source })?;
+        if let Some((quorum, _)) = set
+            .quorums
+            .iter()
+            .zip(&set.total_stakes)
+            .find(|(_, total)| total.is_zero())
+        {
+            return Err(AggregationError::QuorumWithoutStake {
+                task_id,
+                quorum: *quorum,
+            });
+        }
+        Ok(set)
+    }
+
+    /// Runs the task's actor on the core's tracker; a panic inside it becomes the task's
+    /// `Panicked` error instead of taking the runtime down.
+    fn spawn_actor(
+        &self,
+        task_id: TaskId,
+        actor: TaskActor<S, R>,
+        result_tx: watch::Sender<Option<TaskResult>>,
+    ) {
         let span = info_span!("task", %task_id);
         let weak = Arc::downgrade(&self.shared);
-        shared.tracker.spawn(
+        self.shared.tracker.spawn(
             async move {
                 let result = match std::panic::AssertUnwindSafe(actor.run())
                     .catch_unwind()
@@ -312,19 +304,6 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
             }
             .instrument(span),
         );
-        for signed in replay {
-            if tx
-                .try_send(Box::new(SignatureRequest {
-                    signed,
-                    reply: None,
-                }))
-                .is_err()
-            {
-                warn!(%task_id, "task queue full while replaying buffered signatures");
-                Stats::bump(&shared.stats.pending_dropped);
-            }
-        }
-        Ok(())
     }
 
     /// Hands in one operator's signed response and returns its verdict: counted, buffered
@@ -486,6 +465,64 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
 }
 
 impl<S: SignatureScheme, R> Shared<S, R> {
+    /// Refuses a task the core cannot take now: shutting down, a known id, or no room.
+    fn admit_new_task(&self, task_id: TaskId) -> Result<(), AggregationError> {
+        if self.cancel.is_cancelled() {
+            return Err(AggregationError::Cancelled { task_id });
+        }
+        if self.tasks.contains_key(&task_id) || lock(&self.results).contains(&task_id) {
+            return Err(AggregationError::DuplicateTaskId { task_id });
+        }
+        if self.tasks.len() >= self.config.max_active_tasks {
+            return Err(self.limit(
+                task_id,
+                LimitKind::ActiveTasks,
+                self.config.max_active_tasks,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Inserts the task's handle and takes its buffered signatures, both under the buffer's
+    /// lock, so a signature racing with initialization is either buffered before the drain or
+    /// routed to the actor.
+    fn register_task(
+        &self,
+        task_id: TaskId,
+        handle: TaskHandle<S>,
+    ) -> Result<Vec<SignedTaskResponse<S::Signature>>, AggregationError> {
+        let mut pending = lock(&self.pending);
+        match self.tasks.entry(task_id) {
+            dashmap::Entry::Occupied(_) => Err(AggregationError::DuplicateTaskId { task_id }),
+            dashmap::Entry::Vacant(v) => {
+                v.insert(handle);
+                Ok(pending.take(&task_id))
+            }
+        }
+    }
+
+    /// Hands the signatures that arrived before the task to its actor; a full queue drops
+    /// them (counted), as it would have refused them live.
+    fn replay(
+        &self,
+        task_id: TaskId,
+        tx: &mpsc::Sender<QueuedRequest<S>>,
+        replay: Vec<SignedTaskResponse<S::Signature>>,
+    ) {
+        for signed in replay {
+            if tx
+                .try_send(Box::new(SignatureRequest {
+                    signed,
+                    reply: None,
+                }))
+                .is_err()
+            {
+                warn!(%task_id, "task queue full while replaying buffered signatures");
+                Stats::bump(&self.stats.pending_dropped);
+            }
+        }
+    }
+
     fn limit(&self, task_id: TaskId, limit: LimitKind, max: usize) -> AggregationError {
         warn!(%task_id, %limit, max, "limit reached");
         Stats::bump(&self.stats.limits_reached);
