@@ -17,6 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use super::tx::Chain;
 
+mod avs;
+use avs::{deploy_middleware_and_avs, grant_avs_permissions};
+
 /// Constructor `_version` of every core contract (2..=31 bytes, see notes §8).
 const VERSION: &str = "v1.3.0";
 /// `AllocationManager.DEALLOCATION_DELAY`: must exceed the slashable quorum's look-ahead.
@@ -104,10 +107,11 @@ impl Deployer<'_> {
     }
 }
 
-/// Deploys everything; `owner` owns all contracts, `aggregator` may respond to tasks.
+/// Deploys everything; `owner` owns all contracts, `aggregator` may respond to tasks. In
+/// dependency order: EigenLayer core, the staked token and its strategy, middleware and the
+/// AVS, then the AVS's permissions.
 pub async fn deploy_all(chain: &Chain, owner: Address, aggregator: Address) -> Result<Contracts> {
     let p = chain.provider.clone();
-    let v = || VERSION.to_string();
     let proxy_admin = chain
         .deploy(
             owner,
@@ -129,7 +133,61 @@ pub async fn deploy_all(chain: &Chain, owner: Address, aggregator: Address) -> R
         empty,
     };
 
-    // Core: proxies first (constructors reference each other), then implementations.
+    let core = deploy_core(&d).await?;
+    let (token, strategy) = deploy_token_and_strategy(&d, &core).await?;
+    let avs = deploy_middleware_and_avs(&d, &core, aggregator).await?;
+    grant_avs_permissions(chain, owner, &core, &avs).await?;
+
+    Ok(Contracts {
+        proxy_admin,
+        pauser_registry: core.pauser,
+        delegation_manager: core.dm,
+        strategy_manager: core.sm,
+        allocation_manager: core.am,
+        avs_directory: core.avsd,
+        permission_controller: core.pc,
+        eigen_pod_manager: core.epm,
+        rewards_coordinator: core.rewards,
+        token,
+        strategy,
+        service_manager: avs.service_manager,
+        registry_coordinator: avs.rc,
+        stake_registry: avs.stake_registry,
+        bls_apk_registry: avs.bls_apk_registry,
+        index_registry: avs.index_registry,
+        socket_registry: avs.socket_registry,
+        operator_state_retriever: avs.osr,
+        task_manager: avs.task_manager,
+    })
+}
+
+/// EigenLayer core's addresses (proxies), as the middleware's constructors need them.
+#[derive(Clone, Copy)]
+struct Core {
+    /// DelegationManager.
+    dm: Address,
+    /// AVSDirectory.
+    avsd: Address,
+    /// StrategyManager.
+    sm: Address,
+    /// AllocationManager.
+    am: Address,
+    /// RewardsCoordinator (a bare proxy: nothing here pays rewards).
+    rewards: Address,
+    /// EigenPodManager.
+    epm: Address,
+    /// PermissionController.
+    pc: Address,
+    /// PauserRegistry.
+    pauser: Address,
+}
+
+/// EigenLayer core: proxies first (constructors reference each other), then implementations,
+/// then upgrades with initialization.
+async fn deploy_core(d: &Deployer<'_>) -> Result<Core> {
+    let (chain, owner, p) = (d.chain, d.from, d.chain.provider.clone());
+    let v = || VERSION.to_string();
+    let empty = d.empty;
     let dm = d.proxy("DelegationManager").await?;
     let avsd = d.proxy("AVSDirectory").await?;
     let sm = d.proxy("StrategyManager").await?;
@@ -282,7 +340,23 @@ pub async fn deploy_all(chain: &Chain, owner: Address, aggregator: Address) -> R
     )
     .await?;
 
-    // The staked token and its strategy (proxy initialized in its constructor), whitelisted.
+    Ok(Core {
+        dm,
+        avsd,
+        sm,
+        am,
+        rewards,
+        epm,
+        pc,
+        pauser,
+    })
+}
+
+/// The staked token and its strategy (proxy initialized in its constructor), whitelisted.
+async fn deploy_token_and_strategy(d: &Deployer<'_>, core: &Core) -> Result<(Address, Address)> {
+    let (chain, owner, p) = (d.chain, d.from, d.chain.provider.clone());
+    let v = || VERSION.to_string();
+    let (sm, pauser, proxy_admin) = (core.sm, core.pauser, d.proxy_admin);
     let token = chain
         .deploy(
             owner,
@@ -330,235 +404,5 @@ pub async fn deploy_all(chain: &Chain, owner: Address, aggregator: Address) -> R
         )
         .await?;
 
-    // Middleware and the AVS.
-    let service_manager = d.proxy("SquaringServiceManager").await?;
-    let stake_registry = d.proxy("StakeRegistry").await?;
-    let task_manager = d.proxy("SquaringTask").await?;
-    let rc = d.proxy("SlashingRegistryCoordinator").await?;
-    let bls_apk_registry = d.proxy("BLSApkRegistry").await?;
-    let index_registry = d.proxy("IndexRegistry").await?;
-    let socket_registry = d.proxy("SocketRegistry").await?;
-    let osr = chain
-        .deploy(
-            owner,
-            OperatorStateRetriever::deploy_builder(p.clone())
-                .calldata()
-                .clone(),
-            "OperatorStateRetriever",
-        )
-        .await?;
-    let stake_impl = chain
-        .deploy(
-            owner,
-            StakeRegistry::deploy_builder(p.clone(), rc, dm, avsd, am)
-                .calldata()
-                .clone(),
-            "StakeRegistry impl",
-        )
-        .await?;
-    let apk_impl = chain
-        .deploy(
-            owner,
-            BLSApkRegistry::deploy_builder(p.clone(), rc)
-                .calldata()
-                .clone(),
-            "BLSApkRegistry impl",
-        )
-        .await?;
-    let index_impl = chain
-        .deploy(
-            owner,
-            IndexRegistry::deploy_builder(p.clone(), rc)
-                .calldata()
-                .clone(),
-            "IndexRegistry impl",
-        )
-        .await?;
-    let socket_impl = chain
-        .deploy(
-            owner,
-            SocketRegistry::deploy_builder(p.clone(), rc)
-                .calldata()
-                .clone(),
-            "SocketRegistry impl",
-        )
-        .await?;
-    // The deployer crate links QuorumBitmapHistoryLib and SignatureCheckerLib into the
-    // coordinator's creation code (deploying both libraries on the way).
-    let rc_code = eigenlayer_contract_deployer::slashing_registry_coordinator::deploy_builder(
-        p.clone(),
-        stake_registry,
-        bls_apk_registry,
-        index_registry,
-        socket_registry,
-        am,
-        pauser,
-        v(),
-    )
-    .await?
-    .calldata()
-    .clone();
-    let rc_impl = chain
-        .deploy(owner, rc_code, "SlashingRegistryCoordinator impl")
-        .await?;
-    d.upgrade(stake_registry, stake_impl, None, "StakeRegistry")
-        .await?;
-    d.upgrade(bls_apk_registry, apk_impl, None, "BLSApkRegistry")
-        .await?;
-    d.upgrade(index_registry, index_impl, None, "IndexRegistry")
-        .await?;
-    d.upgrade(socket_registry, socket_impl, None, "SocketRegistry")
-        .await?;
-    let rc_init = SlashingRegistryCoordinator::initializeCall {
-        initialOwner: owner,
-        churnApprover: owner,
-        ejector: owner,
-        initialPausedStatus: zero,
-        avs: service_manager,
-    };
-    d.upgrade(
-        rc,
-        rc_impl,
-        Some(rc_init.abi_encode()),
-        "SlashingRegistryCoordinator",
-    )
-    .await?;
-
-    let smgr_impl = chain
-        .deploy(
-            owner,
-            SquaringServiceManager::deploy_builder(
-                p.clone(),
-                avsd,
-                rc,
-                stake_registry,
-                rewards,
-                task_manager,
-                pc,
-                am,
-            )
-            .calldata()
-            .clone(),
-            "SquaringServiceManager impl",
-        )
-        .await?;
-    let task_impl = chain
-        .deploy(
-            owner,
-            SquaringTask::deploy_builder(p.clone(), rc, TASK_RESPONSE_WINDOW_BLOCKS)
-                .calldata()
-                .clone(),
-            "SquaringTask impl",
-        )
-        .await?;
-    d.upgrade(
-        service_manager,
-        smgr_impl,
-        Some(
-            SquaringServiceManager::initializeCall {
-                initialOwner: owner,
-                rewardsInitiator: owner,
-            }
-            .abi_encode(),
-        ),
-        "SquaringServiceManager",
-    )
-    .await?;
-    d.upgrade(
-        task_manager,
-        task_impl,
-        Some(
-            SquaringTask::initializeCall {
-                _aggregator: aggregator,
-                _generator: owner,
-                initialOwner: owner,
-            }
-            .abi_encode(),
-        ),
-        "SquaringTask",
-    )
-    .await?;
-
-    // Permissions: the AVS (service manager) appoints the owner to set the registrar and the
-    // metadata, and the coordinator to create operator sets (notes §8: InvalidPermissions).
-    let appoint = |who: Address, selector: [u8; 4]| {
-        SquaringServiceManager::setAppointeeCall {
-            appointee: who,
-            target: am,
-            selector: selector.into(),
-        }
-        .abi_encode()
-    };
-    chain
-        .call(
-            owner,
-            service_manager,
-            appoint(owner, AllocationManager::setAVSRegistrarCall::SELECTOR).into(),
-            "appoint owner: setAVSRegistrar",
-        )
-        .await?;
-    chain
-        .call(
-            owner,
-            am,
-            AllocationManager::setAVSRegistrarCall {
-                avs: service_manager,
-                registrar: rc,
-            }
-            .abi_encode()
-            .into(),
-            "setAVSRegistrar",
-        )
-        .await?;
-    chain
-        .call(
-            owner,
-            service_manager,
-            appoint(rc, AllocationManager::createOperatorSetsCall::SELECTOR).into(),
-            "appoint RC: createOperatorSets",
-        )
-        .await?;
-    chain
-        .call(
-            owner,
-            service_manager,
-            appoint(owner, AllocationManager::updateAVSMetadataURICall::SELECTOR).into(),
-            "appoint owner: updateAVSMetadataURI",
-        )
-        .await?;
-    chain
-        .call(
-            owner,
-            am,
-            AllocationManager::updateAVSMetadataURICall {
-                avs: service_manager,
-                metadataURI: "quorate-devnet".into(),
-            }
-            .abi_encode()
-            .into(),
-            "updateAVSMetadataURI",
-        )
-        .await?;
-
-    Ok(Contracts {
-        proxy_admin,
-        pauser_registry: pauser,
-        delegation_manager: dm,
-        strategy_manager: sm,
-        allocation_manager: am,
-        avs_directory: avsd,
-        permission_controller: pc,
-        eigen_pod_manager: epm,
-        rewards_coordinator: rewards,
-        token,
-        strategy,
-        service_manager,
-        registry_coordinator: rc,
-        stake_registry,
-        bls_apk_registry,
-        index_registry,
-        socket_registry,
-        operator_state_retriever: osr,
-        task_manager,
-    })
+    Ok((token, strategy))
 }
