@@ -20,7 +20,7 @@ use quorate_domain::{
     TaskMetadata,
 };
 use quorate_runtime::memory::{InMemoryRegistry, InMemorySubmitter};
-use quorate_testkit::{fixture, Fixture, BLOCK};
+use quorate_testkit::{fixture_by, Fixture, BLOCK};
 use quorate_runtime::{AggregatorConfig, AggregatorCore, SignatureOutcome, VerificationMode};
 
 const OPERATORS: usize = 5;
@@ -165,15 +165,7 @@ fn names(err: &AggregationError, task: TaskId) {
 
 async fn run(input: Input) {
     // Operator i has stake 10 + i in the quorums q < 2 with (i + q) % 3 != 0.
-    let stakes: Vec<Vec<(u8, u64)>> = (0..OPERATORS)
-        .map(|i| {
-            (0..2u8)
-                .filter(|q| (i + *q as usize) % 3 != 0)
-                .map(|q| (q, 10 + i as u64))
-                .collect()
-        })
-        .collect();
-    let stakes: Vec<&[(u8, u64)]> = stakes.iter().map(Vec::as_slice).collect();
+    let stake = |i: usize, q: u8| ((i + usize::from(q)) % 3 != 0).then_some(10 + i as u64);
     let cfg = config(input.optimistic);
     let Fixture {
         scheme,
@@ -181,7 +173,7 @@ async fn run(input: Input) {
         keys,
         ids,
         core,
-    } = fixture(&stakes, cfg.clone());
+    } = fixture_by(OPERATORS, 2, stake, cfg.clone());
     let submitter = InMemorySubmitter::new(Arc::clone(&scheme), Arc::clone(&registry));
     let mut thresholds: BTreeMap<TaskId, Vec<Vec<(u8, u8)>>> = BTreeMap::new();
     let mut delivered = Vec::new();

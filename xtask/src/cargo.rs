@@ -20,12 +20,15 @@ pub(crate) fn run(step: &str, mut cmd: Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `cargo run --release -p <package> -- <args>`: the programs whose figures only mean something
-/// optimised (bench, soak).
-pub(crate) fn run_release(package: &str, args: &[String]) -> anyhow::Result<()> {
+/// `cargo run [--release] -p <package> -- <args>`; release for the programs whose figures only
+/// mean something optimised (bench, soak).
+pub(crate) fn run_program(package: &str, release: bool, args: &[String]) -> anyhow::Result<()> {
     let mut cmd = cargo();
-    cmd.args(["run", "--quiet", "--release", "-p", package, "--"])
-        .args(args);
+    cmd.args(["run", "--quiet", "-p", package]);
+    if release {
+        cmd.arg("--release");
+    }
+    cmd.arg("--").args(args);
     run(package, cmd)
 }
 

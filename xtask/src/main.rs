@@ -14,7 +14,7 @@ mod cargo;
 mod fuzz;
 mod test_suite;
 
-use cargo::{cargo, run, run_release, PassThrough};
+use cargo::{run_program, PassThrough};
 
 /// Quorate's project tasks.
 #[derive(Parser)]
@@ -43,18 +43,13 @@ fn main() -> anyhow::Result<()> {
         Task::Bench(p) => {
             let mut args = vec!["run".to_string()];
             args.extend(p.args);
-            run_release("quorate-bench", &args)
+            run_program("quorate-bench", true, &args)
         }
-        Task::Devnet(p) => {
-            let mut cmd = cargo();
-            cmd.args(["run", "--quiet", "-p", "quorate-devnet", "--"])
-                .args(&p.args);
-            run("devnet", cmd)
-        }
+        Task::Devnet(p) => run_program("quorate-devnet", false, &p.args),
         Task::E2e(p) => test_suite::e2e(&p.args),
         Task::Test(args) => test_suite::run_all(args),
         Task::Fuzz(args) => fuzz::run(args),
-        Task::Soak(p) => run_release("quorate-soak", &p.args),
+        Task::Soak(p) => run_program("quorate-soak", true, &p.args),
     }
 }
 

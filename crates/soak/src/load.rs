@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use quorate_bls::fake::FakePoint;
 use quorate_domain::{OperatorId, ResponseDigest, SignedTaskResponse, TaskId, TaskMetadata};
 use quorate_runtime::{AggregatorConfig, VerificationMode};
-use quorate_testkit::{fixture, Fixture, BLOCK};
+use quorate_testkit::{fixture_by, Fixture, BLOCK};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -66,36 +66,19 @@ pub(crate) struct World {
 }
 
 impl World {
-    /// A core with `OPERATORS` operators over two quorums.
-    pub(crate) fn new(secs: u64) -> anyhow::Result<Arc<Self>> {
-        // Operator i has stake 100 + i in the quorums q < 2 with i % 4 != q.
-        let stakes: Vec<Vec<(u8, u64)>> = (0..OPERATORS)
-            .map(|i| {
-                (0..2u8)
-                    .filter(|q| i % 4 != usize::from(*q))
-                    .map(|q| (q, 100 + i as u64))
-                    .collect()
-            })
-            .collect();
-        let stakes: Vec<&[(u8, u64)]> = stakes.iter().map(Vec::as_slice).collect();
+    /// A core with `OPERATORS` operators over two quorums: operator i has stake 100 + i in
+    /// the quorums q < 2 with i % 4 != q.
+    pub(crate) fn new(secs: u64) -> Arc<Self> {
+        let stake = |i: usize, q: u8| (i % 4 != usize::from(q)).then_some(100 + i as u64);
         let capacity = usize::try_from(secs)
             .unwrap_or(usize::MAX)
             .saturating_add(600);
-        Ok(Arc::new(Self {
-            fx: fixture(&stakes, config()),
+        Arc::new(Self {
+            fx: fixture_by(OPERATORS, 2, stake, config()),
             ledger: Ledger::default(),
             samples: Mutex::new(Vec::with_capacity(capacity)),
             sampler_error: Mutex::new(None),
-        }))
-    }
-
-    fn signed(&self, op: usize, task: TaskId, d: ResponseDigest) -> SignedTaskResponse<FakePoint> {
-        SignedTaskResponse {
-            task_id: task,
-            digest: d,
-            signature: self.fx.keys[op].sign(&d),
-            operator_id: self.fx.ids[op],
-        }
+        })
     }
 
     async fn send(&self, s: SignedTaskResponse<FakePoint>) {
@@ -153,7 +136,8 @@ impl World {
 /// One task's life, chosen at random: honest, expiring, early, orphaned, noisy.
 async fn life(world: Arc<World>, n: u64, seed: u64) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let id = TaskId::from(u32::try_from(n % u64::from(u32::MAX)).unwrap_or(1).max(1));
+    let task = u32::try_from(n % u64::from(u32::MAX)).unwrap_or(1).max(1);
+    let id = TaskId::from(task);
     let d = ResponseDigest::new({
         let mut b = [0u8; 32];
         b[..8].copy_from_slice(&n.to_be_bytes());
@@ -165,14 +149,14 @@ async fn life(world: Arc<World>, n: u64, seed: u64) {
     if kind < 8 {
         // Orphan: early signatures for a task that never comes (dropped by the pending timeout).
         for op in 0..rng.gen_range(1..4) {
-            world.send(world.signed(op, id, d)).await;
+            world.send(world.fx.signed(op, task, d)).await;
         }
         return;
     }
     if kind < 20 {
         // Early: signatures before the task exists, replayed at initialization.
         for op in 0..3 {
-            world.send(world.signed(op, id, d)).await;
+            world.send(world.fx.signed(op, task, d)).await;
         }
         tokio::time::sleep(ms(10, 300, &mut rng)).await;
     }
@@ -196,29 +180,29 @@ async fn life(world: Arc<World>, n: u64, seed: u64) {
         match rng.gen_range(0..10u32) {
             0 => {
                 // Invalid signature, then the honest one.
-                let mut bad = world.signed(op, id, d);
+                let mut bad = world.fx.signed(op, task, d);
                 bad.signature = FakePoint(bad.signature.0 ^ 3);
                 world.send(bad).await;
-                world.send(world.signed(op, id, d)).await;
+                world.send(world.fx.signed(op, task, d)).await;
             }
             1 => {
                 // Duplicate.
-                world.send(world.signed(op, id, d)).await;
-                world.send(world.signed(op, id, d)).await;
+                world.send(world.fx.signed(op, task, d)).await;
+                world.send(world.fx.signed(op, task, d)).await;
             }
-            2 => world.send(world.signed(op, id, other)).await, // a different digest
+            2 => world.send(world.fx.signed(op, task, other)).await, // a different digest
             3 => {
                 // Unknown operator.
-                let mut s = world.signed(op, id, d);
+                let mut s = world.fx.signed(op, task, d);
                 s.operator_id = OperatorId::new([0x5a; 32]).unwrap_or(s.operator_id);
                 world.send(s).await;
             }
-            _ => world.send(world.signed(op, id, d)).await,
+            _ => world.send(world.fx.signed(op, task, d)).await,
         }
     }
     // Late: after completion or expiry.
     tokio::time::sleep(expiry + Duration::from_millis(50)).await;
-    world.send(world.signed(0, id, d)).await;
+    world.send(world.fx.signed(0, task, d)).await;
     world.wait(id, Duration::from_millis(10)).await;
     let _ = waiter.await;
 }

@@ -99,7 +99,7 @@ fn main() -> anyhow::Result<()> {
     // The core spawns its actors and verification pool: it is built inside the runtime.
     let world = {
         let _entered = rt.enter();
-        World::new(secs)?
+        World::new(secs)
     };
     let start = Instant::now();
     let stop = Arc::new(tokio::sync::Notify::new());

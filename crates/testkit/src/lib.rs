@@ -81,6 +81,25 @@ pub fn fixture(operators: &[&[(u8, u64)]], config: AggregatorConfig) -> Fixture 
     }
 }
 
+/// `operators` operators over quorums `0..quorums`, operator `i` having `stake(i, q)` in quorum
+/// `q` (`None`: not a member); registered at [`BLOCK`] as [`fixture`] does.
+pub fn fixture_by(
+    operators: usize,
+    quorums: u8,
+    stake: impl Fn(usize, u8) -> Option<u64>,
+    config: AggregatorConfig,
+) -> Fixture {
+    let stakes: Vec<Vec<(u8, u64)>> = (0..operators)
+        .map(|i| {
+            (0..quorums)
+                .filter_map(|q| stake(i, q).map(|s| (q, s)))
+                .collect()
+        })
+        .collect();
+    let stakes: Vec<&[(u8, u64)]> = stakes.iter().map(Vec::as_slice).collect();
+    fixture(&stakes, config)
+}
+
 /// The default configuration with one verification thread (deterministic, cheap).
 pub fn config() -> AggregatorConfig {
     AggregatorConfig {
