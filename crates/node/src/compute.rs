@@ -30,7 +30,7 @@ impl ComputeFn {
             ComputeFn::Echo => payload.to_vec(),
             ComputeFn::Keccak => Keccak256::digest(payload).to_vec(),
             ComputeFn::SquaringTask => {
-                crate::node::chain::squaring_response(payload).unwrap_or_else(|| payload.to_vec())
+                crate::chain::squaring_response(payload).unwrap_or_else(|| payload.to_vec())
             }
             ComputeFn::Square => std::str::from_utf8(payload)
                 .ok()

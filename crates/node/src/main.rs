@@ -4,9 +4,34 @@
 // exempt because each test binary uses only some of them.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+mod access;
+mod auth;
+mod auth_svc;
+mod chain;
 mod cli;
+mod client_svc;
 mod compute;
-mod node;
+mod config;
+mod dev;
+mod dev_ledger;
+mod equivocation;
+mod error;
+mod faults;
+mod http;
+mod lifecycle;
+mod operator_auth;
+mod operator_config;
+mod operator_svc;
+mod quota;
+mod ratelimit;
+mod record;
+mod secret;
+mod serve;
+mod siwe;
+mod state;
+mod store;
+mod transport;
+mod wallet;
 
 use std::process::ExitCode;
 
@@ -23,7 +48,7 @@ enum Cli {
     /// Normalize operators' numeric responses to one consensus document (median + tolerance).
     Consensus(cli::consensus::ConsensusArgs),
     /// Run the aggregator as a gRPC service with durable state (`--dev` for embedded defaults).
-    Node(node::config::NodeArgs),
+    Node(config::NodeArgs),
     /// Client of a running node: create, get, list, watch and cancel tasks.
     Task(cli::task::TaskArgs),
     /// Operator processes for a running node.
@@ -34,7 +59,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse() {
         Cli::Demo(args) => cli::demo::run(args),
         Cli::Consensus(args) => cli::consensus::run(args),
-        Cli::Node(args) => node::run(args),
+        Cli::Node(args) => serve::run(args),
         Cli::Task(args) => cli::task::run(args),
         Cli::Operator(args) => cli::operator::run(args),
     };

@@ -15,7 +15,7 @@ use tonic::Code;
 use tracing::{info, warn};
 
 use crate::compute::{dev_key, sign_response, ComputeFn};
-use crate::node::operator_auth::SESSION_HEADER;
+use crate::operator_auth::SESSION_HEADER;
 use quorate_api::pb;
 use quorate_api::pb::operator_service_client::OperatorServiceClient;
 
@@ -72,8 +72,8 @@ pub fn run(args: OperatorArgs) -> anyhow::Result<ExitCode> {
         .with_writer(std::io::stderr)
         .try_init();
     let bls_key = match &args.bls_key_file {
-        Some(path) => Some(crate::node::secret::Secret::from_file(path)?),
-        None => crate::node::secret::Secret::from_env("QUORATE_BLS_KEY"),
+        Some(path) => Some(crate::secret::Secret::from_file(path)?),
+        None => crate::secret::Secret::from_env("QUORATE_BLS_KEY"),
     };
     let key = match (&bls_key, args.dev_index) {
         (Some(secret), _) => KeyPair::from_secret_str(secret.expose())
@@ -88,7 +88,7 @@ pub fn run(args: OperatorArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         tokio::select! {
             r = operate(&args, &key) => r,
-            _ = crate::node::shutdown_signal() => Ok(()),
+            _ = crate::lifecycle::shutdown_signal() => Ok(()),
         }
     })?;
     Ok(ExitCode::SUCCESS)

@@ -9,7 +9,7 @@ use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 use tonic::Request;
 
-use crate::node::record::Status;
+use crate::record::Status;
 use quorate_api::pb;
 use quorate_api::pb::client_service_client::ClientServiceClient;
 
@@ -174,11 +174,7 @@ async fn run_async(args: TaskArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("connecting to {}", args.node))?;
     let api_key = match &args.api_key_file {
-        Some(path) => Some(
-            crate::node::secret::Secret::from_file(path)?
-                .expose()
-                .to_string(),
-        ),
+        Some(path) => Some(crate::secret::Secret::from_file(path)?.expose().to_string()),
         None => args.api_key.clone(),
     };
     let key = api_key

@@ -4,7 +4,7 @@
 use quorate_domain::{AggregationError, SignatureVerificationError};
 use tonic::{Code, Status};
 
-use crate::node::store::StoreError;
+use crate::store::StoreError;
 
 /// Why a node request failed.
 #[derive(Debug, thiserror::Error)]

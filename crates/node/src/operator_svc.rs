@@ -4,7 +4,7 @@
 //! Who may call what: `GetOperatorChallenge` anyone, for a registered operator id (nonces are
 //! bounded; failed calls spend the remote IP's budget of unauthenticated calls); `SubscribeTasks`
 //! and `Ack` only with a proof of the registered key over a fresh challenge (see
-//! [`crate::node::operator_auth`]); `SubmitSignedResponse` only with the session token of the
+//! [`crate::operator_auth`]); `SubmitSignedResponse` only with the session token of the
 //! operator it names.
 
 use std::pin::Pin;
@@ -18,13 +18,13 @@ use tonic::{Request, Response, Status};
 
 use quorate_api::{decode_challenge_request, ProofMethod, SignatureSubmission, Subscription};
 
-use crate::node::error::NodeError;
-use crate::node::operator_auth::{OperatorAuth, SESSION_HEADER};
-use crate::node::quota::{WatchSlot, WatcherLimit};
-use crate::node::ratelimit::RateLimiter;
-use crate::node::record::TaskRecord;
-use crate::node::state::{off_async, NodeState};
-use crate::node::transport::peer_key;
+use crate::error::NodeError;
+use crate::operator_auth::{OperatorAuth, SESSION_HEADER};
+use crate::quota::{WatchSlot, WatcherLimit};
+use crate::ratelimit::RateLimiter;
+use crate::record::TaskRecord;
+use crate::state::{off_async, NodeState};
+use crate::transport::peer_key;
 use quorate_api::pb;
 use quorate_api::pb::operator_service_server::OperatorService;
 

@@ -16,9 +16,9 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::node::error::NodeError;
-use crate::node::record::now_ms;
-use crate::node::siwe::SiweMessage;
+use crate::error::NodeError;
+use crate::record::now_ms;
+use crate::siwe::SiweMessage;
 use quorate_domain::sync::lock;
 
 /// Shortest HMAC secret accepted for JWTs: HS256 needs a key at least as long as its output.

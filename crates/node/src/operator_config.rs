@@ -2,8 +2,8 @@
 //! operator and stored equivocation evidence. Each flag has a TOML key of the same name
 //! (underscores) and a `QUORATE_*` variable; defaults are in `NodeConfig::default`.
 
-use crate::node::config::NodeConfig;
-use crate::node::operator_auth::OperatorAuthLimits;
+use crate::config::NodeConfig;
+use crate::operator_auth::OperatorAuthLimits;
 
 /// Flags of the operator path.
 #[derive(clap::Args, Debug, Clone, Default)]

@@ -6,7 +6,7 @@ use std::path::Path;
 use quorate_domain::TaskId;
 use redb::{Database, ReadableTable, TableDefinition};
 
-use crate::node::record::{Status, StoredResponse, TaskRecord};
+use crate::record::{Status, StoredResponse, TaskRecord};
 
 mod evidence;
 mod lifecycle;
@@ -114,7 +114,7 @@ impl Store {
         }
         let db = Database::create(path)?;
         // Owner-only: tasks, responses and receipts are not for other local users.
-        super::secret::restrict_to_owner(path).map_err(|e| StoreError(e.to_string()))?;
+        crate::secret::restrict_to_owner(path).map_err(|e| StoreError(e.to_string()))?;
         let tx = db.begin_write()?;
         {
             tx.open_table(TASKS)?;
@@ -224,7 +224,7 @@ impl Store {
             if !change(&mut record) {
                 return Ok(None);
             }
-            record.updated_at_ms = crate::node::record::now_ms();
+            record.updated_at_ms = crate::record::now_ms();
             tasks.insert(id, serde_json::to_vec(&record)?.as_slice())?;
             if before != record.status {
                 let mut by_status = tx.open_table(BY_STATUS)?;

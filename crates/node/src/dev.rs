@@ -13,8 +13,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
 use crate::compute::{dev_key, dev_stakes, sign_response, ComputeFn};
-use crate::node::record::{Status, TaskRecord};
-use crate::node::state::NodeState;
+use crate::record::{Status, TaskRecord};
+use crate::state::NodeState;
 
 /// Registers `count` dev operators (keys from `seed`) at `block`; returns their keys.
 pub fn register_dev_operators(

@@ -12,10 +12,10 @@ use quorate_domain::TaskId;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
-use crate::node::error::NodeError;
-use crate::node::record::Status;
-use crate::node::state::NodeState;
-use crate::node::store::Store;
+use crate::error::NodeError;
+use crate::record::Status;
+use crate::state::NodeState;
+use crate::store::Store;
 use quorate_domain::sync::lock;
 
 /// Open tasks per creator.

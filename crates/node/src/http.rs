@@ -6,7 +6,7 @@ use axum::routing::get;
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 
-use crate::node::state::NodeState;
+use crate::state::NodeState;
 
 #[derive(Clone)]
 struct HttpState {

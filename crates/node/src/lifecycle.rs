@@ -9,9 +9,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::node::config::NodeConfig;
-use crate::node::record::now_ms;
-use crate::node::store::Store;
+use crate::config::NodeConfig;
+use crate::record::now_ms;
+use crate::store::Store;
 
 /// Flags of the storage lifecycle.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -121,12 +121,28 @@ pub fn ignore_file_size_signal() {
 pub async fn stop_or_storage_failure(store: &Store, grace: Duration) -> Result<(), String> {
     let failed = store.failed();
     tokio::select! {
-        _ = crate::node::shutdown_signal() => return Ok(()),
+        _ = shutdown_signal() => return Ok(()),
         _ = failed.cancelled() => {}
     }
     tokio::select! {
-        _ = crate::node::shutdown_signal() => {}
+        _ = shutdown_signal() => {}
         _ = tokio::time::sleep(grace) => {}
     }
     Err(store.failure().unwrap_or_default())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -106,8 +106,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::record::{Status, StoredResponse};
-    use crate::node::store::tests::record;
+    use crate::record::{Status, StoredResponse};
+    use crate::store::tests::record;
 
     fn finish(s: &Store, i: u64) {
         s.update_task(&TaskId::from(i), |r| {
@@ -140,7 +140,7 @@ mod tests {
         }
         assert_eq!(s.submitting_since(&TaskId::from(1u64)).unwrap(), None);
         // Finished before the cutoff: tasks 1-3; 4 and 5 are open.
-        let cutoff = crate::node::record::now_ms() + 1;
+        let cutoff = crate::record::now_ms() + 1;
         assert_eq!(
             s.prune_finished(0, 10).unwrap(),
             0,

@@ -4,7 +4,7 @@ use redb::{ReadableTable, ReadableTableMetadata, TableDefinition, TableError};
 
 use super::{Result, Store, META};
 
-/// `seq (u64 BE)` → JSON `EquivocationRecord` (see `node::equivocation`), in arrival order.
+/// `seq (u64 BE)` → JSON `EquivocationRecord` (see `crate::equivocation`), in arrival order.
 const EQUIVOCATIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("equivocations");
 
 impl Store {

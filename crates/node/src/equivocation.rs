@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use tracing::warn;
 
-use crate::node::auth::{Caller, Role};
-use crate::node::error::NodeError;
-use crate::node::record::now_ms;
-use crate::node::state::{off_async, NodeState};
+use crate::auth::{Caller, Role};
+use crate::error::NodeError;
+use crate::record::now_ms;
+use crate::state::{off_async, NodeState};
 
 /// One stored piece of evidence (JSON value of the `equivocations` table). Byte fields are
 /// hex: digests 32 bytes, signatures 64 (contract G1 encoding).

@@ -11,13 +11,13 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::node::auth::{Authenticator, Caller, Role};
-use crate::node::error::NodeError;
-use crate::node::quota::{OpenTaskQuota, WatcherLimit};
-use crate::node::ratelimit::RateLimiter;
-use crate::node::record::{now_ms, Status as TaskStatus, TaskRecord};
-use crate::node::state::{parse_task_id, NodeState};
-use crate::node::transport::peer_key;
+use crate::auth::{Authenticator, Caller, Role};
+use crate::error::NodeError;
+use crate::quota::{OpenTaskQuota, WatcherLimit};
+use crate::ratelimit::RateLimiter;
+use crate::record::{now_ms, Status as TaskStatus, TaskRecord};
+use crate::state::{parse_task_id, NodeState};
+use crate::transport::peer_key;
 use quorate_api::pb;
 use quorate_api::pb::client_service_server::ClientService;
 
@@ -316,7 +316,7 @@ impl ClientService for ClientApi {
         request: Request<pb::ListEquivocationsRequest>,
     ) -> Result<Response<pb::ListEquivocationsResponse>, Status> {
         let caller = self.caller(&request)?;
-        let page = crate::node::equivocation::list(&self.state, &caller, request.get_ref()).await?;
+        let page = crate::equivocation::list(&self.state, &caller, request.get_ref()).await?;
         Ok(Response::new(page))
     }
 }

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use crate::node::error::NodeError;
-use crate::node::ratelimit::RateLimiter;
-use crate::node::transport::peer_key;
-use crate::node::wallet::WalletAuth;
+use crate::error::NodeError;
+use crate::ratelimit::RateLimiter;
+use crate::transport::peer_key;
+use crate::wallet::WalletAuth;
 use quorate_api::pb;
 use quorate_api::pb::auth_service_server::AuthService;
 

@@ -139,7 +139,7 @@ pub async fn connect(
         .map_err(|e| ChainSetupError::BadSubmitterKey(format!("{e}")))?;
     let from = signer.address();
     let url = rpc_url.parse().map_err(|e| ChainSetupError::BadRpcUrl {
-        url: super::secret::redact_url(rpc_url),
+        url: crate::secret::redact_url(rpc_url),
         reason: format!("{e}"),
     })?;
     // Transient RPC faults (dropped connections, 5xx, stalls) are retried with backoff and a

@@ -11,8 +11,8 @@ use quorate_domain::{AggregationError, OperatorId, ResponseDigest, SignedTaskRes
 use tracing::{info, warn};
 
 use super::NodeState;
-use crate::node::error::NodeError;
-use crate::node::record::{now_ms, Status, StoredResponse, TaskRecord};
+use crate::error::NodeError;
+use crate::record::{now_ms, Status, StoredResponse, TaskRecord};
 
 /// First wait before retrying a task whose operator set could not be read at restart.
 const RETRY_FIRST: Duration = Duration::from_millis(200);

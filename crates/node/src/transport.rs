@@ -11,10 +11,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
-use crate::node::auth_svc::AuthApi;
-use crate::node::client_svc::ClientApi;
-use crate::node::config::NodeConfig;
-use crate::node::operator_svc::OperatorApi;
+use crate::auth_svc::AuthApi;
+use crate::client_svc::ClientApi;
+use crate::config::NodeConfig;
+use crate::operator_svc::OperatorApi;
 use quorate_api::pb::auth_service_server::AuthServiceServer;
 use quorate_api::pb::client_service_server::ClientServiceServer;
 use quorate_api::pb::operator_service_server::OperatorServiceServer;

@@ -1,12 +1,12 @@
 //! Node configuration: a TOML file, overridden by environment variables and flags.
 
-use super::secret::Secret;
+use crate::secret::Secret;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::node::auth::ApiKey;
+use crate::auth::ApiKey;
 
 /// Flags (and their `QUORATE_*` environment variables) of `quorate node`. Each overrides the
 /// same key of the TOML file given with `--config`.

@@ -14,9 +14,9 @@ use quorate_bls::Bn254Scheme;
 use quorate_domain::{OperatorId, QuorumNumber, ResponseDigest, SignatureScheme};
 use sha2::Sha256;
 
-use crate::node::error::NodeError;
-use crate::node::record::now_ms;
-use crate::node::state::Core;
+use crate::error::NodeError;
+use crate::record::now_ms;
+use crate::state::Core;
 use quorate_domain::sync::lock;
 
 /// The metadata header that carries an operator's session token.

@@ -5,7 +5,7 @@
 //! authentication configured, where it is the admin `dev`; credentials that are sent are
 //! always checked.
 
-use super::secret::Secret;
+use crate::secret::Secret;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -13,9 +13,9 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tonic::metadata::MetadataMap;
 
-use crate::node::error::NodeError;
-use crate::node::record::TaskRecord;
-use crate::node::wallet::WalletAuth;
+use crate::error::NodeError;
+use crate::record::TaskRecord;
+use crate::wallet::WalletAuth;
 
 /// What a key may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]

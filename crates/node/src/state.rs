@@ -13,11 +13,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::warn;
 
-use crate::node::chain::DynRegistry;
-use crate::node::error::NodeError;
-use crate::node::faults::{crash_if, CrashPoint};
-use crate::node::record::{now_ms, Status, TaskRecord};
-use crate::node::store::Store;
+use crate::chain::DynRegistry;
+use crate::error::NodeError;
+use crate::faults::{crash_if, CrashPoint};
+use crate::record::{now_ms, Status, TaskRecord};
+use crate::store::Store;
 
 mod deliver;
 mod recovery;
@@ -36,7 +36,7 @@ pub enum SubmissionPayload {
     #[default]
     Response,
     /// `abi.encode(Task, TaskResponse)` for Incredible Squaring (chain mode); see
-    /// [`crate::node::chain`].
+    /// [`crate::chain`].
     SquaringTask,
 }
 
@@ -57,7 +57,7 @@ pub struct NodeState {
     payload_mode: SubmissionPayload,
     shutting_down: CancellationToken,
     drivers: TaskTracker,
-    /// `--dev` test hook: where to die (see [`crate::node::faults`]).
+    /// `--dev` test hook: where to die (see [`crate::faults`]).
     crash_at: Option<CrashPoint>,
 }
 
@@ -87,7 +87,7 @@ impl NodeState {
         }
     }
 
-    /// `--dev` test hook: die at `point` (see [`crate::node::faults`]).
+    /// `--dev` test hook: die at `point` (see [`crate::faults`]).
     pub fn with_crash_point(mut self, point: Option<CrashPoint>) -> Self {
         self.crash_at = point;
         self

@@ -15,15 +15,15 @@ use alloy_primitives::Address;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
-use crate::node::auth::Authenticator;
-use crate::node::auth_svc::AuthApi;
-use crate::node::client_svc::ClientApi;
-use crate::node::config::NodeConfig;
-use crate::node::quota::{OpenTaskQuota, WatcherLimit};
-use crate::node::ratelimit::RateLimiter;
-use crate::node::secret::Secret;
-use crate::node::state::NodeState;
-use crate::node::wallet::{WalletAuth, WalletSettings, MIN_JWT_SECRET_BYTES};
+use crate::auth::Authenticator;
+use crate::auth_svc::AuthApi;
+use crate::client_svc::ClientApi;
+use crate::config::NodeConfig;
+use crate::quota::{OpenTaskQuota, WatcherLimit};
+use crate::ratelimit::RateLimiter;
+use crate::secret::Secret;
+use crate::state::NodeState;
+use crate::wallet::{WalletAuth, WalletSettings, MIN_JWT_SECRET_BYTES};
 
 /// Environment variable holding the submitter key itself (the value never goes on a flag).
 pub const SUBMITTER_KEY_ENV: &str = "QUORATE_SUBMITTER_KEY";

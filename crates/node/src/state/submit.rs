@@ -13,9 +13,9 @@ use quorate_domain::{AggregationError, SignedTaskResponse};
 use quorate_runtime::SignatureOutcome;
 
 use super::{hex_of, NodeState, SubmissionPayload};
-use crate::node::error::NodeError;
-use crate::node::record::{Status, StoredResponse};
-use crate::node::store::StoreError;
+use crate::error::NodeError;
+use crate::record::{Status, StoredResponse};
+use crate::store::StoreError;
 
 /// Runs a blocking database call on tokio's blocking pool, so redb's fsyncs never hold an
 /// async worker.
@@ -33,7 +33,7 @@ pub async fn off_async<T: Send + 'static>(
 /// any other bytes (trailing data, another task's index) would fail on chain.
 fn is_squaring_response(task_payload: &[u8], response: &[u8]) -> bool {
     use alloy::sol_types::SolValue;
-    let Some((_, index)) = crate::node::chain::decode_task_payload(task_payload) else {
+    let Some((_, index)) = crate::chain::decode_task_payload(task_payload) else {
         return false;
     };
     match TaskManager::TaskResponse::abi_decode(response) {
@@ -155,7 +155,7 @@ mod tests {
             quorumNumbers: vec![0u8].into(),
         };
         let payload = format!("0x{}", hex::encode((task, 7u32).abi_encode_params()));
-        let response = crate::node::chain::squaring_response(payload.as_bytes()).unwrap();
+        let response = crate::chain::squaring_response(payload.as_bytes()).unwrap();
         assert!(is_squaring_response(payload.as_bytes(), &response));
         let mut trailing = response.clone();
         trailing.push(0);

@@ -6,9 +6,9 @@ use quorate_domain::{AggregatedResponse, SubmissionReceipt, SubmissionRequest, T
 use tracing::{info, warn};
 
 use super::{NodeState, SubmissionPayload};
-use crate::node::error::NodeError;
-use crate::node::faults::{crash_if, CrashPoint};
-use crate::node::record::{now_ms, Status};
+use crate::error::NodeError;
+use crate::faults::{crash_if, CrashPoint};
+use crate::record::{now_ms, Status};
 
 impl NodeState {
     /// Submits a stored aggregate with the response its signers signed.
@@ -92,7 +92,7 @@ impl NodeState {
                     .task(&task_id)?
                     .map(|r| r.payload)
                     .unwrap_or_default();
-                match crate::node::chain::squaring_submission(&task_payload, &response) {
+                match crate::chain::squaring_submission(&task_payload, &response) {
                     Some(p) => Ok(Some(p)),
                     None => {
                         let why = format!(

@@ -1,0 +1,288 @@
+//! `quorate node`: the aggregator as a gRPC service with durable state. This module wires the
+//! pieces together in order — backend (chain or dev), state and recovery, listeners, services,
+//! background tasks — and stops them in reverse order.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use quorate_api::pb::auth_service_server::AuthServiceServer;
+use quorate_api::pb::client_service_server::ClientServiceServer;
+use quorate_api::pb::operator_service_server::OperatorServiceServer;
+use quorate_bls::Bn254Scheme;
+use quorate_runtime::memory::{InMemoryRegistry, InMemorySubmitter};
+use quorate_runtime::{AggregatorConfig, AggregatorCore};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::chain::{self, DynRegistry};
+use crate::config::{NodeArgs, NodeConfig};
+use crate::secret::{redact_url, Secret};
+use crate::state::{NodeState, ServiceLimits, SubmissionPayload, Submitter};
+use crate::store::Store;
+use crate::{
+    access, dev, dev_ledger, equivocation, faults, http, lifecycle, operator_auth, operator_config,
+    operator_svc, quota, ratelimit, transport,
+};
+
+/// How long each server gets to finish its in-flight requests at shutdown.
+const SERVER_STOP_GRACE: Duration = Duration::from_secs(5);
+
+fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// Runs the node until SIGTERM or Ctrl-C.
+pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
+    let config = NodeConfig::load(&args)?;
+    init_logs(config.log_json);
+    check_mode(&config)?;
+    access::check_exposure(&config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(config))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Exactly one mode: `--dev`, or chain mode with its address file.
+fn check_mode(config: &NodeConfig) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !(config.dev && config.rpc_url.is_some()),
+        "--dev and --rpc-url exclude each other"
+    );
+    anyhow::ensure!(
+        config.dev || config.rpc_url.is_some(),
+        "give --dev, or --rpc-url URL --addresses FILE for chain mode"
+    );
+    anyhow::ensure!(
+        config.rpc_url.is_none() || config.addresses.is_some(),
+        "--rpc-url needs --addresses FILE (the devnet's address file or a subset of it)"
+    );
+    Ok(())
+}
+
+/// The registry, submitter and operator sign-in rules of one mode.
+struct Backend {
+    /// Who may sign, with what keys and stake.
+    registry: Arc<DynRegistry>,
+    /// Where aggregates go.
+    submitter: Arc<Submitter>,
+    /// Operators sign in against the registry at this block ...
+    auth_block: u64,
+    /// ... in any of these quorums.
+    auth_quorums: Vec<quorate_domain::QuorumNumber>,
+    /// `--dev` only: the keys of the simulated operators.
+    dev_keys: Vec<quorate_bls::KeyPair>,
+    /// What the submitter is sent for each task.
+    payload: SubmissionPayload,
+}
+
+impl Backend {
+    /// Chain mode: the registry and submitter of the contracts in the address file.
+    async fn chain(config: &NodeConfig, url: &str, path: &std::path::Path) -> anyhow::Result<Self> {
+        let file = chain::AddressFile::load(path)?;
+        let key = config.submitter_key.as_ref().map(Secret::expose);
+        let parts = chain::connect(url, &file, key)
+            .await
+            .context("chain mode")?;
+        info!(rpc = %redact_url(url), addresses = %path.display(), auth_block = parts.auth_block, "chain mode");
+        Ok(Self {
+            registry: parts.registry,
+            submitter: parts.submitter,
+            auth_block: parts.auth_block,
+            auth_quorums: parts.auth_quorums,
+            dev_keys: Vec::new(),
+            payload: SubmissionPayload::SquaringTask,
+        })
+    }
+
+    /// `--dev`: simulated operators in an in-memory registry, and a submitter that checks
+    /// aggregates as the contract would and remembers answered tasks across restarts.
+    fn dev(config: &NodeConfig, scheme: &Arc<Bn254Scheme>) -> anyhow::Result<Self> {
+        let registry = Arc::new(InMemoryRegistry::new(Arc::clone(scheme), 1));
+        let dev_keys = dev::register_dev_operators(
+            &registry,
+            config.reference_block,
+            config.dev_seed,
+            config.dev_operators,
+        )?;
+        let checker = InMemorySubmitter::new(Arc::clone(scheme), Arc::clone(&registry));
+        let submitter: Arc<Submitter> = Arc::new(dev_ledger::LedgerSubmitter::open(
+            Arc::new(checker),
+            dev_ledger::ledger_path(&config.db),
+        )?);
+        let failures = faults::registry_failures_from_env(config.dev);
+        let registry: DynRegistry = if failures > 0 {
+            Arc::new(faults::FlakyRegistry {
+                inner: registry,
+                failures: failures.into(),
+            })
+        } else {
+            registry
+        };
+        Ok(Self {
+            registry: Arc::new(registry),
+            submitter,
+            auth_block: config.reference_block,
+            auth_quorums: vec![quorate_domain::QuorumNumber(0)],
+            dev_keys,
+            payload: SubmissionPayload::Response,
+        })
+    }
+}
+
+/// The aggregator, its storage and what recovery found in it.
+async fn open_state(
+    config: &NodeConfig,
+    backend: &Backend,
+    scheme: Arc<Bn254Scheme>,
+) -> anyhow::Result<NodeState> {
+    let core = AggregatorCore::new(
+        AggregatorConfig::default(),
+        Arc::clone(&backend.registry),
+        scheme,
+    );
+    lifecycle::ignore_file_size_signal();
+    let store =
+        Store::open(&config.db).with_context(|| format!("opening {}", config.db.display()))?;
+    let limits = ServiceLimits {
+        default_reference_block: config.reference_block,
+        max_payload_bytes: config.max_payload_bytes,
+        max_response_bytes: config.max_payload_bytes,
+        max_expiry_ms: config.max_expiry_ms,
+    };
+    let state = NodeState::new(core, store, Arc::clone(&backend.submitter), limits)
+        .with_submission_payload(backend.payload)
+        .with_crash_point(faults::crash_point_from_env(config.dev));
+    equivocation::spawn_recorder(state.clone(), config.max_equivocations);
+    Ok(state)
+}
+
+/// The three gRPC services with their authentication and limits.
+fn services(
+    config: &mut NodeConfig,
+    state: &NodeState,
+    backend: &Backend,
+    stop: &CancellationToken,
+) -> anyhow::Result<transport::Services> {
+    let operator_api = operator_svc::OperatorApi {
+        state: state.clone(),
+        auth: Arc::new(operator_auth::OperatorAuth::new(
+            state.core.clone(),
+            backend.auth_block,
+            backend.auth_quorums.clone(),
+            operator_config::auth_limits(config),
+        )),
+        streams: Arc::new(quota::WatcherLimit::new(config.max_streams_per_operator)),
+        peers: Arc::new(ratelimit::RateLimiter::new(
+            config.peer_rate_limit,
+            config.peer_rate_burst,
+        )),
+    };
+    let (client_api, auth_api) = access::client_apis(config, state, stop)?;
+    let limit = config.max_message_bytes;
+    Ok(transport::Services {
+        operator: OperatorServiceServer::new(operator_api)
+            .max_decoding_message_size(limit)
+            .max_encoding_message_size(limit),
+        client: ClientServiceServer::new(client_api)
+            .max_decoding_message_size(limit)
+            .max_encoding_message_size(limit),
+        auth: AuthServiceServer::new(auth_api).max_decoding_message_size(limit),
+    })
+}
+
+/// `--dev`: the simulated operators (at most `--simulated-operators` of them) sign every task.
+fn spawn_simulated_operators(
+    config: &NodeConfig,
+    state: &NodeState,
+    dev_keys: Vec<quorate_bls::KeyPair>,
+    stop: &CancellationToken,
+) {
+    if dev_keys.is_empty() {
+        return;
+    }
+    let simulated = config
+        .simulated_operators
+        .unwrap_or(config.dev_operators)
+        .min(config.dev_operators) as usize;
+    let keys = dev_keys.into_iter().take(simulated).collect();
+    dev::spawn_simulated(state.clone(), keys, stop.clone());
+}
+
+/// The HTTP server (health, metrics) on its own listener, stopped with `stop`.
+fn spawn_http(
+    listener: tokio::net::TcpListener,
+    state: &NodeState,
+    prometheus: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    stop: &CancellationToken,
+) -> JoinHandle<std::io::Result<()>> {
+    let stop = stop.clone();
+    let server = axum::serve(listener, http::router(state.clone(), prometheus))
+        .with_graceful_shutdown(async move { stop.cancelled().await });
+    tokio::spawn(async move { server.await })
+}
+
+async fn serve(mut config: NodeConfig) -> anyhow::Result<()> {
+    let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .ok();
+    let scheme = Arc::new(Bn254Scheme);
+    let backend = match (&config.rpc_url, &config.addresses) {
+        (Some(url), Some(path)) => Backend::chain(&config, url, path).await?,
+        _ => Backend::dev(&config, &scheme)?,
+    };
+    let state = open_state(&config, &backend, scheme).await?;
+    let report = state.recover().await?;
+    info!(
+        tasks = report.tasks,
+        signatures = report.signatures,
+        resubmitted = report.resubmitted,
+        "recovered unfinished tasks"
+    );
+
+    let listeners = transport::Listeners::bind(&config).await?;
+    let http = tokio::net::TcpListener::bind(config.http_addr).await?;
+    let http_addr = http.local_addr()?;
+    let (grpc_url, operator_url) = listeners.urls()?;
+
+    let stop = CancellationToken::new();
+    let services = services(&mut config, &state, &backend, &stop)?;
+    spawn_simulated_operators(&config, &state, backend.dev_keys, &stop);
+    let grpc_tasks = transport::spawn(&config, listeners, services, &stop)?;
+    let operator_field = operator_url
+        .map(|u| format!(" operator_grpc={u}"))
+        .unwrap_or_default();
+    // The one line scripts and tests wait for: where the node listens.
+    println!("quorate node listening grpc={grpc_url}{operator_field} http=http://{http_addr} recovered_tasks={} recovered_signatures={}", report.tasks, report.signatures);
+    let _ = std::io::stdout().flush();
+    let http_task = spawn_http(http, &state, prometheus, &stop);
+    lifecycle::spawn_pruner(state.store.clone(), &config, stop.clone());
+
+    let grace = Duration::from_millis(config.storage_failure_grace_ms);
+    let outcome = lifecycle::stop_or_storage_failure(&state.store, grace).await;
+    info!("shutting down: finishing in-flight writes");
+    stop.cancel();
+    state.shutdown().await;
+    for grpc_task in grpc_tasks {
+        let _ = tokio::time::timeout(SERVER_STOP_GRACE, grpc_task).await;
+    }
+    let _ = tokio::time::timeout(SERVER_STOP_GRACE, http_task).await;
+    info!("stopped");
+    // A storage failure exits non-zero so a supervisor restarts the node on the last
+    // committed state.
+    outcome.map_err(|reason| anyhow::anyhow!("storage failed: {reason}"))
+}
