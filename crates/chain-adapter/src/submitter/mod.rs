@@ -1,102 +1,35 @@
-//! `ResponseSubmitter` over alloy: simulate, send with EIP-1559 fees and a locally managed
-//! nonce, wait for the receipt, bump fees and resend when stuck, and report typed errors.
+//! `ResponseSubmitter` over alloy: check the task is not answered yet, simulate, send with
+//! EIP-1559 fees at a locally assigned nonce, wait for the receipt, bump fees and resend when
+//! stuck, and report typed errors.
 //!
-//! What is sent is AVS-specific: an [`AvsResponseCall`] turns the aggregate and the AVS's
-//! payload into calldata for its contract. [`SquaringTaskCall`] does it for the Incredible
-//! Squaring task manager (`respondToSquaringTask`).
+//! Submissions are pipelined: the [`NonceManager`] hands each one its nonce and is not held
+//! while a transaction waits to be mined, so tasks that finish together land together (in
+//! one or two blocks) instead of one per block.
+
+mod avs_call;
+mod nonce;
+mod send_error;
+
+pub use avs_call::{AvsResponseCall, SquaringTaskCall};
 
 use std::time::{Duration, Instant};
 
+use alloy::eips::eip1559::Eip1559Estimation;
 use alloy::network::TransactionBuilder;
-use alloy::primitives::{Address, Bytes, B256};
+use alloy::primitives::{Address, B256};
 use alloy::providers::Provider;
-use alloy::rpc::types::TransactionRequest;
-use alloy::sol_types::{SolCall, SolError, SolInterface, SolValue};
+use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
+use alloy::sol_types::{SolError, SolInterface, SolValue};
 use alloy::transports::{RpcError, TransportErrorKind};
 use async_trait::async_trait;
 use quorate_domain::{
     ResponseSubmitter, SubmissionReceipt, SubmissionRequest, SubmitError, TaskId,
 };
-use tokio::sync::Mutex;
 use tracing::{debug, warn};
 
-use crate::contracts::{IBLSSignatureChecker, ISquaringTask, TaskManager};
-use crate::convert::non_signer_stakes_and_signature;
-
-/// Builds the AVS contract call for one aggregate.
-pub trait AvsResponseCall: Send + Sync + 'static {
-    /// The contract to call.
-    fn target(&self) -> Address;
-    /// The calldata, or why this request cannot be submitted.
-    fn calldata(&self, request: &SubmissionRequest) -> Result<Bytes, String>;
-
-    /// Calldata of a view call on [`Self::target`] returning a `bytes32` that is non-zero
-    /// once the request's task is answered (used after a crash to avoid answering twice);
-    /// `None`: the AVS has no such record.
-    fn answered_check(&self, request: &SubmissionRequest) -> Option<Bytes> {
-        let _ = request;
-        None
-    }
-}
-
-/// `SquaringTask.respondToSquaringTask(task, taskResponse, nonSignerStakesAndSignature)`.
-///
-/// The payload is `abi.encode(Task, TaskResponse)`; the signed digest is
-/// `keccak256(abi.encode(TaskResponse))`, as the contract computes it.
-#[derive(Clone, Copy, Debug)]
-pub struct SquaringTaskCall {
-    /// The task manager proxy.
-    pub task_manager: Address,
-}
-
-impl SquaringTaskCall {
-    /// The payload for `task` and `response`.
-    pub fn payload(task: &TaskManager::Task, response: &TaskManager::TaskResponse) -> Vec<u8> {
-        (task.clone(), response.clone()).abi_encode_params()
-    }
-
-    /// The digest operators sign for `response`.
-    pub fn digest(response: &TaskManager::TaskResponse) -> B256 {
-        alloy::primitives::keccak256(response.abi_encode())
-    }
-}
-
-impl AvsResponseCall for SquaringTaskCall {
-    fn target(&self) -> Address {
-        self.task_manager
-    }
-
-    fn calldata(&self, request: &SubmissionRequest) -> Result<Bytes, String> {
-        let (task, task_response) =
-            <(TaskManager::Task, TaskManager::TaskResponse)>::abi_decode_params(&request.payload)
-                .map_err(|e| format!("payload is not abi.encode(Task, TaskResponse): {e}"))?;
-        if Self::digest(&task_response) != request.aggregate.digest.0 {
-            return Err("aggregate digest is not keccak256(abi.encode(taskResponse))".into());
-        }
-        if task.quorumNumbers.as_ref() != request.aggregate.quorum_numbers_bytes().as_slice() {
-            return Err("task quorums differ from the aggregate's".into());
-        }
-        if u64::from(task.taskCreatedBlock) != request.aggregate.reference_block {
-            return Err("task creation block differs from the aggregate's reference block".into());
-        }
-        let call = ISquaringTask::respondToSquaringTaskCall {
-            task,
-            taskResponse: task_response,
-            nonSignerStakesAndSignature: non_signer_stakes_and_signature(&request.aggregate),
-        };
-        Ok(call.abi_encode().into())
-    }
-
-    /// `allTaskResponses(referenceTaskIndex)`: the task manager stores a response hash there
-    /// when the task is answered.
-    fn answered_check(&self, request: &SubmissionRequest) -> Option<Bytes> {
-        let (_, task_response) =
-            <(TaskManager::Task, TaskManager::TaskResponse)>::abi_decode_params(&request.payload)
-                .ok()?;
-        let call = ISquaringTask::allTaskResponsesCall(task_response.referenceTaskIndex);
-        Some(call.abi_encode().into())
-    }
-}
+use self::nonce::NonceManager;
+use self::send_error::{classify, SendFailure};
+use crate::contracts::{IBLSSignatureChecker, ISquaringTask};
 
 /// Fees, retries and timeouts of [`ChainSubmitter`].
 #[derive(Clone, Debug)]
@@ -128,15 +61,39 @@ impl Default for SubmitterConfig {
     }
 }
 
-/// Sends aggregates from one account. Submissions are serialized: the account's nonce is
-/// managed here, so concurrent tasks never race for it.
+/// Sends aggregates from one account, many at a time.
 pub struct ChainSubmitter<P, C> {
+    /// Signing provider (its wallet holds the key of `from`).
     provider: P,
+    /// The submitting account.
     from: Address,
+    /// Builds the AVS's respond call.
     call: C,
+    /// Fees, retries and timeouts.
     config: SubmitterConfig,
-    /// Next nonce to use; `None` until read from the chain (and after a failure, to resync).
-    nonce: Mutex<Option<u64>>,
+    /// The account's nonces, assigned locally.
+    nonces: NonceManager,
+}
+
+/// A transaction ready to be sent at some nonce.
+struct Prepared {
+    /// The task.
+    task_id: TaskId,
+    /// From, to and calldata.
+    base: TransactionRequest,
+    /// Gas limit (estimate plus headroom).
+    gas: u64,
+    /// Fees of the first attempt.
+    fees: Eip1559Estimation,
+}
+
+/// How sending at one nonce ended, when it did not end with a receipt.
+enum NonceOutcome {
+    /// The nonce was taken by someone else before anything of ours was accepted: worth
+    /// another try at a fresh nonce.
+    Taken,
+    /// The submission failed.
+    Failed(SubmitError),
 }
 
 fn rpc_down(task_id: TaskId, what: &str, e: impl std::fmt::Display) -> SubmitError {
@@ -165,6 +122,42 @@ fn revert_reason(err: &RpcError<TransportErrorKind>) -> Option<String> {
     Some(format!("{}: {data}", payload.message))
 }
 
+/// The fee of attempt `attempt` (0: the estimate). Replacing a pending transaction needs
+/// both fees at least 10% higher; `bump_percent` more each time, plus one wei for rounding.
+fn bumped(fee: u128, bump_percent: u64, attempt: u32) -> u128 {
+    (0..attempt).fold(fee, |v, _| {
+        let pct = u128::from(bump_percent);
+        // v × pct / 100 without overflowing for large v.
+        let raise = (v / 100)
+            .saturating_mul(pct)
+            .saturating_add((v % 100) * pct / 100);
+        v.saturating_add(raise).saturating_add(1)
+    })
+}
+
+/// The receipt of a mined transaction, or why it reverted.
+fn mined(
+    task_id: TaskId,
+    hash: B256,
+    r: &TransactionReceipt,
+) -> Result<SubmissionReceipt, SubmitError> {
+    if !r.status() {
+        return Err(SubmitError::Reverted {
+            task_id,
+            reason: format!(
+                "transaction {hash} reverted on chain (gas used {})",
+                r.gas_used
+            ),
+        });
+    }
+    Ok(SubmissionReceipt {
+        task_id,
+        tx_hash: Some(hash),
+        block: r.block_number,
+        gas_used: Some(r.gas_used),
+    })
+}
+
 impl<P: Provider + Clone + 'static, C: AvsResponseCall> ChainSubmitter<P, C> {
     /// A submitter sending from `from` (the provider's wallet must hold its key).
     pub fn new(provider: P, from: Address, call: C, config: SubmitterConfig) -> Self {
@@ -173,14 +166,13 @@ impl<P: Provider + Clone + 'static, C: AvsResponseCall> ChainSubmitter<P, C> {
             from,
             call,
             config,
-            nonce: Mutex::new(None),
+            nonces: NonceManager::default(),
         }
     }
 
-    async fn submit_inner(
-        &self,
-        request: &SubmissionRequest,
-    ) -> Result<SubmissionReceipt, SubmitError> {
+    /// Calldata, a simulation (a revert costs nothing and its reason is readable here), the
+    /// gas limit and the fees.
+    async fn prepare(&self, request: &SubmissionRequest) -> Result<Prepared, SubmitError> {
         let task_id = request.aggregate.task_id;
         let data = self
             .call
@@ -190,7 +182,6 @@ impl<P: Provider + Clone + 'static, C: AvsResponseCall> ChainSubmitter<P, C> {
             .from(self.from)
             .to(self.call.target())
             .input(data.into());
-        // Simulate first: a revert costs nothing and its reason is readable here.
         let estimate = match self.provider.estimate_gas(base.clone()).await {
             Ok(gas) => gas,
             Err(e) if e.is_transport_error() => {
@@ -201,121 +192,179 @@ impl<P: Provider + Clone + 'static, C: AvsResponseCall> ChainSubmitter<P, C> {
                 return Err(SubmitError::Reverted { task_id, reason });
             }
         };
-        let gas = estimate.saturating_mul(100 + self.config.gas_headroom_percent) / 100;
         let fees = self
             .provider
             .estimate_eip1559_fees()
             .await
             .map_err(|e| rpc_down(task_id, "fee estimation", e))?;
+        Ok(Prepared {
+            task_id,
+            base,
+            gas: estimate.saturating_mul(100 + self.config.gas_headroom_percent) / 100,
+            fees,
+        })
+    }
 
-        let mut nonce_slot = self.nonce.lock().await;
-        let nonce = match *nonce_slot {
-            Some(n) => n,
-            None => self
-                .provider
-                .get_transaction_count(self.from)
+    /// The account's next nonce (read from the chain only when not known locally).
+    async fn reserve_nonce(&self, task_id: TaskId) -> Result<u64, SubmitError> {
+        let from = self.from;
+        let pending = async {
+            self.provider
+                .get_transaction_count(from)
                 .pending()
                 .await
-                .map_err(|e| rpc_down(task_id, "eth_getTransactionCount", e))?,
+                .map_err(|e| rpc_down(task_id, "eth_getTransactionCount", e))
         };
-        let started = Instant::now();
+        self.nonces.reserve(pending).await
+    }
+
+    /// Sends at `nonce` with rising fees until one of the transactions sent is mined or the
+    /// submission times out, and keeps the nonce manager in step with what happened.
+    async fn send_at(
+        &self,
+        tx: &Prepared,
+        nonce: u64,
+        started: Instant,
+    ) -> Result<SubmissionReceipt, NonceOutcome> {
+        let task_id = tx.task_id;
         let mut sent: Vec<B256> = Vec::new();
-        let (mut max_fee, mut tip) = (fees.max_fee_per_gas, fees.max_priority_fee_per_gas);
         let mut underpriced = 0u32;
         for attempt in 0..self.config.max_attempts.max(1) {
-            if attempt > 0 {
-                // Replacement rule: both fees must rise by at least 10%.
-                let bump = |v: u128| {
-                    v.saturating_mul(100 + u128::from(self.config.bump_percent)) / 100 + 1
-                };
-                max_fee = bump(max_fee);
-                tip = bump(tip);
-            }
-            let tx = base
+            let pct = self.config.bump_percent;
+            let request = tx
+                .base
                 .clone()
                 .with_nonce(nonce)
-                .with_gas_limit(gas)
-                .with_max_fee_per_gas(max_fee)
-                .with_max_priority_fee_per_gas(tip);
-            match self.provider.send_transaction(tx).await {
+                .with_gas_limit(tx.gas)
+                .with_max_fee_per_gas(bumped(tx.fees.max_fee_per_gas, pct, attempt))
+                .with_max_priority_fee_per_gas(bumped(
+                    tx.fees.max_priority_fee_per_gas,
+                    pct,
+                    attempt,
+                ));
+            match self.provider.send_transaction(request).await {
                 Ok(pending) => {
-                    sent.push(*pending.tx_hash());
                     debug!(%task_id, nonce, attempt, tx = %pending.tx_hash(), "response sent");
+                    sent.push(*pending.tx_hash());
                 }
-                Err(e) if e.to_string().to_lowercase().contains("underpriced") => {
-                    underpriced += 1;
-                    warn!(%task_id, attempt, "transaction underpriced; bumping fees");
-                    continue;
-                }
-                Err(e) if e.to_string().to_lowercase().contains("nonce too low") => {
-                    // An earlier attempt (or another sender) already used the nonce: wait for
-                    // whatever we sent, and resync the nonce for the next submission.
-                    *nonce_slot = None;
-                    if sent.is_empty() {
-                        return Err(SubmitError::Reverted {
-                            task_id,
-                            reason: format!("nonce {nonce} already used: {e}"),
-                        });
+                Err(e) => match classify(&e) {
+                    SendFailure::Underpriced => {
+                        underpriced += 1;
+                        warn!(%task_id, nonce, attempt, "transaction underpriced; bumping fees");
+                        continue;
                     }
-                }
-                Err(e) if e.is_transport_error() => {
-                    *nonce_slot = None;
-                    return Err(rpc_down(task_id, "eth_sendRawTransaction", e));
-                }
-                Err(e) => {
-                    *nonce_slot = None;
-                    let reason = revert_reason(&e).unwrap_or_else(|| e.to_string());
-                    return Err(SubmitError::Reverted { task_id, reason });
-                }
+                    // Our earlier attempt is in the pool (already known) or mined (nonce too
+                    // low): wait for it below.
+                    SendFailure::AlreadyKnown | SendFailure::NonceTooLow if !sent.is_empty() => {}
+                    SendFailure::AlreadyKnown => {}
+                    SendFailure::NonceTooLow => {
+                        self.nonces.resync().await;
+                        return Err(NonceOutcome::Taken);
+                    }
+                    SendFailure::Transport(reason) => {
+                        self.give_up(nonce, &sent).await;
+                        let e = rpc_down(task_id, "eth_sendRawTransaction", reason);
+                        return Err(NonceOutcome::Failed(e));
+                    }
+                    SendFailure::Refused(message) => {
+                        self.give_up(nonce, &sent).await;
+                        let reason = revert_reason(&e).unwrap_or(message);
+                        return Err(NonceOutcome::Failed(SubmitError::Reverted {
+                            task_id,
+                            reason,
+                        }));
+                    }
+                },
             }
             let resend_at = Instant::now() + self.config.resend_after;
-            while Instant::now() < resend_at && started.elapsed() < self.config.timeout {
-                for hash in &sent {
-                    let receipt = match self.provider.get_transaction_receipt(*hash).await {
-                        Ok(r) => r,
-                        Err(e) => {
-                            // The transaction may be mined or not: the nonce is unknown now,
-                            // so the next submission reads it from the chain again.
-                            *nonce_slot = None;
-                            return Err(rpc_down(task_id, "eth_getTransactionReceipt", e));
-                        }
-                    };
-                    if let Some(r) = receipt {
-                        *nonce_slot = Some(nonce + 1);
-                        if !r.status() {
-                            return Err(SubmitError::Reverted {
-                                task_id,
-                                reason: format!(
-                                    "transaction {hash} reverted on chain (gas used {})",
-                                    r.gas_used
-                                ),
-                            });
-                        }
-                        return Ok(SubmissionReceipt {
-                            task_id,
-                            tx_hash: Some(*hash),
-                            block: r.block_number,
-                            gas_used: Some(r.gas_used),
-                        });
-                    }
+            let deadline = started + self.config.timeout;
+            match self
+                .await_receipt(task_id, &sent, resend_at.min(deadline))
+                .await
+            {
+                Ok(Some(receipt)) => return Ok(receipt),
+                Ok(None) if Instant::now() >= deadline => break,
+                Ok(None) => {}
+                Err(e) => {
+                    // Mined or not is unknown now: the next submission reads the nonce again.
+                    self.nonces.resync().await;
+                    return Err(NonceOutcome::Failed(e));
                 }
-                tokio::time::sleep(self.config.poll_interval).await;
-            }
-            if started.elapsed() >= self.config.timeout {
-                break;
             }
         }
-        // Unknown outcome: the nonce may or may not be used; read it again next time.
-        *nonce_slot = None;
+        self.give_up(nonce, &sent).await;
         if sent.is_empty() && underpriced > 0 {
-            return Err(SubmitError::Underpriced {
+            return Err(NonceOutcome::Failed(SubmitError::Underpriced {
                 task_id,
                 attempts: underpriced,
-            });
+            }));
         }
-        Err(SubmitError::Timeout {
+        Err(NonceOutcome::Failed(SubmitError::Timeout {
             task_id,
             seconds: started.elapsed().as_secs(),
+        }))
+    }
+
+    /// The submission stops using `nonce`: returned for reuse if nothing was sent with it,
+    /// else its fate is unknown and the manager re-syncs from the chain.
+    async fn give_up(&self, nonce: u64, sent: &[B256]) {
+        if sent.is_empty() {
+            self.nonces.release(nonce).await;
+        } else {
+            self.nonces.resync().await;
+        }
+    }
+
+    /// Polls the receipts of `sent` until one is mined (`Some`) or `until` (`None`).
+    async fn await_receipt(
+        &self,
+        task_id: TaskId,
+        sent: &[B256],
+        until: Instant,
+    ) -> Result<Option<SubmissionReceipt>, SubmitError> {
+        loop {
+            for hash in sent {
+                let receipt = self
+                    .provider
+                    .get_transaction_receipt(*hash)
+                    .await
+                    .map_err(|e| rpc_down(task_id, "eth_getTransactionReceipt", e))?;
+                if let Some(r) = receipt {
+                    return mined(task_id, *hash, &r).map(Some);
+                }
+            }
+            if Instant::now() >= until {
+                return Ok(None);
+            }
+            tokio::time::sleep(self.config.poll_interval).await;
+        }
+    }
+
+    async fn submit_inner(
+        &self,
+        request: &SubmissionRequest,
+    ) -> Result<SubmissionReceipt, SubmitError> {
+        let started = Instant::now();
+        // Whoever took our nonce may have answered this very task (another aggregator, or
+        // our own transaction from before a crash): look again before every try.
+        for _ in 0..self.config.max_attempts.max(1) {
+            if let Some(receipt) = self.already_responded(request).await? {
+                debug!(task_id = %request.aggregate.task_id, "task already answered on chain");
+                return Ok(receipt);
+            }
+            let tx = self.prepare(request).await?;
+            let nonce = self.reserve_nonce(tx.task_id).await?;
+            match self.send_at(&tx, nonce, started).await {
+                Ok(receipt) => return Ok(receipt),
+                Err(NonceOutcome::Failed(e)) => return Err(e),
+                Err(NonceOutcome::Taken) => {
+                    warn!(task_id = %tx.task_id, nonce, "nonce used by another transaction; re-synced")
+                }
+            }
+        }
+        Err(SubmitError::Reverted {
+            task_id: request.aggregate.task_id,
+            reason: "every nonce tried was taken by another transaction of this account".into(),
         })
     }
 }
@@ -364,51 +413,17 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloy::primitives::Bytes as AlloyBytes;
 
     #[test]
-    fn squaring_answered_check_reads_the_response_record_of_the_payloads_task() {
-        let call = SquaringTaskCall {
-            task_manager: Address::repeat_byte(7),
-        };
-        let task = TaskManager::Task {
-            taskCreatedBlock: 10,
-            quorumThresholdPercentage: 67,
-            message: AlloyBytes::from(vec![1, 2]),
-            quorumNumbers: AlloyBytes::from(vec![0]),
-        };
-        let response = TaskManager::TaskResponse {
-            referenceTaskIndex: 42,
-            message: AlloyBytes::from(vec![3]),
-        };
-        let aggregate = quorate_domain::AggregatedResponse {
-            task_id: TaskId::from(1u64),
-            digest: quorate_domain::ResponseDigest::new([1; 32]),
-            reference_block: 10,
-            quorum_numbers: vec![quorate_domain::QuorumNumber(0)],
-            signer_ids: Vec::new(),
-            non_signer_ids: Vec::new(),
-            non_signer_pubkeys_g1: Vec::new(),
-            quorum_apks_g1: Vec::new(),
-            signers_apk_g2: Default::default(),
-            signers_agg_sig_g1: Default::default(),
-            indices: Default::default(),
-            signed_stake: Vec::new(),
-            total_stake: Vec::new(),
-        };
-        let request = SubmissionRequest {
-            aggregate,
-            payload: SquaringTaskCall::payload(&task, &response),
-        };
-        let data = call
-            .answered_check(&request)
-            .expect("a squaring payload has a record");
-        let decoded = ISquaringTask::allTaskResponsesCall::abi_decode(&data).expect("decodes");
-        assert_eq!(decoded.0, 42);
-        let garbage = SubmissionRequest {
-            payload: vec![1, 2, 3],
-            ..request
-        };
-        assert!(call.answered_check(&garbage).is_none());
+    fn each_attempt_raises_both_fees_by_more_than_the_replacement_minimum() {
+        assert_eq!(bumped(1000, 25, 0), 1000);
+        assert_eq!(bumped(1000, 25, 1), 1251);
+        assert_eq!(bumped(1000, 25, 2), 1564);
+        for attempt in 1..6 {
+            let (a, b) = (bumped(7, 10, attempt - 1), bumped(7, 10, attempt));
+            assert!(b * 100 >= a * 110, "attempt {attempt}: {a} -> {b}");
+        }
+        // Absurd fees saturate instead of wrapping to a lower fee.
+        assert_eq!(bumped(u128::MAX / 2, 25, 4), u128::MAX);
     }
 }
