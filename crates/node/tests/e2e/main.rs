@@ -46,6 +46,14 @@ pub struct E2eArgs {
     /// Full submissions through SquaringTask.respondToSquaringTask.
     #[arg(long, default_value_t = 3)]
     pub submissions: usize,
+    /// Aggregates submitted at once while anvil mines every 2 s (pipelined nonces: they must
+    /// land in one or two blocks); 0 skips the step.
+    #[arg(long, default_value_t = 50)]
+    pub together: usize,
+    /// Also submit `--together` aggregates one after another, the way submissions went before
+    /// they were pipelined (takes a block each: slow, not run by default).
+    #[arg(long)]
+    pub sequential_baseline: bool,
     /// Also run the built `quorate node` in chain mode with operator processes.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub node: bool,
@@ -150,6 +158,23 @@ async fn run_async(args: E2eArgs) -> Result<()> {
             Err(e) => {
                 failed += 1;
                 println!("FAIL submit: {e:#}");
+            }
+        }
+    }
+
+    let mut modes = vec![false];
+    if args.sequential_baseline {
+        modes.insert(0, true);
+    }
+    for sequential in modes.into_iter().filter(|_| args.together > 0) {
+        match submit::submit_together(&env, &mut rng, args.together, 2, sequential).await {
+            Ok(line) => {
+                passed += 1;
+                println!("ok   {line}");
+            }
+            Err(e) => {
+                failed += 1;
+                println!("FAIL submissions together: {e:#}");
             }
         }
     }

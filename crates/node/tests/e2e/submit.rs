@@ -4,10 +4,11 @@
 use std::time::Duration;
 
 use alloy::primitives::{B256, U256};
+use alloy::providers::Provider;
 use alloy::sol_types::{SolCall, SolEvent, SolValue};
 use anyhow::{anyhow, bail, Result};
 use quorate_chain_adapter::contracts::{ISquaringTask, TaskManager};
-use quorate_chain_adapter::{ChainSubmitter, SquaringTaskCall, SubmitterConfig};
+use quorate_chain_adapter::{AvsResponseCall, ChainSubmitter, SquaringTaskCall, SubmitterConfig};
 use quorate_domain::{ResponseDigest, SubmissionRequest};
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
@@ -15,19 +16,22 @@ use rand_chacha::ChaCha20Rng;
 use super::env::Env;
 use super::scenarios::{live_quorums, pick_quorums, pick_signers};
 
-/// One full submission; returns a log line.
-pub async fn submit_one(env: &Env, rng: &mut ChaCha20Rng) -> Result<String> {
-    let info = &env.devnet.info;
-    let chain = &env.devnet.chain;
+/// A squaring task created on chain and aggregated by the runtime, ready to submit.
+struct Signed {
+    index: u32,
+    quorums: Vec<u8>,
+    threshold: u8,
+    operators: usize,
+    request: SubmissionRequest,
+}
+
+/// Creates a random squaring task at the head and aggregates its operators' signatures.
+async fn create_and_sign(env: &Env, rng: &mut ChaCha20Rng) -> Result<Signed> {
     let head = chain_head(env).await?;
     let quorums = pick_quorums(rng, &live_quorums(env, head));
     let threshold: u8 = rng.gen_range(10..=67);
     let number = U256::from(rng.gen_range(2u64..1_000_000));
     let (index, task, response) = create_squaring_task(env, &quorums, threshold, number).await?;
-    // checkSignatures needs referenceBlock < block.number; the response lands later anyway,
-    // but simulation runs at the head.
-    chain.mine(1).await?;
-
     let digest = ResponseDigest(SquaringTaskCall::digest(&response));
     let block = u64::from(task.taskCreatedBlock);
     let (signers, thresholds, operators) =
@@ -35,9 +39,23 @@ pub async fn submit_one(env: &Env, rng: &mut ChaCha20Rng) -> Result<String> {
     let agg = env
         .aggregate(env.task_id(), block, &thresholds, digest, &signers)
         .await?;
+    Ok(Signed {
+        index,
+        quorums,
+        threshold,
+        operators,
+        request: SubmissionRequest {
+            aggregate: (*agg).clone(),
+            payload: SquaringTaskCall::payload(&task, &response),
+        },
+    })
+}
 
-    let submitter = ChainSubmitter::new(
-        chain.provider.clone(),
+/// The submitter of the devnet's aggregator account.
+fn submitter(env: &Env) -> ChainSubmitter<alloy::providers::DynProvider, SquaringTaskCall> {
+    let info = &env.devnet.info;
+    ChainSubmitter::new(
+        env.devnet.chain.provider.clone(),
         info.aggregator.address,
         SquaringTaskCall {
             task_manager: info.contracts.task_manager,
@@ -46,11 +64,38 @@ pub async fn submit_one(env: &Env, rng: &mut ChaCha20Rng) -> Result<String> {
             poll_interval: Duration::from_millis(10),
             ..SubmitterConfig::default()
         },
-    );
-    let request = SubmissionRequest {
-        aggregate: (*agg).clone(),
-        payload: SquaringTaskCall::payload(&task, &response),
-    };
+    )
+}
+
+/// The squaring call without its answered-task record: every submission is sent.
+struct WithoutRecord(SquaringTaskCall);
+
+impl AvsResponseCall for WithoutRecord {
+    fn target(&self) -> alloy::primitives::Address {
+        self.0.target()
+    }
+
+    fn calldata(&self, request: &SubmissionRequest) -> Result<alloy::primitives::Bytes, String> {
+        self.0.calldata(request)
+    }
+}
+
+/// One full submission; returns a log line.
+pub async fn submit_one(env: &Env, rng: &mut ChaCha20Rng) -> Result<String> {
+    let info = &env.devnet.info;
+    let chain = &env.devnet.chain;
+    let Signed {
+        index,
+        quorums,
+        threshold,
+        operators,
+        request,
+    } = create_and_sign(env, rng).await?;
+    // checkSignatures needs referenceBlock < block.number; the response lands later anyway,
+    // but simulation runs at the head.
+    chain.mine(1).await?;
+    let submitter = submitter(env);
+    let agg = &request.aggregate;
     let sent = quorate_domain::ResponseSubmitter::submit(&submitter, &request).await?;
 
     // Read back: the task manager stored a response hash for the task.
@@ -62,8 +107,23 @@ pub async fn submit_one(env: &Env, rng: &mut ChaCha20Rng) -> Result<String> {
             sent.tx_hash
         );
     }
-    // Sending it again must come back as a typed revert with the contract's reason.
+    // Sending it again sends nothing: the submitter sees the stored response first.
     match quorate_domain::ResponseSubmitter::submit(&submitter, &request).await {
+        Ok(again) if again.tx_hash.is_none() => {}
+        other => bail!(
+            "task {index}: a second submission should find the stored response and send nothing, got {other:?}"
+        ),
+    }
+    // Without that check the contract itself refuses, with a readable reason.
+    let blind = ChainSubmitter::new(
+        chain.provider.clone(),
+        info.aggregator.address,
+        WithoutRecord(SquaringTaskCall {
+            task_manager: info.contracts.task_manager,
+        }),
+        SubmitterConfig::default(),
+    );
+    match quorate_domain::ResponseSubmitter::submit(&blind, &request).await {
         Err(quorate_domain::SubmitError::Reverted { reason, .. })
             if reason.contains("already responded") => {}
         other => bail!(
@@ -126,6 +186,83 @@ pub fn task_from_receipt(
 }
 
 async fn chain_head(env: &Env) -> Result<u64> {
-    use alloy::providers::Provider;
     Ok(env.devnet.chain.provider.get_block_number().await?)
+}
+
+/// Tasks that finish together are submitted together: `n` aggregates sent at once from one
+/// account while anvil mines a block every `interval_s` seconds (as a real chain does) must
+/// land in a few blocks, not one per block. With `sequential`, each waits for the previous
+/// one's receipt instead (the behaviour before nonces were pipelined), for comparison.
+/// Returns a log line with the blocks used.
+pub async fn submit_together(
+    env: &Env,
+    rng: &mut ChaCha20Rng,
+    n: usize,
+    interval_s: u64,
+    sequential: bool,
+) -> Result<String> {
+    let chain = &env.devnet.chain;
+    let mut signed = Vec::with_capacity(n);
+    for _ in 0..n {
+        signed.push(create_and_sign(env, rng).await?);
+    }
+    chain.mine(1).await?;
+    let submitter = submitter(env);
+    let set_mining = |auto: bool, interval: u64| async move {
+        let _: serde_json::Value = chain
+            .provider
+            .raw_request("evm_setIntervalMining".into(), (interval,))
+            .await?;
+        let _: serde_json::Value = chain
+            .provider
+            .raw_request("evm_setAutomine".into(), (auto,))
+            .await?;
+        Ok::<_, anyhow::Error>(())
+    };
+    set_mining(false, interval_s).await?;
+    let started = std::time::Instant::now();
+    let receipts = if sequential {
+        let mut out = Vec::with_capacity(n);
+        for s in &signed {
+            out.push(quorate_domain::ResponseSubmitter::submit(&submitter, &s.request).await);
+        }
+        out
+    } else {
+        futures::future::join_all(
+            signed
+                .iter()
+                .map(|s| quorate_domain::ResponseSubmitter::submit(&submitter, &s.request)),
+        )
+        .await
+    };
+    let took = started.elapsed();
+    set_mining(true, 0).await?;
+    let mut blocks = std::collections::BTreeSet::new();
+    for (s, r) in signed.iter().zip(receipts) {
+        let r = r.map_err(|e| anyhow!("task {}: {e}", s.index))?;
+        blocks.insert(
+            r.block
+                .ok_or_else(|| anyhow!("task {}: no block in receipt", s.index))?,
+        );
+        let tm = ISquaringTask::new(
+            env.devnet.info.contracts.task_manager,
+            chain.provider.clone(),
+        );
+        if tm.allTaskResponses(s.index).call().await? == B256::ZERO {
+            bail!("task {}: no response stored", s.index);
+        }
+    }
+    let mode = if sequential {
+        "one after another"
+    } else {
+        "together"
+    };
+    let line = format!(
+        "{n} submissions sent {mode}, a block every {interval_s} s: {} block(s) used {blocks:?}, {took:.1?}",
+        blocks.len()
+    );
+    if !sequential && blocks.len() > 2 {
+        bail!("{line}: more than 2 blocks");
+    }
+    Ok(line)
 }
