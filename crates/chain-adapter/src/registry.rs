@@ -1,12 +1,13 @@
-//! `OperatorRegistry<Bn254Scheme>` over `OperatorStateRetriever`, with a per-(block, quorums)
-//! state cache shared by every task at that block and keys from the event-fed [`PubkeyCache`].
+//! `OperatorRegistry<Bn254Scheme>` over `OperatorStateRetriever`, with keys from the event-fed
+//! [`PubkeyCache`].
 //!
-//! Calls per task: one `getOperatorState` per distinct (block, quorums) (so zero for the
-//! second task at a block), one `getCheckSignaturesIndices`, and an `eth_getLogs` only when an
-//! operator registered since the last sync.
+//! Calls per read: one `getOperatorState`, plus an `eth_getLogs` only when an operator
+//! registered since the last sync; `getCheckSignaturesIndices` per aggregate. States are not
+//! cached here: the runtime's `CachedRegistry` wrapper caches them per (block, quorums) for
+//! every registry, so a second task at a block costs no call.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use alloy::primitives::{Address, Bytes};
 use alloy::providers::Provider;
@@ -16,13 +17,11 @@ use quorate_domain::{
     BlockNumber, CheckSignaturesIndices, OperatorId, OperatorInfo, OperatorRegistry, OperatorState,
     QuorumNumber, QuorumState, RegistryError, SchemeOperatorState, SignatureScheme, Stake,
 };
-use tokio::sync::OnceCell;
 
 use crate::contracts::IOperatorStateRetriever;
 use crate::convert::{indices_from_sol, operator_ids_to_sol, stake_from_u96};
 use crate::error::registry_error;
 use crate::pubkeys::PubkeyCache;
-use quorate_domain::sync::lock;
 
 /// Where the registry contracts of one AVS live.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -40,8 +39,6 @@ pub struct RegistryAddresses {
 pub struct ChainRegistryConfig {
     /// The contracts.
     pub addresses: RegistryAddresses,
-    /// How many (block, quorums) states to keep; the oldest block is evicted first.
-    pub state_cache_capacity: usize,
     /// First block to read key registrations from (the registry's deployment block).
     pub from_block: BlockNumber,
     /// Blocks per `eth_getLogs` request.
@@ -49,11 +46,10 @@ pub struct ChainRegistryConfig {
 }
 
 impl ChainRegistryConfig {
-    /// Defaults for the given contracts: 256 cached states, logs from genesis in 10k chunks.
+    /// Defaults for the given contracts: logs from genesis in 10k chunks.
     pub fn new(addresses: RegistryAddresses) -> Self {
         Self {
             addresses,
-            state_cache_capacity: 256,
             from_block: 0,
             log_chunk: 10_000,
         }
@@ -61,15 +57,12 @@ impl ChainRegistryConfig {
 }
 
 type State = SchemeOperatorState<Bn254Scheme>;
-type StateKey = (BlockNumber, Vec<u8>);
 
 /// The chain-backed operator registry.
 pub struct ChainOperatorRegistry<P> {
     provider: P,
     config: ChainRegistryConfig,
     pubkeys: Arc<PubkeyCache<P>>,
-    /// One cell per key: concurrent tasks at a new block wait on the same fetch.
-    states: Mutex<BTreeMap<StateKey, Arc<OnceCell<Arc<State>>>>>,
 }
 
 impl<P: Provider + Clone + 'static> ChainOperatorRegistry<P> {
@@ -85,40 +78,12 @@ impl<P: Provider + Clone + 'static> ChainOperatorRegistry<P> {
             provider,
             config,
             pubkeys,
-            states: Mutex::new(BTreeMap::new()),
         }
     }
 
     /// The key cache (to backfill eagerly, or to follow blocks with a poller).
     pub fn pubkeys(&self) -> &Arc<PubkeyCache<P>> {
         &self.pubkeys
-    }
-
-    /// How many states are cached.
-    pub fn cached_states(&self) -> usize {
-        self.lock_states().len()
-    }
-
-    fn lock_states(
-        &self,
-    ) -> std::sync::MutexGuard<'_, BTreeMap<StateKey, Arc<OnceCell<Arc<State>>>>> {
-        lock(&self.states)
-    }
-
-    fn cell(&self, key: StateKey) -> Arc<OnceCell<Arc<State>>> {
-        let mut states = self.lock_states();
-        if let Some(cell) = states.get(&key) {
-            return Arc::clone(cell);
-        }
-        while states.len() >= self.config.state_cache_capacity.max(1) {
-            // Tasks reference recent blocks; the oldest is the least likely to be asked again.
-            if states.pop_first().is_none() {
-                break;
-            }
-        }
-        let cell = Arc::new(OnceCell::new());
-        states.insert(key, Arc::clone(&cell));
-        cell
     }
 
     async fn fetch_state(
@@ -218,12 +183,7 @@ impl<P: Provider + Clone + Send + Sync + 'static> OperatorRegistry<Bn254Scheme>
         let mut sorted = quorums.to_vec();
         sorted.sort();
         sorted.dedup();
-        let key = (block, sorted.iter().map(|q| q.0).collect::<Vec<u8>>());
-        let cell = self.cell(key);
-        let state = cell
-            .get_or_try_init(|| self.fetch_state(block, &sorted))
-            .await?;
-        Ok(Arc::clone(state))
+        self.fetch_state(block, &sorted).await
     }
 
     async fn check_signatures_indices(
@@ -295,6 +255,11 @@ mod tests {
         let registry = ChainOperatorRegistry::new(provider, ChainRegistryConfig::new(addresses));
 
         // 1: getOperatorState; 2: the key's registration event (unknown operator → one sync).
+        let op_again = T::Operator {
+            operator: Address::repeat_byte(9),
+            operatorId: kp.operator_id().to_b256(),
+            stake: Uint::<96, 2>::from(42u64),
+        };
         let op = T::Operator {
             operator: Address::repeat_byte(9),
             operatorId: kp.operator_id().to_b256(),
@@ -326,13 +291,17 @@ mod tests {
             state.operators[&kp.operator_id()].pubkey_g2,
             *kp.public_g2()
         );
-        // Same (block, quorums): served from the cache, no response queued, no call made.
-        let again = registry.operator_state(10, &q).await.unwrap();
-        assert!(Arc::ptr_eq(&state, &again));
-        assert_eq!(registry.cached_states(), 1);
         assert_eq!(registry.pubkeys().synced_to(), Some(10));
+        // Same (block, quorums) again: read again (caching is `CachedRegistry`'s job, in the
+        // runtime), and the key is known now, so no getLogs.
+        asserter.push_success(&Bytes::from(Osr::getOperatorStateCall::abi_encode_returns(
+            &vec![vec![op_again]],
+        )));
+        let again = registry.operator_state(10, &q).await.unwrap();
+        assert_eq!(again, state);
+        assert!(asserter.read_q().is_empty());
 
-        // A failing endpoint is a retryable, typed error; nothing is cached for the key.
+        // A failing endpoint is a retryable, typed error.
         asserter.push_failure_msg("boom");
         let err = registry.operator_state(11, &q).await.unwrap_err();
         assert!(err.is_retryable(), "{err}");
@@ -394,11 +363,6 @@ mod tests {
         assert!(
             text.contains("at block 8") && text.contains("3 attempts"),
             "{text}"
-        );
-        assert_eq!(
-            registry.cached_states(),
-            2,
-            "the failed key stays empty, not poisoned"
         );
 
         // A revert is an answer: one attempt, no retry.

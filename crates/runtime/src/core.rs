@@ -18,10 +18,10 @@ use tokio_util::task::TaskTracker;
 use tracing::{debug, info_span, warn, Instrument};
 
 use crate::actor::{ErrorLog, QueuedRequest, SignatureRequest, TaskActor};
+use crate::cached_registry::CachedRegistry;
 use crate::config::AggregatorConfig;
 use crate::evidence::EquivocationEvidence;
 use crate::metrics as m;
-use crate::operator_set::OperatorSetCache;
 use crate::outcome::SignatureOutcome;
 use crate::pending::{BufferOutcome, PendingBuffer};
 use crate::quarantine::{Quarantine, QuarantinedOperator};
@@ -50,9 +50,9 @@ struct TaskHandle<S: SignatureScheme> {
 struct Shared<S: SignatureScheme, R> {
     config: AggregatorConfig,
     scheme: Arc<S>,
-    registry: Arc<R>,
+    /// The registry behind the one operator-set cache.
+    registry: Arc<CachedRegistry<S, Arc<R>>>,
     pool: Arc<VerificationPool<S>>,
-    operator_sets: OperatorSetCache<S>,
     tasks: DashMap<TaskId, TaskHandle<S>>,
     pending: Mutex<PendingBuffer<S::Signature>>,
     results: Mutex<ResultStore>,
@@ -99,7 +99,11 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
             config.max_quarantined_operators,
         ));
         let shared = Arc::new(Shared {
-            operator_sets: OperatorSetCache::new(config.operator_state_cache_size),
+            registry: Arc::new(CachedRegistry::new(
+                registry,
+                Arc::clone(&scheme),
+                config.operator_state_cache_size,
+            )),
             pending: Mutex::new(PendingBuffer::new(
                 config.max_pending_tasks,
                 config.max_pending_signatures_per_task,
@@ -107,7 +111,6 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
             results: Mutex::new(ResultStore::new(config.max_stored_responses)),
             config,
             scheme,
-            registry,
             pool,
             tasks: DashMap::new(),
             stats: Arc::new(Stats::default()),
@@ -195,11 +198,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
         block: BlockNumber,
         quorums: &[quorate_domain::QuorumNumber],
     ) -> Result<Arc<crate::OperatorSet<S>>, quorate_domain::RegistryError> {
-        let shared = &self.shared;
-        shared
-            .operator_sets
-            .get(&*shared.scheme, &*shared.registry, block, quorums)
-            .await
+        self.shared.registry.operator_set(block, quorums).await
     }
 
     /// Starts aggregating a task: reads its operator set (shared by every task at the same
@@ -278,7 +277,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
     fn spawn_actor(
         &self,
         task_id: TaskId,
-        actor: TaskActor<S, R>,
+        actor: TaskActor<S, CachedRegistry<S, Arc<R>>>,
         result_tx: watch::Sender<Option<TaskResult>>,
     ) {
         let span = info_span!("task", %task_id);

@@ -11,6 +11,7 @@
 
 mod actor;
 mod admission;
+mod cached_registry;
 mod config;
 mod core;
 mod evidence;
@@ -28,6 +29,7 @@ mod tally_property;
 mod util;
 mod verifier;
 
+pub use crate::cached_registry::CachedRegistry;
 pub use crate::config::{AggregatorConfig, VerificationMode};
 pub use crate::core::{AggregatorCore, TaskEvent};
 pub use crate::evidence::EquivocationEvidence;

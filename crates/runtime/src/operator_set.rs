@@ -1,16 +1,11 @@
-//! The operator set of one (block, quorums), indexed for the signature path, and its cache.
+//! The operator set of one (block, quorums), indexed for the signature path.
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, HashSet};
 
-use dashmap::DashMap;
 use quorate_domain::{
-    BlockNumber, G1Point, OperatorId, OperatorRegistry, QuorumNumber, RegistryError,
-    SchemeOperatorState, SignatureScheme, Stake,
+    BlockNumber, G1Point, OperatorId, QuorumNumber, RegistryError, SchemeOperatorState,
+    SignatureScheme, Stake,
 };
-use tokio::sync::OnceCell;
-
-use crate::util::lock;
 
 /// One operator as the signature path needs it.
 #[derive(Debug)]
@@ -114,63 +109,5 @@ impl<S: SignatureScheme> OperatorSet<S> {
     /// The operator's position in [`Self::operators`].
     pub fn position(&self, id: &OperatorId) -> Option<usize> {
         self.index.get(id).map(|&i| i as usize)
-    }
-}
-
-type CacheKey = (BlockNumber, Vec<QuorumNumber>);
-type CacheSlot<S> = Arc<OnceCell<Arc<OperatorSet<S>>>>;
-
-/// Operator sets per (block, quorums), fetched once however many tasks ask at the same time,
-/// and bounded: the oldest entry is evicted first.
-pub(crate) struct OperatorSetCache<S: SignatureScheme> {
-    entries: DashMap<CacheKey, CacheSlot<S>>,
-    order: Mutex<VecDeque<CacheKey>>,
-    capacity: usize,
-}
-
-impl<S: SignatureScheme> OperatorSetCache<S> {
-    /// A cache holding at most `capacity` (≥ 1) operator sets.
-    pub(crate) fn new(capacity: usize) -> Self {
-        Self {
-            entries: DashMap::new(),
-            order: Mutex::new(VecDeque::new()),
-            capacity: capacity.max(1),
-        }
-    }
-
-    /// The indexed set for (block, quorums), from the cache or the registry.
-    pub(crate) async fn get<R: OperatorRegistry<S> + ?Sized>(
-        &self,
-        scheme: &S,
-        registry: &R,
-        block: BlockNumber,
-        quorums: &[QuorumNumber],
-    ) -> Result<Arc<OperatorSet<S>>, RegistryError> {
-        let key = (block, quorums.to_vec());
-        let slot = self.slot(&key);
-        let set = slot
-            .get_or_try_init(|| async {
-                let state = registry.operator_state(block, quorums).await?;
-                OperatorSet::build(scheme, &state, quorums).map(Arc::new)
-            })
-            .await?;
-        Ok(Arc::clone(set))
-    }
-
-    fn slot(&self, key: &CacheKey) -> CacheSlot<S> {
-        if let Some(slot) = self.entries.get(key) {
-            return Arc::clone(slot.value());
-        }
-        let slot = Arc::clone(self.entries.entry(key.clone()).or_default().value());
-        let mut order = lock(&self.order);
-        if !order.contains(key) {
-            order.push_back(key.clone());
-        }
-        while order.len() > self.capacity {
-            if let Some(old) = order.pop_front() {
-                self.entries.remove(&old);
-            }
-        }
-        slot
     }
 }

@@ -5,6 +5,7 @@
 mod adversarial;
 mod adversarial_sequences;
 mod aggregation;
+mod cached_registry;
 mod forgery_and_equivocation;
 mod indices_and_metrics;
 mod lifecycle;
