@@ -25,7 +25,7 @@ use quorate_domain::{OperatorRegistry, QuorumNumber, ResponseSubmitter};
 use serde::Deserialize;
 
 /// Any operator registry, behind one type the aggregator can be generic over (the port is
-/// implemented for `Arc<dyn OperatorRegistry>` by `auto_impl`, so no forwarding code).
+/// implemented for `Arc<dyn OperatorRegistry>` by its `auto_impl`, so no forwarding code).
 pub type DynRegistry = Arc<dyn OperatorRegistry<Bn254Scheme>>;
 
 /// Why chain mode could not start.

@@ -16,7 +16,10 @@ pub type SchemeOperatorState<S> =
 
 /// Reads operator sets as EigenLayer's registries hold them at a given block.
 ///
-/// Implementations should cache per (block, quorums): many tasks share a reference block.
+/// Many tasks share a reference block: the runtime's `CachedRegistry` wraps any
+/// implementation with one cache per (block, quorums), so implementations need not cache.
+/// `&`, `Arc` and `Box` of a registry (`Arc<dyn OperatorRegistry<S>>` too) are registries
+/// (`auto_impl`), so adapters never write forwarding code.
 ///
 /// **Contract: every key returned has a proof of possession.** The runtime checks aggregates
 /// (optimistic mode) and batches with random coefficients; both are sound only if no key is a
@@ -26,8 +29,8 @@ pub type SchemeOperatorState<S> =
 /// `pubkeyRegistrationMessageHash(operator)` with the γ-trick pairing (which also proves the
 /// G1 and G2 keys match); the in-memory registry checks a signature over
 /// [`crate::proof_of_possession_digest`] the same way.
-#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
+#[auto_impl::auto_impl(&, Arc, Box)]
 pub trait OperatorRegistry<S: SignatureScheme>: Send + Sync + 'static {
     /// The operators of `quorums` at `block`, with keys, per-quorum stake, quorum totals and apks.
     async fn operator_state(
@@ -45,28 +48,26 @@ pub trait OperatorRegistry<S: SignatureScheme>: Send + Sync + 'static {
     ) -> Result<CheckSignaturesIndices, RegistryError>;
 }
 
-/// A shared registry is a registry: `Arc<dyn OperatorRegistry<S>>` (or `Arc` of any
-/// implementation) plugs in wherever one is expected, so adapters never write forwarding code.
-/// (Written out once here rather than with `auto_impl`, which cannot see through the
-/// `async_trait` and `automock` expansions of this trait.)
-#[async_trait]
-impl<S: SignatureScheme, T: OperatorRegistry<S> + ?Sized> OperatorRegistry<S> for Arc<T> {
-    async fn operator_state(
-        &self,
-        block: BlockNumber,
-        quorums: &[QuorumNumber],
-    ) -> Result<Arc<SchemeOperatorState<S>>, RegistryError> {
-        (**self).operator_state(block, quorums).await
-    }
 
-    async fn check_signatures_indices(
-        &self,
-        block: BlockNumber,
-        quorums: &[QuorumNumber],
-        non_signer_ids: &[OperatorId],
-    ) -> Result<CheckSignaturesIndices, RegistryError> {
-        (**self)
-            .check_signatures_indices(block, quorums, non_signer_ids)
-            .await
+// A mocked registry (`MockOperatorRegistry`) for unit tests of one layer. Declared with
+// `mock!` rather than `automock`, which cannot be combined with `auto_impl` on the trait.
+#[cfg(any(test, feature = "mock"))]
+mockall::mock! {
+    pub OperatorRegistry<S: SignatureScheme> {}
+
+    #[async_trait]
+    impl<S: SignatureScheme> OperatorRegistry<S> for OperatorRegistry<S> {
+        async fn operator_state(
+            &self,
+            block: BlockNumber,
+            quorums: &[QuorumNumber],
+        ) -> Result<Arc<SchemeOperatorState<S>>, RegistryError>;
+
+        async fn check_signatures_indices(
+            &self,
+            block: BlockNumber,
+            quorums: &[QuorumNumber],
+            non_signer_ids: &[OperatorId],
+        ) -> Result<CheckSignaturesIndices, RegistryError>;
     }
 }

@@ -31,8 +31,8 @@ pub struct SubmissionReceipt {
 }
 
 /// Sends aggregates to the AVS contract.
-#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
+#[auto_impl::auto_impl(&, Arc, Box)]
 pub trait ResponseSubmitter: Send + Sync + 'static {
     /// Submits one aggregate and waits for its receipt.
     async fn submit(&self, request: &SubmissionRequest) -> Result<SubmissionReceipt, SubmitError>;
@@ -50,17 +50,22 @@ pub trait ResponseSubmitter: Send + Sync + 'static {
     }
 }
 
-/// A shared submitter is a submitter (see the registry's `Arc` impl for why).
-#[async_trait]
-impl<T: ResponseSubmitter + ?Sized> ResponseSubmitter for std::sync::Arc<T> {
-    async fn submit(&self, request: &SubmissionRequest) -> Result<SubmissionReceipt, SubmitError> {
-        (**self).submit(request).await
-    }
 
-    async fn already_responded(
-        &self,
-        request: &SubmissionRequest,
-    ) -> Result<Option<SubmissionReceipt>, SubmitError> {
-        (**self).already_responded(request).await
+// A mocked submitter (`MockResponseSubmitter`); see `MockOperatorRegistry` for why `mock!`.
+#[cfg(any(test, feature = "mock"))]
+mockall::mock! {
+    pub ResponseSubmitter {}
+
+    #[async_trait]
+    impl ResponseSubmitter for ResponseSubmitter {
+        async fn submit(
+            &self,
+            request: &SubmissionRequest,
+        ) -> Result<SubmissionReceipt, SubmitError>;
+
+        async fn already_responded(
+            &self,
+            request: &SubmissionRequest,
+        ) -> Result<Option<SubmissionReceipt>, SubmitError>;
     }
 }
