@@ -27,7 +27,7 @@ impl AuthApi {
         if self.peers.allow(&peer_key(request)) {
             return Ok(());
         }
-        metrics::counter!("quorate_node_peer_rate_limited_total").increment(1);
+        crate::metrics::peer_rate_limited();
         Err(NodeError::ResourceExhausted(
             "too many sign-in calls from this address".into(),
         ))

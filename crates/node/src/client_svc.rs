@@ -48,7 +48,7 @@ impl ClientApi {
             if self.peers.allow(&peer_key(request)) {
                 e
             } else {
-                metrics::counter!("quorate_node_peer_rate_limited_total").increment(1);
+                crate::metrics::peer_rate_limited();
                 NodeError::ResourceExhausted(
                     "too many failed authentications from this address".into(),
                 )
@@ -111,7 +111,7 @@ impl ClientService for ClientApi {
         let caller = self.caller(&request)?;
         caller.require_writer()?;
         if !self.limiter.allow(&caller.name) {
-            metrics::counter!("quorate_node_rate_limited_total").increment(1);
+            crate::metrics::client_rate_limited();
             return Err(NodeError::ResourceExhausted(format!(
                 "task creation rate limit reached for {}",
                 caller.name

@@ -62,8 +62,7 @@ impl LedgerSubmitter {
         };
         let total: u64 = accepted.values().map(|n| u64::from(*n)).sum();
         let duplicates = accepted.values().filter(|n| **n > 1).count();
-        metrics::gauge!("quorate_node_dev_submissions").set(total as f64);
-        metrics::gauge!("quorate_node_dev_tasks_submitted_twice").set(duplicates as f64);
+        crate::metrics::dev_ledger(total, duplicates);
     }
 
     fn append(&self, task_id: TaskId) -> std::io::Result<()> {

@@ -72,7 +72,7 @@ pub fn spawn_recorder(state: NodeState, max: u64) {
             let e = match evidence.recv().await {
                 Ok(e) => e,
                 Err(broadcast::error::RecvError::Lagged(lost)) => {
-                    metrics::counter!("quorate_node_equivocations_lost_total").increment(lost);
+                    crate::metrics::equivocations_lost(lost);
                     warn!(
                         lost,
                         "equivocation evidence arrived faster than it was stored"
@@ -83,7 +83,6 @@ pub fn spawn_recorder(state: NodeState, max: u64) {
             };
             let (task_id, operator_id) = (e.task_id, e.operator_id);
             warn!(%task_id, %operator_id, "operator signed two different responses of one task");
-            metrics::counter!("quorate_node_equivocations_total").increment(1);
             let stored = serde_json::to_vec(&EquivocationRecord::new(&e, now_ms()))
                 .map_err(|e| NodeError::InvalidArgument(e.to_string()));
             let store = state.store.clone();
@@ -91,8 +90,11 @@ pub fn spawn_recorder(state: NodeState, max: u64) {
                 Ok(json) => off_async(move || store.put_equivocation(&json, max)).await,
                 Err(e) => Err(e),
             };
-            if let Err(err) = result {
-                warn!(%task_id, %operator_id, error = %err, "could not store equivocation evidence");
+            match result {
+                Ok(_) => crate::metrics::equivocation_stored(),
+                Err(err) => {
+                    warn!(%task_id, %operator_id, error = %err, "could not store equivocation evidence")
+                }
             }
         }
     });

@@ -72,7 +72,7 @@ pub fn spawn_pruner(store: Store, config: &NodeConfig, stop: CancellationToken) 
                 match pruned {
                     Ok(Ok(0)) => break,
                     Ok(Ok(n)) => {
-                        metrics::counter!("quorate_node_tasks_pruned_total").increment(n as u64);
+                        crate::metrics::tasks_pruned(n as u64);
                         info!(tasks = n, "pruned finished tasks past their retention");
                         if stop.is_cancelled() {
                             return;

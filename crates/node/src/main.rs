@@ -19,6 +19,7 @@ mod error;
 mod faults;
 mod http;
 mod lifecycle;
+mod metrics;
 mod operator_auth;
 mod operator_config;
 mod operator_svc;

@@ -5,6 +5,7 @@
 //! another call or cursor, or made in advance, and only the real operator can submit under
 //! its id.
 
+use crate::metrics::AuthRefusal;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
@@ -175,7 +176,7 @@ impl OperatorAuth {
             nonce,
             expires_at_ms,
         });
-        metrics::gauge!("quorate_node_operator_challenges").set(c.issued.len() as f64);
+        crate::metrics::operator_challenges(c.issued.len());
         Ok(Challenge {
             nonce,
             node_id: self.node_id,
@@ -200,8 +201,7 @@ impl OperatorAuth {
             c.take(&operator_id, &proof.nonce, now)
         };
         if !taken {
-            metrics::counter!("quorate_node_operator_auth_refused_total", "reason" => "nonce")
-                .increment(1);
+            crate::metrics::operator_auth_refused(AuthRefusal::Nonce);
             return Err(NodeError::Unauthenticated(format!(
                 "operator {operator_id}: auth nonce was not issued to it, is used or expired"
             )));
@@ -218,8 +218,7 @@ impl OperatorAuth {
         .await
         .map_err(|e| NodeError::Unavailable(format!("auth check did not finish: {e}")))?;
         if !valid {
-            metrics::counter!("quorate_node_operator_auth_refused_total", "reason" => "signature")
-                .increment(1);
+            crate::metrics::operator_auth_refused(AuthRefusal::Signature);
             return Err(NodeError::Unauthenticated(format!(
                 "operator {operator_id}: auth signature does not verify for this node, method, \
                  nonce and cursor"
@@ -265,8 +264,7 @@ impl OperatorAuth {
         operator_id: &OperatorId,
     ) -> Result<(), NodeError> {
         let refuse = |why: &str| {
-            metrics::counter!("quorate_node_operator_auth_refused_total", "reason" => "session")
-                .increment(1);
+            crate::metrics::operator_auth_refused(AuthRefusal::Session);
             Err(NodeError::Unauthenticated(format!(
                 "operator {operator_id}: {why}; sign in with SubscribeTasks or Ack and send the \
                  `{SESSION_HEADER}` header"

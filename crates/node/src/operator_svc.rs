@@ -112,7 +112,7 @@ impl OperatorApi {
         if self.peers.allow(&peer_key(request)) {
             e
         } else {
-            metrics::counter!("quorate_node_peer_rate_limited_total").increment(1);
+            crate::metrics::peer_rate_limited();
             NodeError::ResourceExhausted("too many unauthenticated calls from this address".into())
         }
     }
@@ -169,7 +169,7 @@ impl OperatorService for OperatorApi {
             .streams
             .acquire(&operator_id.to_string())
             .map_err(|_| {
-                metrics::counter!("quorate_node_operator_streams_refused_total").increment(1);
+                crate::metrics::operator_stream_refused();
                 NodeError::ResourceExhausted(format!(
                     "operator {operator_id} already has the most task streams allowed open"
                 ))

@@ -61,7 +61,7 @@ impl OpenTaskQuota {
         let mut open = self.lock();
         let tasks = open.entry(creator.to_string()).or_default();
         if self.limit > 0 && tasks.len() >= self.limit && !tasks.contains(&task_id) {
-            metrics::counter!("quorate_node_open_task_quota_refused_total").increment(1);
+            crate::metrics::open_task_quota_refused();
             return Err(NodeError::ResourceExhausted(format!(
                 "{creator} has {} open tasks, the most allowed per client",
                 tasks.len()

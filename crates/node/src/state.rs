@@ -124,7 +124,7 @@ impl NodeState {
                 "task {task_id} already exists"
             )));
         };
-        metrics::counter!("quorate_node_tasks_created_total").increment(1);
+        crate::metrics::task_created();
         self.publish(&record);
         crash_if(self.crash_at, CrashPoint::Pending);
         let fallback = record.clone();
@@ -176,8 +176,7 @@ impl NodeState {
             true
         })?;
         if let Some(r) = &updated {
-            metrics::counter!("quorate_node_task_transitions_total", "to" => format!("{status:?}"))
-                .increment(1);
+            crate::metrics::task_transition(status);
             self.publish(r);
         }
         Ok(updated)

@@ -13,10 +13,9 @@ use tracing::{debug, warn};
 
 use crate::config::VerificationMode;
 use crate::evidence::EquivocationEvidence;
-use crate::metrics as m;
+use crate::metrics::{signature_error_label, Rejection, RuntimeMetrics};
 use crate::outcome::SignatureOutcome;
 use crate::results::TaskResult;
-use crate::stats::Stats;
 use crate::tally::TaskTally;
 use crate::util::lock;
 use crate::verifier::{PoolError, VerificationPool, VerifyItem};
@@ -53,7 +52,8 @@ pub(crate) struct TaskActor<S: SignatureScheme, R> {
     pub(crate) mode: VerificationMode,
     pub(crate) max_drain: usize,
     pub(crate) max_digests: usize,
-    pub(crate) stats: Arc<Stats>,
+    /// The runtime's counters (shared with the core).
+    pub(crate) metrics: Arc<RuntimeMetrics>,
     pub(crate) started: Instant,
     /// Where equivocation evidence goes (see [`crate::AggregatorCore::subscribe_evidence`]).
     pub(crate) evidence: tokio::sync::broadcast::Sender<EquivocationEvidence>,
@@ -187,12 +187,14 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
         operator_id: OperatorId,
         reason: &SignatureVerificationError,
     ) {
-        metrics::counter!(m::SIGNATURES_REJECTED, "reason" => reason_label(reason)).increment(1);
-        Stats::bump(&self.stats.signatures_rejected);
+        self.metrics
+            .signature_rejected(Rejection::Signature(reason));
         if *reason == SignatureVerificationError::IncorrectSignature {
             // A failed check: this operator's next signatures are checked alone.
-            self.quarantine.strike(operator_id, reason_label(reason));
-            Stats::bump(&self.stats.quarantine_strikes);
+            let label = signature_error_label(reason);
+            if let Some(listed) = self.quarantine.strike(operator_id, label) {
+                self.metrics.quarantine_strike(label, listed);
+            }
         }
         let mut log = lock(&self.errors);
         if log.len() < self.max_errors {
@@ -214,8 +216,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
     }
 
     pub(crate) fn accept(&self, request: SignatureRequest<S>, verified: bool) {
-        metrics::counter!(m::SIGNATURES_ACCEPTED).increment(1);
-        Stats::bump(&self.stats.signatures_accepted);
+        self.metrics.signature_accepted();
         if let Some(reply) = request.reply {
             let _ = reply.send(Ok(SignatureOutcome::Accepted {
                 task_id: self.task_id(),
@@ -359,8 +360,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
             self.tally.mark_digest_verified(d);
             return Ok(true);
         }
-        metrics::counter!(m::AGGREGATE_CHECKS_FAILED).increment(1);
-        Stats::bump(&self.stats.aggregate_checks_failed);
+        self.metrics.aggregate_check_failed();
         // The aggregate failed: check each signature to find the invalid ones.
         let signers: Vec<(usize, usize)> = self
             .tally
@@ -407,7 +407,8 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
             .check_signatures_indices(set.block, &set.quorums, &parts.non_signer_ids)
             .await
             .map_err(|source| AggregationError::Registry { task_id, source })?;
-        metrics::histogram!(m::AGGREGATION_LATENCY).record(self.started.elapsed().as_secs_f64());
+        self.metrics
+            .aggregation_latency(self.started.elapsed().as_secs_f64());
         Ok(Arc::new(AggregatedResponse {
             task_id,
             digest,
@@ -423,17 +424,5 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
             signed_stake: parts.signed_stake,
             total_stake: set.total_stakes.clone(),
         }))
-    }
-}
-
-/// A metric label for a rejection reason.
-pub(crate) fn reason_label(reason: &SignatureVerificationError) -> &'static str {
-    match reason {
-        SignatureVerificationError::IncorrectSignature => "incorrect_signature",
-        SignatureVerificationError::DuplicateSignature => "duplicate_signature",
-        SignatureVerificationError::OperatorNotFound => "operator_not_found",
-        SignatureVerificationError::OperatorNotInQuorums => "operator_not_in_quorums",
-        SignatureVerificationError::UnexpectedDigest => "unexpected_digest",
-        SignatureVerificationError::Equivocation => "equivocation",
     }
 }

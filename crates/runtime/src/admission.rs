@@ -27,8 +27,7 @@ use tracing::warn;
 use crate::actor::{SignatureRequest, TaskActor};
 use crate::config::VerificationMode;
 use crate::evidence::EquivocationEvidence;
-use crate::metrics as m;
-use crate::stats::Stats;
+use crate::metrics::Rejection;
 use crate::tally::{DigestLimit, PositionSet};
 use crate::verifier::VerifyItem;
 
@@ -350,8 +349,7 @@ impl<S: SignatureScheme, R: quorate_domain::OperatorRegistry<S>> TaskActor<S, R>
         };
         let operator_id = c.request.signed.operator_id;
         warn!(%operator_id, first = %first.digest, second = %second.digest, "equivocation");
-        metrics::counter!(m::EQUIVOCATIONS).increment(1);
-        Stats::bump(&self.stats.equivocations);
+        self.metrics.equivocation();
         let _ = self.evidence.send(EquivocationEvidence {
             task_id: self.metadata.task_id(),
             operator_id,
@@ -365,9 +363,8 @@ impl<S: SignatureScheme, R: quorate_domain::OperatorRegistry<S>> TaskActor<S, R>
 
     fn reject_digest_limit(&self, request: SignatureRequest<S>) {
         warn!(operator_id = %request.signed.operator_id, "digest limit reached");
-        metrics::counter!(m::LIMITS_REACHED, "limit" => "digests_per_task").increment(1);
-        Stats::bump(&self.stats.limits_reached);
-        Stats::bump(&self.stats.signatures_rejected);
+        self.metrics.limit_reached(LimitKind::DigestsPerTask);
+        self.metrics.signature_rejected(Rejection::LimitReached);
         if let Some(reply) = request.reply {
             let _ = reply.send(Err(AggregationError::LimitReached {
                 task_id: self.metadata.task_id(),

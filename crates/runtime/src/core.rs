@@ -21,12 +21,11 @@ use crate::actor::{ErrorLog, QueuedRequest, SignatureRequest, TaskActor};
 use crate::cached_registry::CachedRegistry;
 use crate::config::AggregatorConfig;
 use crate::evidence::EquivocationEvidence;
-use crate::metrics as m;
+use crate::metrics::{Rejection, RuntimeMetrics, StatsSnapshot};
 use crate::outcome::SignatureOutcome;
 use crate::pending::{BufferOutcome, PendingBuffer};
 use crate::quarantine::{Quarantine, QuarantinedOperator};
 use crate::results::{ResultStore, TaskResult};
-use crate::stats::{Stats, StatsSnapshot};
 use crate::tally::TaskTally;
 use crate::util::{lock, panic_message};
 use crate::verifier::{PoolSizing, VerificationPool};
@@ -56,7 +55,8 @@ struct Shared<S: SignatureScheme, R> {
     tasks: DashMap<TaskId, TaskHandle<S>>,
     pending: Mutex<PendingBuffer<S::Signature>>,
     results: Mutex<ResultStore>,
-    stats: Arc<Stats>,
+    /// The runtime's counters (shared with every task actor).
+    metrics: Arc<RuntimeMetrics>,
     cancel: CancellationToken,
     tracker: TaskTracker,
     events: broadcast::Sender<TaskEvent>,
@@ -113,7 +113,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
             scheme,
             pool,
             tasks: DashMap::new(),
-            stats: Arc::new(Stats::default()),
+            metrics: Arc::new(RuntimeMetrics::default()),
             cancel: CancellationToken::new(),
             tracker: TaskTracker::new(),
             quarantine,
@@ -153,7 +153,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
 
     /// Counters so far.
     pub fn stats(&self) -> StatsSnapshot {
-        self.shared.stats.snapshot()
+        self.shared.metrics.snapshot()
     }
 
     /// Tasks aggregating now.
@@ -226,7 +226,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
             mode: shared.config.verification_mode,
             max_drain: shared.config.max_verification_batch.max(1),
             max_digests: shared.config.max_digests_per_task,
-            stats: Arc::clone(&shared.stats),
+            metrics: Arc::clone(&shared.metrics),
             started: Instant::now(),
             evidence: shared.evidence.clone(),
             quarantine: Arc::clone(&shared.quarantine),
@@ -238,9 +238,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
             errors,
         };
         let replay = shared.register_task(task_id, handle)?;
-        Stats::bump(&shared.stats.tasks_initialized);
-        metrics::counter!(m::TASKS_INITIALIZED).increment(1);
-        metrics::gauge!(m::ACTIVE_TASKS).set(shared.tasks.len() as f64);
+        shared.metrics.task_initialized(shared.tasks.len());
         self.spawn_actor(task_id, actor, result_tx);
         shared.replay(task_id, &tx, replay);
         Ok(())
@@ -329,7 +327,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
             })) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(_)) => {
-                    Stats::bump(&shared.stats.signatures_rejected);
+                    shared.metrics.signature_rejected(Rejection::LimitReached);
                     return Err(shared.limit(
                         task_id,
                         LimitKind::TaskQueue,
@@ -414,11 +412,11 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
         let span = info_span!("submit", task_id = %aggregate.task_id);
         match submitter.submit(&request).instrument(span).await {
             Ok(receipt) => {
-                metrics::counter!(m::SUBMISSIONS, "outcome" => "ok").increment(1);
+                self.shared.metrics.submission(true);
                 Ok(receipt)
             }
             Err(e) => {
-                metrics::counter!(m::SUBMISSIONS, "outcome" => "error").increment(1);
+                self.shared.metrics.submission(false);
                 warn!(task_id = %aggregate.task_id, error = %e, "submission failed");
                 Err(AggregationError::Submit(e))
             }
@@ -517,15 +515,14 @@ impl<S: SignatureScheme, R> Shared<S, R> {
                 .is_err()
             {
                 warn!(%task_id, "task queue full while replaying buffered signatures");
-                Stats::bump(&self.stats.pending_dropped);
+                self.metrics.pending_dropped(1);
             }
         }
     }
 
     fn limit(&self, task_id: TaskId, limit: LimitKind, max: usize) -> AggregationError {
         warn!(%task_id, %limit, max, "limit reached");
-        Stats::bump(&self.stats.limits_reached);
-        metrics::counter!(m::LIMITS_REACHED, "limit" => limit.to_string()).increment(1);
+        self.metrics.limit_reached(limit);
         AggregationError::LimitReached {
             task_id,
             limit,
@@ -534,8 +531,7 @@ impl<S: SignatureScheme, R> Shared<S, R> {
     }
 
     fn late(&self, task_id: TaskId, operator_id: quorate_domain::OperatorId) -> AggregationError {
-        Stats::bump(&self.stats.signatures_rejected);
-        metrics::counter!(m::SIGNATURES_REJECTED, "reason" => "task_completed").increment(1);
+        self.metrics.signature_rejected(Rejection::TaskCompleted);
         AggregationError::TaskCompleted {
             task_id,
             operator_id,
@@ -557,13 +553,10 @@ impl<S: SignatureScheme, R> Shared<S, R> {
             BufferOutcome::Buffered { evicted } => {
                 if let Some((old, lost)) = evicted {
                     warn!(evicted_task = %old, lost, "pending buffer full: evicted oldest task");
-                    Stats::bump(&self.stats.limits_reached);
-                    Stats::add(&self.stats.pending_dropped, lost as u64);
-                    metrics::counter!(m::LIMITS_REACHED, "limit" => LimitKind::PendingTasks.to_string())
-                        .increment(1);
+                    self.metrics.limit_reached(LimitKind::PendingTasks);
+                    self.metrics.pending_dropped(lost as u64);
                 }
-                Stats::bump(&self.stats.signatures_buffered);
-                metrics::counter!(m::SIGNATURES_BUFFERED).increment(1);
+                self.metrics.signature_buffered();
                 debug!("task not initialized yet: signature buffered");
                 Ok(SignatureOutcome::Buffered {
                     task_id,
@@ -572,7 +565,7 @@ impl<S: SignatureScheme, R> Shared<S, R> {
             }
             BufferOutcome::TaskFull => {
                 drop(pending);
-                Stats::bump(&self.stats.signatures_rejected);
+                self.metrics.signature_rejected(Rejection::LimitReached);
                 Err(self.limit(
                     task_id,
                     LimitKind::PendingSignaturesPerTask,
@@ -587,10 +580,10 @@ impl<S: SignatureScheme, R> Shared<S, R> {
         let dropped = pending.expire(Instant::now(), self.config.pending_signature_timeout);
         if dropped > 0 {
             debug!(dropped, "expired buffered signatures");
-            Stats::add(&self.stats.pending_dropped, dropped as u64);
+            self.metrics.pending_dropped(dropped as u64);
         }
-        metrics::gauge!(m::PENDING_TASKS).set(pending.task_count() as f64);
-        metrics::gauge!(m::PENDING_SIGNATURES).set(pending.signature_count() as f64);
+        self.metrics
+            .pending_size(pending.task_count(), pending.signature_count());
     }
 
     /// Publishes a task's result exactly once: to its waiters, the result store and the
@@ -601,28 +594,19 @@ impl<S: SignatureScheme, R> Shared<S, R> {
         result: TaskResult,
         result_tx: &watch::Sender<Option<TaskResult>>,
     ) {
-        let counter = match &result {
-            Ok(_) => {
-                metrics::counter!(m::TASKS_AGGREGATED).increment(1);
-                &self.stats.tasks_aggregated
-            }
-            Err(AggregationError::TaskExpired { .. }) => {
-                metrics::counter!(m::TASKS_EXPIRED).increment(1);
-                &self.stats.tasks_expired
-            }
-            Err(e) => {
+        if let Err(e) = &result {
+            if !matches!(e, AggregationError::TaskExpired { .. }) {
                 warn!(%task_id, error = %e, "task failed");
-                metrics::counter!(m::TASKS_FAILED).increment(1);
-                &self.stats.tasks_failed
             }
-        };
-        Stats::bump(counter);
+        }
+        // Counted before the result is visible, so a waiter that sees it sees it counted.
+        self.metrics.task_finished(&result);
         result_tx.send_replace(Some(result.clone()));
         if let Some(evicted) = lock(&self.results).insert(task_id, result.clone()) {
             debug!(%evicted, "result store full: evicted oldest result");
         }
         self.tasks.remove(&task_id);
-        metrics::gauge!(m::ACTIVE_TASKS).set(self.tasks.len() as f64);
+        self.metrics.active_tasks(self.tasks.len());
         let _ = self.events.send(TaskEvent { task_id, result });
     }
 }

@@ -22,7 +22,6 @@ mod outcome;
 mod pending;
 mod quarantine;
 mod results;
-mod stats;
 mod tally;
 #[cfg(test)]
 mod tally_property;
@@ -33,7 +32,7 @@ pub use crate::cached_registry::CachedRegistry;
 pub use crate::config::{AggregatorConfig, VerificationMode};
 pub use crate::core::{AggregatorCore, TaskEvent};
 pub use crate::evidence::EquivocationEvidence;
+pub use crate::metrics::StatsSnapshot;
 pub use crate::operator_set::{OperatorEntry, OperatorSet};
 pub use crate::outcome::SignatureOutcome;
 pub use crate::quarantine::QuarantinedOperator;
-pub use crate::stats::StatsSnapshot;

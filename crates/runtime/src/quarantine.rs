@@ -11,7 +11,6 @@ use dashmap::DashMap;
 use quorate_domain::OperatorId;
 use tokio::time::Instant;
 
-use crate::metrics as m;
 use crate::util::lock;
 
 /// The longest period, as a multiple of the base: 2^4.
@@ -65,10 +64,11 @@ impl Quarantine {
         self.base * (1 << MAX_DOUBLINGS)
     }
 
-    /// Records a failed check of one of the operator's signatures.
-    pub(crate) fn strike(&self, operator_id: OperatorId, reason: &'static str) {
+    /// Records a failed check of one of the operator's signatures; returns how many operators
+    /// are listed now, or `None` when quarantine is off (nothing recorded).
+    pub(crate) fn strike(&self, operator_id: OperatorId, reason: &'static str) -> Option<usize> {
         if self.base.is_zero() || self.capacity == 0 {
-            return;
+            return None;
         }
         let _serial = lock(&self.strikes);
         let now = Instant::now();
@@ -99,8 +99,7 @@ impl Quarantine {
                 reason,
             },
         );
-        metrics::counter!(m::QUARANTINE_STRIKES, "reason" => reason).increment(1);
-        metrics::gauge!(m::QUARANTINED_OPERATORS).set(entries.len() as f64);
+        Some(entries.len())
     }
 
     /// Whether the operator's signatures must be checked alone now.

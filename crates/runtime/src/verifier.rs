@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use quorate_domain::{BatchItem, ResponseDigest, SignatureScheme};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
-use crate::metrics as m;
+use crate::metrics::RuntimeMetrics;
 use crate::util::{lock, panic_message};
 
 /// One signature to check.
@@ -381,7 +381,7 @@ fn run_batch<S: SignatureScheme>(
     batch: Vec<(Vec<VerifyItem<S>>, oneshot::Sender<Verdicts>)>,
 ) {
     let total: usize = batch.iter().map(|(items, _)| items.len()).sum();
-    metrics::histogram!(m::VERIFICATION_BATCH_SIZE).record(total as f64);
+    RuntimeMetrics::verification_batch(total);
     let all: Vec<&VerifyItem<S>> = batch.iter().flat_map(|(items, _)| items.iter()).collect();
     match catch_unwind(AssertUnwindSafe(|| check_items(scheme, &all))) {
         Ok(verdicts) => {

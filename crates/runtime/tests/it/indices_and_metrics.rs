@@ -112,3 +112,137 @@ fn metrics_count_tasks_and_rejections_by_reason() {
         1
     );
 }
+
+/// Every event is counted once: what `stats()` reports equals what the metrics facade
+/// recorded, and every label value recorded is one the crate declares (and documents).
+#[test]
+fn stats_and_facade_metrics_agree_and_labels_are_declared() {
+    use quorate_runtime::metrics as m;
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let stats = metrics::with_local_recorder(&recorder, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut cfg = config();
+            cfg.max_pending_signatures_per_task = 1;
+            cfg.max_digests_per_task = 1;
+            let f = fixture(&[&[(0, 100)], &[(0, 100)], &[(0, 100)]], cfg);
+            // Buffered before its task exists, one refused by the per-task buffer limit.
+            f.send(0, 1, digest(1)).await.unwrap();
+            assert!(f.send(1, 1, digest(1)).await.is_err());
+            f.core.initialize_task(task(1, &[(0, 60)])).await.unwrap();
+            let _ = f.send_forged(1, 1, digest(1)).await;
+            // A second digest is over the per-task digest limit.
+            assert!(f.send(2, 1, digest(2)).await.is_err());
+            f.send(1, 1, digest(1)).await.unwrap();
+            f.core
+                .wait_for_aggregation(TaskId::from(1u32), WAIT)
+                .await
+                .unwrap();
+            // Late for a finished task.
+            assert!(f.send(2, 1, digest(1)).await.is_err());
+            // Cancelled: a failed task with its reason.
+            f.core.initialize_task(task(2, &[(0, 100)])).await.unwrap();
+            f.core.cancel_task(TaskId::from(2u32)).unwrap();
+            let _ = f.core.wait_for_aggregation(TaskId::from(2u32), WAIT).await;
+            f.core.stats()
+        })
+    });
+    let snapshot = snapshotter.snapshot().into_vec();
+    let counter = |name: &str| -> u64 {
+        snapshot
+            .iter()
+            .filter(|(key, _, _, _)| key.key().name() == name)
+            .map(|(_, _, _, value)| match value {
+                DebugValue::Counter(c) => *c,
+                _ => 0,
+            })
+            .sum()
+    };
+    let pairs = [
+        (m::TASKS_INITIALIZED, stats.tasks_initialized),
+        (m::TASKS_AGGREGATED, stats.tasks_aggregated),
+        (m::TASKS_EXPIRED, stats.tasks_expired),
+        (m::TASKS_FAILED, stats.tasks_failed),
+        (m::SIGNATURES_ACCEPTED, stats.signatures_accepted),
+        (m::SIGNATURES_REJECTED, stats.signatures_rejected),
+        (m::SIGNATURES_BUFFERED, stats.signatures_buffered),
+        (m::PENDING_DROPPED, stats.pending_dropped),
+        (m::LIMITS_REACHED, stats.limits_reached),
+        (m::EQUIVOCATIONS, stats.equivocations),
+        (m::QUARANTINE_STRIKES, stats.quarantine_strikes),
+        (m::AGGREGATE_CHECKS_FAILED, stats.aggregate_checks_failed),
+    ];
+    for (name, stat) in pairs {
+        assert_eq!(counter(name), stat, "{name}: facade and stats() differ");
+    }
+    // The scenario reached the counters it is about.
+    assert_eq!(stats.tasks_failed, 1);
+    assert_eq!(stats.signatures_buffered, 1);
+    assert!(stats.limits_reached >= 2, "{stats:?}");
+    assert!(stats.signatures_rejected >= 4, "{stats:?}");
+    let mut seen = BTreeMap::new();
+    for (key, _, _, _) in &snapshot {
+        let name = key.key().name();
+        assert!(
+            m::ALL.contains(&name),
+            "{name} is not declared in metrics::ALL"
+        );
+        for label in key.key().labels() {
+            let declared = match (name, label.key()) {
+                (n, "reason") if n == m::TASKS_FAILED => m::FAILURE_REASONS,
+                (_, "reason") => m::REJECTION_REASONS,
+                (_, "limit") => m::LIMITS,
+                (_, "outcome") => &["ok", "error"][..],
+                (n, k) => panic!("{n} has an undeclared label {k}"),
+            };
+            assert!(
+                declared.contains(&label.value()),
+                "{name}{{{}={}}} is not a declared value",
+                label.key(),
+                label.value()
+            );
+            seen.insert((name.to_string(), label.value().to_string()), ());
+        }
+    }
+    for expected in [
+        (m::TASKS_FAILED, "cancelled"),
+        (m::SIGNATURES_REJECTED, "incorrect_signature"),
+        (m::SIGNATURES_REJECTED, "task_completed"),
+        (m::SIGNATURES_REJECTED, "limit_reached"),
+        (m::LIMITS_REACHED, "digests_per_task"),
+        (m::LIMITS_REACHED, "pending_signatures_per_task"),
+    ] {
+        assert!(
+            seen.contains_key(&(expected.0.to_string(), expected.1.to_string())),
+            "{expected:?} not recorded; seen {seen:?}"
+        );
+    }
+}
+
+/// docs/metrics.md lists every metric and every label value the crate declares.
+#[test]
+fn the_metrics_reference_lists_every_metric_and_label_value() {
+    use quorate_runtime::metrics as m;
+    let doc = include_str!("../../../../docs/metrics.md");
+    for name in m::ALL {
+        assert!(
+            doc.contains(&format!("`{name}`")),
+            "docs/metrics.md misses {name}"
+        );
+    }
+    for value in m::REJECTION_REASONS
+        .iter()
+        .chain(m::LIMITS)
+        .chain(m::FAILURE_REASONS)
+    {
+        assert!(
+            doc.contains(&format!("`{value}`")),
+            "docs/metrics.md misses label value {value}"
+        );
+    }
+}
