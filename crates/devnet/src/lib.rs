@@ -18,10 +18,14 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 pub mod anvil;
+pub mod checker_vectors;
 pub mod deploy;
 pub mod fault_proxy;
 pub mod operators;
 pub mod tx;
+/// The format of the checker vectors, shared with their readers (see its module docs).
+#[path = "../../testkit/src/vectors/schema.rs"]
+pub mod vector_schema;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

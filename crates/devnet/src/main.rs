@@ -1,20 +1,35 @@
 //! `quorate-devnet` (what `cargo xtask devnet` runs): brings a devnet up, writes its description
 //! (RPC URL, addresses, operator keys) to `.devnet/devnet.json` and keeps anvil running until
 //! Ctrl-C. A devnet from an earlier run that still answers is reused as is.
+//!
+//! `quorate-devnet record-checker-vectors` instead brings up a fresh devnet, records known
+//! answers of the on-chain `checkSignatures` into `crates/testkit/vectors/check_signatures.json`
+//! and stops (see `quorate_devnet::checker_vectors`).
 
 use std::path::Path;
 
 use alloy::providers::Provider;
 use anyhow::Result;
-use clap::Parser;
+use clap::{Parser, Subcommand};
+use quorate_devnet::checker_vectors::{self, RecordArgs};
 use quorate_devnet::{repo_root, up, DevnetArgs, DevnetInfo};
 
 /// Options of `cargo xtask devnet`.
 #[derive(Parser)]
-#[command(name = "quorate-devnet")]
+#[command(name = "quorate-devnet", args_conflicts_with_subcommands = true)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     #[command(flatten)]
     args: DevnetArgs,
+}
+
+/// Other things to do than keeping a devnet up.
+#[derive(Subcommand)]
+enum Command {
+    /// Bring up a fresh devnet, record known answers of the on-chain checkSignatures and
+    /// trySignatureAndApkVerification into a JSON file, and stop.
+    RecordCheckerVectors(RecordArgs),
 }
 
 /// Whether the devnet described in `path` still answers and holds its registry.
@@ -34,10 +49,14 @@ async fn still_running(path: &Path) -> Option<DevnetInfo> {
 }
 
 fn main() -> Result<()> {
-    let args = Cli::parse().args;
+    let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    if let Some(Command::RecordCheckerVectors(record)) = cli.command {
+        return rt.block_on(checker_vectors::run(&record));
+    }
+    let args = cli.args;
     rt.block_on(async move {
         let out = args
             .out

@@ -18,6 +18,8 @@
 // Fixtures panic on a broken setup by design: a test that cannot build its world should stop.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod vectors;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,21 +1,42 @@
 //! A submitter that applies `BLSSignatureChecker.checkSignatures` in memory and records what
 //! it accepts: the on-chain oracle for tests without a chain.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
 use crate::util::lock;
 use quorate_domain::{
-    OperatorRegistry, ResponseSubmitter, SignatureScheme, Stake, SubmissionReceipt,
+    AggregatedResponse, BlockNumber, G1Point, G2Point, OperatorId, OperatorRegistry,
+    ResponseSubmitter, SchemeOperatorState, SignatureScheme, Stake, SubmissionReceipt,
     SubmissionRequest, SubmitError,
 };
 
 /// Checks each aggregate against a registry as the contract would, then records it.
 pub struct InMemorySubmitter<S: SignatureScheme, R> {
+    /// Decodes and checks points.
     scheme: Arc<S>,
+    /// The operator state and indices the aggregate is checked against.
     registry: Arc<R>,
+    /// The chain head the check runs at (`block.number`); 0: unknown, not checked.
+    head: AtomicU64,
+    /// Every accepted submission, in order.
     accepted: Mutex<Vec<SubmissionRequest>>,
+}
+
+/// A point the checker reads: the all-zero encoding is the point at infinity, which the
+/// contract's arithmetic accepts (an empty aggregate), while key decoding refuses it.
+fn identity_if_zero<T>(
+    encoded_zero: bool,
+    identity: impl FnOnce() -> T,
+    decode: impl FnOnce() -> Result<T, String>,
+) -> Result<T, String> {
+    if encoded_zero {
+        Ok(identity())
+    } else {
+        decode()
+    }
 }
 
 impl<S: SignatureScheme, R: OperatorRegistry<S>> InMemorySubmitter<S, R> {
@@ -24,8 +45,14 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> InMemorySubmitter<S, R> {
         Self {
             scheme,
             registry,
+            head: AtomicU64::new(0),
             accepted: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Sets the chain head: the contract requires `referenceBlockNumber < block.number`.
+    pub fn set_head(&self, block: BlockNumber) {
+        self.head.store(block, Ordering::Relaxed);
     }
 
     /// Every accepted submission, in order.
@@ -34,29 +61,66 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> InMemorySubmitter<S, R> {
     }
 
     /// The checker's logic. Returns the signed stake per quorum, or why it would revert.
+    ///
+    /// Checked against the real `checkSignatures` by recorded vectors
+    /// (`crates/testkit/vectors/check_signatures.json`). One known difference: a non-signer
+    /// that left every quorum before the reference block is refused here (the registry's
+    /// state at the block does not know it) but accepted on chain (its bitmap history exists).
     pub async fn check(&self, request: &SubmissionRequest) -> Result<Vec<Stake>, String> {
         let a = &request.aggregate;
-        let scheme = &*self.scheme;
-        let quorums = &a.quorum_numbers;
-        if quorums.is_empty() || quorums.windows(2).any(|w| w[0] >= w[1]) {
-            return Err("quorum numbers must be non-empty and ascending".into());
-        }
-        let n = a.non_signer_pubkeys_g1.len();
-        let idx = &a.indices;
-        if a.quorum_apks_g1.len() != quorums.len()
-            || idx.quorum_apk_indices.len() != quorums.len()
-            || idx.total_stake_indices.len() != quorums.len()
-            || idx.non_signer_stake_indices.len() != quorums.len()
-            || idx.non_signer_quorum_bitmap_indices.len() != n
-        {
-            return Err("InputArrayLengthMismatch".into());
+        check_shape(a)?;
+        let head = self.head.load(Ordering::Relaxed);
+        if head != 0 && a.reference_block >= head {
+            return Err(format!(
+                "InvalidReferenceBlocknumber: reference block {} is not before the head {head}",
+                a.reference_block
+            ));
         }
         let state = self
             .registry
-            .operator_state(a.reference_block, quorums)
+            .operator_state(a.reference_block, &a.quorum_numbers)
             .await
             .map_err(|e| format!("registry: {e}"))?;
-        let mut apk_terms = Vec::with_capacity(quorums.len() + n);
+        let (mut apk_terms, mut signed) = self.quorum_terms(a, &state)?;
+        let non_signer_ids = self.subtract_non_signers(a, &state, &mut apk_terms, &mut signed)?;
+        self.check_indices(a, &non_signer_ids).await?;
+        let scheme = &*self.scheme;
+        let terms: Vec<(&S::G1PublicKey, i64)> = apk_terms.iter().map(|(k, c)| (k, *c)).collect();
+        let apk = scheme.aggregate_g1(&terms);
+        let apk_g2 = identity_if_zero(
+            a.signers_apk_g2 == G2Point::default(),
+            || scheme.aggregate_g2(&[]),
+            || {
+                scheme
+                    .decode_g2(&a.signers_apk_g2)
+                    .map_err(|e| format!("apkG2: {e}"))
+            },
+        )?;
+        let sigma = identity_if_zero(
+            a.signers_agg_sig_g1 == G1Point::default(),
+            || scheme.aggregate_signatures(&[]),
+            || {
+                scheme
+                    .decode_signature(&a.signers_agg_sig_g1)
+                    .map_err(|e| format!("sigma: {e}"))
+            },
+        )?;
+        if !scheme.check_aggregate(&a.digest, &apk, &apk_g2, &sigma) {
+            return Err("InvalidBLSSignature".into());
+        }
+        Ok(signed)
+    }
+
+    /// Each quorum's apk (checked against the aggregate's) and total stake.
+    #[allow(clippy::type_complexity)]
+    fn quorum_terms(
+        &self,
+        a: &AggregatedResponse,
+        state: &SchemeOperatorState<S>,
+    ) -> Result<(Vec<(S::G1PublicKey, i64)>, Vec<Stake>), String> {
+        let scheme = &*self.scheme;
+        let quorums = &a.quorum_numbers;
+        let mut apk_terms = Vec::with_capacity(quorums.len() + a.non_signer_pubkeys_g1.len());
         let mut signed = Vec::with_capacity(quorums.len());
         for (i, q) in quorums.iter().enumerate() {
             let qs = state
@@ -68,21 +132,38 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> InMemorySubmitter<S, R> {
             apk_terms.push((qs.apk.clone(), 1i64));
             signed.push(qs.total_stake);
         }
-        let mut previous = None;
+        Ok((apk_terms, signed))
+    }
+
+    /// Subtracts each non-signer's key (once per quorum it is in) and stake; returns their
+    /// ids. Keys must be strictly ascending by id and registered at the reference block.
+    fn subtract_non_signers(
+        &self,
+        a: &AggregatedResponse,
+        state: &SchemeOperatorState<S>,
+        apk_terms: &mut Vec<(S::G1PublicKey, i64)>,
+        signed: &mut [Stake],
+    ) -> Result<Vec<OperatorId>, String> {
+        let scheme = &*self.scheme;
+        let mut ids: Vec<OperatorId> = Vec::with_capacity(a.non_signer_pubkeys_g1.len());
         for (i, encoded) in a.non_signer_pubkeys_g1.iter().enumerate() {
             let pk = scheme
                 .decode_g1(encoded)
                 .map_err(|e| format!("non-signer {i}: {e}"))?;
             let id = scheme.operator_id(&pk);
-            if previous.is_some_and(|p| p >= id) {
+            if ids.last().is_some_and(|p| *p >= id) {
                 return Err("NonSignerPubkeysNotSorted".into());
             }
-            previous = Some(id);
+            ids.push(id);
+            // The contract reads the key's quorum bitmap history: a key that never
+            // registered has none, and the lookup reverts (Panic 0x32).
             let Some(info) = state.operators.get(&id) else {
-                continue;
+                return Err(format!(
+                    "non-signer {i} ({id}) is not a registered operator"
+                ));
             };
             let mut count = 0i64;
-            for (qi, q) in quorums.iter().enumerate() {
+            for (qi, q) in a.quorum_numbers.iter().enumerate() {
                 if let Some(stake) = info.stakes.get(q) {
                     count += 1;
                     if let Some(s) = signed.get_mut(qi) {
@@ -94,19 +175,57 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> InMemorySubmitter<S, R> {
                 apk_terms.push((pk, -count));
             }
         }
-        let terms: Vec<(&S::G1PublicKey, i64)> = apk_terms.iter().map(|(k, c)| (k, *c)).collect();
-        let apk = scheme.aggregate_g1(&terms);
-        let apk_g2 = scheme
-            .decode_g2(&a.signers_apk_g2)
-            .map_err(|e| format!("apkG2: {e}"))?;
-        let sigma = scheme
-            .decode_signature(&a.signers_agg_sig_g1)
-            .map_err(|e| format!("sigma: {e}"))?;
-        if !scheme.check_aggregate(&a.digest, &apk, &apk_g2, &sigma) {
-            return Err("InvalidBLSSignature".into());
-        }
-        Ok(signed)
+        Ok(ids)
     }
+
+    /// The contract checks each index against its history at the reference block; the
+    /// registry's `getCheckSignaturesIndices` answer is the one that passes.
+    async fn check_indices(
+        &self,
+        a: &AggregatedResponse,
+        non_signers: &[OperatorId],
+    ) -> Result<(), String> {
+        let expected = self
+            .registry
+            .check_signatures_indices(a.reference_block, &a.quorum_numbers, non_signers)
+            .await
+            .map_err(|e| format!("registry (indices): {e}"))?;
+        let got = &a.indices;
+        let wrong = if got.quorum_apk_indices != expected.quorum_apk_indices {
+            "quorumApkIndices"
+        } else if got.total_stake_indices != expected.total_stake_indices {
+            "totalStakeIndices"
+        } else if got.non_signer_stake_indices != expected.non_signer_stake_indices {
+            "nonSignerStakeIndices"
+        } else if got.non_signer_quorum_bitmap_indices != expected.non_signer_quorum_bitmap_indices
+        {
+            "nonSignerQuorumBitmapIndices"
+        } else {
+            return Ok(());
+        };
+        Err(format!(
+            "{wrong} do not match the registry's history at block {}",
+            a.reference_block
+        ))
+    }
+}
+
+/// Quorums non-empty and ascending; every array as long as the contract requires.
+fn check_shape(a: &AggregatedResponse) -> Result<(), String> {
+    let quorums = &a.quorum_numbers;
+    if quorums.is_empty() || quorums.windows(2).any(|w| w[0] >= w[1]) {
+        return Err("quorum numbers must be non-empty and ascending".into());
+    }
+    let idx = &a.indices;
+    if a.quorum_apks_g1.len() != quorums.len()
+        || idx.quorum_apk_indices.len() != quorums.len()
+        || idx.total_stake_indices.len() != quorums.len()
+        || idx.non_signer_stake_indices.len() != quorums.len()
+        || idx.non_signer_quorum_bitmap_indices.len() != a.non_signer_pubkeys_g1.len()
+    {
+        return Err("InputArrayLengthMismatch".into());
+    }
+    Ok(())
 }
 
 #[async_trait]

@@ -6,6 +6,7 @@ mod adversarial;
 mod adversarial_sequences;
 mod aggregation;
 mod cached_registry;
+mod checker_vectors;
 mod forgery_and_equivocation;
 mod indices_and_metrics;
 mod lifecycle;
