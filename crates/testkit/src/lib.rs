@@ -18,6 +18,7 @@
 // Fixtures panic on a broken setup by design: a test that cannot build its world should stop.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod scheme_suite;
 pub mod vectors;
 
 use std::collections::BTreeMap;
