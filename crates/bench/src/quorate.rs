@@ -1,17 +1,17 @@
 //! Quorate's runtime behind the driver: `AggregatorCore` on the in-memory registry.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
-use quorate_bls::{Bn254Scheme, G1PublicKey, G2PublicKey, Signature};
+use quorate_bls::{Bn254Scheme, Signature};
 use quorate_domain::{
-    AggregationError, OperatorId, QuorumNumber, ResponseDigest, SignatureVerificationError,
-    SignedTaskResponse, Stake, TaskId, TaskMetadata,
+    AggregationError, OperatorId, ResponseDigest, SignatureVerificationError, SignedTaskResponse,
+    TaskId, TaskMetadata,
 };
-use quorate_runtime::memory::{InMemoryOperator, InMemoryRegistry};
+use quorate_runtime::memory::InMemoryRegistry;
 use quorate_runtime::{AggregatorConfig, AggregatorCore, SignatureOutcome, VerificationMode};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -31,30 +31,20 @@ impl Quorate {
     /// Registers the operators and starts an aggregator (inside a tokio runtime).
     pub fn start(data: Rc<Data>, mode: VerificationMode, inflight: usize) -> Result<Self> {
         let scheme = Arc::new(Bn254Scheme);
-        let registry = Arc::new(InMemoryRegistry::new(Arc::clone(&scheme), data.quorums));
-        let mut ops = Vec::with_capacity(data.keys.len());
-        for ((g1, g2), sk) in data
+        let keys = data
             .keys
-            .g1
+            .secrets
             .iter()
-            .zip(&data.keys.g2)
-            .zip(&data.keys.secrets)
-        {
-            let stakes: BTreeMap<QuorumNumber, Stake> = (0..data.quorums)
-                .map(|q| (QuorumNumber(q), Stake::from(1000u64)))
-                .collect();
-            ops.push(InMemoryOperator {
-                pubkey_g1: G1PublicKey::from_affine(*g1).map_err(|e| anyhow!("{e}"))?,
-                pubkey_g2: G2PublicKey::from_affine(*g2).map_err(|e| anyhow!("{e}"))?,
-                stakes,
-                proof_of_possession: quorate_bls::KeyPair::from_secret_with_rng(
-                    quorate_bls::SecretKey::from_scalar(*sk).map_err(|e| anyhow!("{e}"))?,
+            .map(|sk| {
+                let secret =
+                    quorate_bls::SecretKey::from_scalar(*sk).map_err(|e| anyhow!("{e}"))?;
+                Ok(quorate_bls::KeyPair::from_secret_with_rng(
+                    secret,
                     &mut rand::thread_rng(),
-                )
-                .proof_of_possession(),
-            });
-        }
-        let ids = registry.set_operators(BLOCK, ops)?;
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let (registry, ids) = quorate_testkit::bn254_registry(&keys, data.quorums, 1000, BLOCK)?;
         let op_index = ids
             .iter()
             .enumerate()

@@ -18,8 +18,11 @@
 // Fixtures panic on a broken setup by design: a test that cannot build its world should stop.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bn254;
 pub mod scheme_suite;
 pub mod vectors;
+
+pub use bn254::bn254_registry;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
