@@ -18,7 +18,7 @@ use crate::record::TaskRecord;
 use crate::wallet::WalletAuth;
 
 /// What a key may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Everything, on every task.
@@ -30,7 +30,7 @@ pub enum Role {
 }
 
 /// One configured API key: the key itself (hashed when loaded, then dropped) or its SHA-256.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKey {
     /// Who holds it: the creator name of its tasks.

@@ -4,7 +4,7 @@ use crate::secret::Secret;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::auth::ApiKey;
 
@@ -75,10 +75,17 @@ pub struct NodeArgs {
     /// Task retention and pruning (see `lifecycle.rs`).
     #[command(flatten)]
     pub storage: super::lifecycle::StorageArgs,
+    /// The aggregator's verification mode, limits and threads (see `runtime_config.rs`).
+    #[command(flatten)]
+    pub runtime: crate::runtime_config::RuntimeArgs,
+    /// Print the effective configuration (file, environment and flags merged, validated,
+    /// secrets redacted) as TOML and exit.
+    #[arg(long)]
+    pub print_config: bool,
 }
 
 /// The resolved configuration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NodeConfig {
     /// See [`NodeArgs::dev`].
@@ -109,7 +116,9 @@ pub struct NodeConfig {
     pub reference_block: u64,
     /// Longest task expiry accepted, in ms.
     pub max_expiry_ms: u64,
-    /// See [`NodeArgs::rpc_url`].
+    /// See [`NodeArgs::rpc_url`] (printed without user info, path or query: providers put
+    /// API keys there).
+    #[serde(serialize_with = "serialize_redacted_url")]
     pub rpc_url: Option<String>,
     /// See [`NodeArgs::addresses`].
     pub addresses: Option<PathBuf>,
@@ -187,6 +196,18 @@ pub struct NodeConfig {
     pub prune_batch: usize,
     /// See [`super::lifecycle::StorageArgs::storage_failure_grace_ms`].
     pub storage_failure_grace_ms: u64,
+    /// The aggregator's configuration (`[runtime]` table; see `runtime_config.rs`).
+    pub runtime: crate::runtime_config::RuntimeSettings,
+}
+
+fn serialize_redacted_url<S: serde::Serializer>(
+    url: &Option<String>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match url {
+        Some(u) => serializer.serialize_some(&crate::secret::redact_url(u)),
+        None => serializer.serialize_none(),
+    }
 }
 
 impl Default for NodeConfig {
@@ -243,6 +264,7 @@ impl Default for NodeConfig {
             prune_interval_ms: 60_000,
             prune_batch: 256,
             storage_failure_grace_ms: 2_000,
+            runtime: crate::runtime_config::RuntimeSettings::default(),
         }
     }
 }
@@ -288,6 +310,7 @@ impl NodeConfig {
         args.access.apply(&mut c)?;
         args.operators.apply(&mut c);
         args.storage.apply(&mut c);
+        args.runtime.apply(&mut c.runtime);
         Ok(c)
     }
 }

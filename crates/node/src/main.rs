@@ -26,6 +26,7 @@ mod operator_svc;
 mod quota;
 mod ratelimit;
 mod record;
+mod runtime_config;
 mod secret;
 mod serve;
 mod siwe;

@@ -13,7 +13,7 @@ use quorate_api::pb::client_service_server::ClientServiceServer;
 use quorate_api::pb::operator_service_server::OperatorServiceServer;
 use quorate_bls::Bn254Scheme;
 use quorate_runtime::memory::{InMemoryRegistry, InMemorySubmitter};
-use quorate_runtime::{AggregatorConfig, AggregatorCore};
+use quorate_runtime::AggregatorCore;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -47,6 +47,12 @@ fn init_logs(json: bool) {
 /// Runs the node until SIGTERM or Ctrl-C.
 pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
     let config = NodeConfig::load(&args)?;
+    // Checked before anything starts, so a bad value stops the node with its key named.
+    config.runtime.to_aggregator_config()?;
+    if args.print_config {
+        print!("{}", toml::to_string_pretty(&config)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     init_logs(config.log_json);
     check_mode(&config)?;
     access::check_exposure(&config)?;
@@ -151,7 +157,7 @@ async fn open_state(
     scheme: Arc<Bn254Scheme>,
 ) -> anyhow::Result<NodeState> {
     let core = AggregatorCore::new(
-        AggregatorConfig::default(),
+        config.runtime.to_aggregator_config()?,
         Arc::clone(&backend.registry),
         scheme,
     );

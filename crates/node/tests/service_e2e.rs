@@ -139,3 +139,88 @@ async fn dev_node_alone_completes_tasks_with_simulated_operators() {
     let exit = node.proc.sigterm().expect("node stops on SIGTERM");
     assert!(exit.success(), "{exit:?}");
 }
+
+/// The aggregator inside the node is configured like the rest of it: file, environment and
+/// flags merge, `--print-config` shows the result with secrets redacted, and a node in
+/// optimistic mode completes tasks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runtime_is_configurable_and_print_config_redacts_secrets() {
+    let dir = Scratch::new("runtime-config");
+    let file = dir.0.join("node.toml");
+    std::fs::write(
+        &file,
+        "rpc_url = \"https://user:pw@rpc.example/v2/APIKEY123?token=t0k\"\n\
+         submitter_key = \"0xfeedfacefeedface\"\n\
+         [[api_keys]]\nname = \"ops\"\nkey = \"opskey-s3cret\"\nrole = \"admin\"\n\
+         [runtime]\nverification_mode = \"optimistic\"\nmax_active_tasks = 5\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["node", "--config"])
+        .arg(&file)
+        .args(["--max-active-tasks", "6", "--print-config"])
+        .env("QUORATE_VERIFICATION_LINGER_MS", "3")
+        .output()
+        .expect("print-config");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for expected in [
+        "verification_mode = \"optimistic\"",
+        "max_active_tasks = 6",
+        "verification_linger_ms = 3",
+        "rpc_url = \"https://rpc.example/…\"",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from\n{text}");
+    }
+    for secret in ["pw@", "APIKEY123", "t0k", "feedface", "opskey-s3cret"] {
+        assert!(!text.contains(secret), "{secret} printed in\n{text}");
+    }
+
+    let node = start_node(
+        &dir.0.join("node.redb"),
+        &[
+            "--verification-mode",
+            "optimistic",
+            "--verification-threads",
+            "1",
+        ],
+    );
+    let out = Command::new(BIN)
+        .args([
+            "task",
+            "--node",
+            &node.grpc,
+            "create",
+            "--payload",
+            "5",
+            "--wait",
+        ])
+        .output()
+        .expect("task create");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("\"status\":\"submitted\""), "{text}");
+}
+
+/// A value out of range stops the node before it listens, naming the key and the flag.
+#[test]
+fn an_out_of_range_runtime_setting_stops_the_node_with_its_name() {
+    let dir = Scratch::new("runtime-bad");
+    let out = Command::new(BIN)
+        .args(common::dev_node_args(
+            &dir.0.join("node.redb"),
+            &["--verification-threads", "0"],
+        ))
+        .output()
+        .expect("node");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("runtime.verification_threads") && err.contains("--verification-threads"),
+        "{err}"
+    );
+}
