@@ -58,6 +58,8 @@ pub struct RuntimeSettings {
     pub quarantine_period_ms: u64,
     /// Operators tracked by the quarantine [default: 10000].
     pub max_quarantined_operators: usize,
+    /// Operators with their own metric series; the rest share `other` [default: 1024].
+    pub max_operator_labels: usize,
 }
 
 /// Flags of the `[runtime]` table (each overrides its key).
@@ -117,6 +119,9 @@ pub struct RuntimeArgs {
     /// Operators tracked by the quarantine [default: 10000].
     #[arg(long, env = "QUORATE_MAX_QUARANTINED_OPERATORS")]
     pub max_quarantined_operators: Option<usize>,
+    /// Operators with their own metric series; the rest share `other` [default: 1024].
+    #[arg(long, env = "QUORATE_MAX_OPERATOR_LABELS")]
+    pub max_operator_labels: Option<usize>,
 }
 
 /// Field lists written once: (name, lower bound, upper bound) checks and flag overrides.
@@ -139,7 +144,8 @@ macro_rules! runtime_fields {
             event_buffer,
             verification_linger_ms,
             quarantine_period_ms,
-            max_quarantined_operators
+            max_quarantined_operators,
+            max_operator_labels
         )
     };
 }
@@ -183,6 +189,7 @@ impl Default for RuntimeSettings {
             verification_linger_ms: ms(d.verification_linger),
             quarantine_period_ms: ms(d.quarantine_period),
             max_quarantined_operators: d.max_quarantined_operators,
+            max_operator_labels: d.max_operator_labels,
         }
     }
 }
@@ -194,6 +201,7 @@ fn bounds(name: &str) -> (u64, u64) {
     match name {
         "verification_threads" => (1, 256),
         "verification_linger_ms" => (0, 1_000),
+        "max_operator_labels" => (0, 100_000),
         "quarantine_period_ms" | "max_recorded_errors_per_task" => (0, 86_400_000),
         "event_buffer" | "task_queue_capacity" | "verification_queue_capacity" => (1, 1 << 20),
         "pending_signature_timeout_ms" | "pending_cleanup_interval_ms" => (1, 86_400_000),
@@ -260,6 +268,7 @@ impl RuntimeSettings {
             verification_linger: ms(self.verification_linger_ms),
             quarantine_period: ms(self.quarantine_period_ms),
             max_quarantined_operators: self.max_quarantined_operators,
+            max_operator_labels: self.max_operator_labels,
         })
     }
 }

@@ -66,8 +66,22 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
         self.metadata.task_id()
     }
 
-    /// Runs until the task has a final result.
+    /// Runs until the task has a final result, then counts a missed task for each operator
+    /// of its quorums whose signature is not counted (cancelled tasks count for nobody).
     pub(crate) async fn run(mut self) -> TaskResult {
+        let result = self.run_to_result().await;
+        if !matches!(result, Err(AggregationError::Cancelled { .. })) {
+            let set = Arc::clone(self.tally.set());
+            for (pos, op) in set.operators.iter().enumerate() {
+                if self.tally.counted_digest(pos).is_none() {
+                    self.metrics.operators.missed(&op.id);
+                }
+            }
+        }
+        result
+    }
+
+    async fn run_to_result(&mut self) -> TaskResult {
         let expiry = self.started + self.metadata.time_to_expiry();
         let mut window_end: Option<Instant> = None;
         // The winning digest by value: slots of emptied digests are reused.
@@ -190,6 +204,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
         self.metrics
             .signature_rejected(Rejection::Signature(reason));
         if *reason == SignatureVerificationError::IncorrectSignature {
+            self.metrics.operators.invalid(&operator_id);
             // A failed check: this operator's next signatures are checked alone.
             let label = signature_error_label(reason);
             if let Some(listed) = self.quarantine.strike(operator_id, label) {
@@ -217,6 +232,9 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
 
     pub(crate) fn accept(&self, request: SignatureRequest<S>, verified: bool) {
         self.metrics.signature_accepted();
+        self.metrics
+            .operators
+            .signed(&request.signed.operator_id, self.started.elapsed());
         if let Some(reply) = request.reply {
             let _ = reply.send(Ok(SignatureOutcome::Accepted {
                 task_id: self.task_id(),

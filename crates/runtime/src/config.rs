@@ -69,6 +69,9 @@ pub struct AggregatorConfig {
     /// Operators tracked by the quarantine at most; a new one beyond it evicts the one
     /// released soonest. Default 10 000.
     pub max_quarantined_operators: usize,
+    /// Operators with their own per-operator metric series (label `operator`); later ones
+    /// share the `other` series, so label cardinality stays bounded. Default 1 024.
+    pub max_operator_labels: usize,
 }
 
 impl Default for AggregatorConfig {
@@ -92,6 +95,7 @@ impl Default for AggregatorConfig {
             verification_linger: Duration::ZERO,
             quarantine_period: Duration::from_secs(60),
             max_quarantined_operators: 10_000,
+            max_operator_labels: 1_024,
         }
     }
 }

@@ -109,11 +109,11 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
                 config.max_pending_signatures_per_task,
             )),
             results: Mutex::new(ResultStore::new(config.max_stored_responses)),
+            metrics: Arc::new(RuntimeMetrics::new(config.max_operator_labels)),
             config,
             scheme,
             pool,
             tasks: DashMap::new(),
-            metrics: Arc::new(RuntimeMetrics::default()),
             cancel: CancellationToken::new(),
             tracker: TaskTracker::new(),
             quarantine,
@@ -410,13 +410,14 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
             payload,
         };
         let span = info_span!("submit", task_id = %aggregate.task_id);
-        match submitter.submit(&request).instrument(span).await {
-            Ok(receipt) => {
-                self.shared.metrics.submission(true);
-                Ok(receipt)
-            }
+        let in_flight = self.shared.metrics.submission_started();
+        let outcome = submitter.submit(&request).instrument(span).await;
+        self.shared
+            .metrics
+            .submission_ended(in_flight, outcome.is_ok());
+        match outcome {
+            Ok(receipt) => Ok(receipt),
             Err(e) => {
-                self.shared.metrics.submission(false);
                 warn!(task_id = %aggregate.task_id, error = %e, "submission failed");
                 Err(AggregationError::Submit(e))
             }
@@ -532,6 +533,7 @@ impl<S: SignatureScheme, R> Shared<S, R> {
 
     fn late(&self, task_id: TaskId, operator_id: quorate_domain::OperatorId) -> AggregationError {
         self.metrics.signature_rejected(Rejection::TaskCompleted);
+        self.metrics.operators.late(&operator_id);
         AggregationError::TaskCompleted {
             task_id,
             operator_id,

@@ -17,6 +17,7 @@ mod core;
 mod evidence;
 pub mod memory;
 pub mod metrics;
+mod operator_metrics;
 mod operator_set;
 mod outcome;
 mod pending;

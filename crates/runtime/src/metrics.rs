@@ -9,6 +9,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use quorate_domain::{AggregationError, LimitKind, SignatureVerificationError};
 
+use crate::operator_metrics::OperatorMetrics;
+pub use crate::operator_metrics::{
+    OPERATOR_INVALID, OPERATOR_LATE, OPERATOR_MISSED, OPERATOR_SIGNATURES,
+    OPERATOR_SIGNING_LATENCY, OTHER_OPERATORS,
+};
+
 /// Counter: tasks initialized.
 pub const TASKS_INITIALIZED: &str = "quorate_tasks_initialized_total";
 /// Counter: tasks that produced an aggregate.
@@ -48,6 +54,10 @@ pub const PENDING_TASKS: &str = "quorate_pending_tasks";
 pub const PENDING_SIGNATURES: &str = "quorate_pending_signatures";
 /// Counter: aggregates submitted, label `outcome` (`ok`, `error`).
 pub const SUBMISSIONS: &str = "quorate_submissions_total";
+/// Histogram: seconds a submission took (until its receipt or its error), label `outcome`.
+pub const SUBMISSION_LATENCY: &str = "quorate_submission_latency_seconds";
+/// Gauge: submissions waiting for their receipt.
+pub const SUBMISSIONS_IN_FLIGHT: &str = "quorate_submissions_in_flight";
 
 /// Every metric name, for documentation checks and dashboards.
 pub const ALL: &[&str] = &[
@@ -70,6 +80,13 @@ pub const ALL: &[&str] = &[
     PENDING_TASKS,
     PENDING_SIGNATURES,
     SUBMISSIONS,
+    SUBMISSION_LATENCY,
+    SUBMISSIONS_IN_FLIGHT,
+    OPERATOR_SIGNATURES,
+    OPERATOR_INVALID,
+    OPERATOR_LATE,
+    OPERATOR_MISSED,
+    OPERATOR_SIGNING_LATENCY,
 ];
 
 /// Values of the `reason` label of [`SIGNATURES_REJECTED`] and [`QUARANTINE_STRIKES`].
@@ -206,8 +223,12 @@ impl StatsSnapshot {
 
 /// The runtime's counters: one method per event, each counted once here and once through
 /// the facade. Shared by the core and every task actor.
-#[derive(Default, Debug)]
+#[derive(Debug)]
 pub(crate) struct RuntimeMetrics {
+    /// Per-operator series (bounded labels).
+    pub(crate) operators: OperatorMetrics,
+    /// [`SUBMISSIONS_IN_FLIGHT`].
+    submissions_in_flight: AtomicU64,
     /// [`TASKS_INITIALIZED`].
     tasks_initialized: AtomicU64,
     /// [`TASKS_AGGREGATED`].
@@ -239,6 +260,26 @@ fn add(counter: &AtomicU64, n: u64) {
 }
 
 impl RuntimeMetrics {
+    /// Counters at zero; at most `max_operator_labels` operators get their own series.
+    pub(crate) fn new(max_operator_labels: usize) -> Self {
+        Self {
+            operators: OperatorMetrics::new(max_operator_labels),
+            submissions_in_flight: AtomicU64::new(0),
+            tasks_initialized: AtomicU64::new(0),
+            tasks_aggregated: AtomicU64::new(0),
+            tasks_expired: AtomicU64::new(0),
+            tasks_failed: AtomicU64::new(0),
+            signatures_accepted: AtomicU64::new(0),
+            signatures_rejected: AtomicU64::new(0),
+            signatures_buffered: AtomicU64::new(0),
+            pending_dropped: AtomicU64::new(0),
+            limits_reached: AtomicU64::new(0),
+            equivocations: AtomicU64::new(0),
+            quarantine_strikes: AtomicU64::new(0),
+            aggregate_checks_failed: AtomicU64::new(0),
+        }
+    }
+
     /// A task started aggregating; `active` tasks are aggregating now.
     pub(crate) fn task_initialized(&self, active: usize) {
         add(&self.tasks_initialized, 1);
@@ -337,10 +378,24 @@ impl RuntimeMetrics {
         metrics::histogram!(AGGREGATION_LATENCY).record(seconds);
     }
 
-    /// An aggregate was submitted (`ok`) or its submission failed.
-    pub(crate) fn submission(&self, ok: bool) {
+    /// A submission starts; pass what this returns to [`Self::submission_ended`].
+    pub(crate) fn submission_started(&self) -> std::time::Instant {
+        let now = self.submissions_in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        metrics::gauge!(SUBMISSIONS_IN_FLIGHT).set(now as f64);
+        std::time::Instant::now()
+    }
+
+    /// The submission begun at `started` landed (`ok`) or failed.
+    pub(crate) fn submission_ended(&self, started: std::time::Instant, ok: bool) {
+        let now = self
+            .submissions_in_flight
+            .fetch_sub(1, Ordering::Relaxed)
+            .saturating_sub(1);
+        metrics::gauge!(SUBMISSIONS_IN_FLIGHT).set(now as f64);
         let outcome = if ok { "ok" } else { "error" };
         metrics::counter!(SUBMISSIONS, "outcome" => outcome).increment(1);
+        metrics::histogram!(SUBMISSION_LATENCY, "outcome" => outcome)
+            .record(started.elapsed().as_secs_f64());
     }
 
     /// Reads every counter.

@@ -198,6 +198,8 @@ fn stats_and_facade_metrics_agree_and_labels_are_declared() {
                 (_, "reason") => m::REJECTION_REASONS,
                 (_, "limit") => m::LIMITS,
                 (_, "outcome") => &["ok", "error"][..],
+                // Operator ids (bounded by `max_operator_labels`) or `other`.
+                (_, "operator") => continue,
                 (n, k) => panic!("{n} has an undeclared label {k}"),
             };
             assert!(
@@ -245,4 +247,76 @@ fn the_metrics_reference_lists_every_metric_and_label_value() {
             "docs/metrics.md misses label value {value}"
         );
     }
+}
+
+/// Per-operator series: counted signatures with their latency, invalid, late and missed, one
+/// series per operator up to `max_operator_labels`, the rest under `other`.
+#[test]
+fn per_operator_metrics_are_bounded_by_the_label_cap() {
+    use quorate_runtime::metrics as m;
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let ids = metrics::with_local_recorder(&recorder, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut cfg = config();
+            cfg.max_operator_labels = 2;
+            let f = fixture(&[&[(0, 100)], &[(0, 100)], &[(0, 100)], &[(0, 100)]], cfg);
+            // Task 1: operators 0 and 1 sign (50 % is enough), 2 sends a forgery, 3 is silent.
+            f.core.initialize_task(task(1, &[(0, 50)])).await.unwrap();
+            f.send(0, 1, digest(1)).await.unwrap();
+            let _ = f.send_forged(2, 1, digest(1)).await;
+            f.send(1, 1, digest(1)).await.unwrap();
+            f.core
+                .wait_for_aggregation(TaskId::from(1u32), WAIT)
+                .await
+                .unwrap();
+            // Operator 3 comes late.
+            assert!(f.send(3, 1, digest(1)).await.is_err());
+            f.ids.clone()
+        })
+    });
+    let snapshot = snapshotter.snapshot().into_vec();
+    let value = |name: &str, operator: &str| -> u64 {
+        snapshot
+            .iter()
+            .filter(|(key, _, _, _)| key.key().name() == name)
+            .filter(|(key, _, _, _)| {
+                key.key()
+                    .labels()
+                    .any(|l| l.key() == "operator" && l.value() == operator)
+            })
+            .map(|(_, _, _, value)| match value {
+                DebugValue::Counter(c) => *c,
+                DebugValue::Histogram(h) => h.len() as u64,
+                _ => 0,
+            })
+            .sum()
+    };
+    let (first, second) = (ids[0].to_string(), ids[2].to_string());
+    // The first two operators seen (0, then 2 with its forgery) have their own series.
+    assert_eq!(value(m::OPERATOR_SIGNATURES, &first), 1);
+    assert_eq!(value(m::OPERATOR_SIGNING_LATENCY, &first), 1);
+    assert_eq!(value(m::OPERATOR_MISSED, &first), 0);
+    assert_eq!(value(m::OPERATOR_INVALID, &second), 1);
+    assert_eq!(value(m::OPERATOR_MISSED, &second), 1, "its forgery is not a signature");
+    // Operators 1 and 3 came after the cap: 1's signature, 3's miss and lateness are `other`.
+    assert_eq!(value(m::OPERATOR_SIGNATURES, m::OTHER_OPERATORS), 1);
+    assert_eq!(value(m::OPERATOR_MISSED, m::OTHER_OPERATORS), 1);
+    assert_eq!(value(m::OPERATOR_LATE, m::OTHER_OPERATORS), 1);
+    let labels: std::collections::BTreeSet<String> = snapshot
+        .iter()
+        .flat_map(|(key, _, _, _)| {
+            key.key()
+                .labels()
+                .filter(|l| l.key() == "operator")
+                .map(|l| l.value().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(labels.len(), 3, "two operators and other: {labels:?}");
 }
