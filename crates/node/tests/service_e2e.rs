@@ -79,24 +79,11 @@ async fn node_and_operator_processes_complete_100_tasks() {
         "{text}"
     );
     assert!(text.contains("next_page_token"), "{text}");
-    let out = Command::new(BIN)
-        .args([
-            "task",
-            "--node",
-            &node.grpc,
-            "create",
-            "--payload",
-            "hello",
-            "--expiry-ms",
-            "500",
-            "--quorum",
-            "0:100",
-            "--wait",
-        ])
-        .output()
-        .expect("task create --wait");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
+    let text = create_and_wait(
+        &node.grpc,
+        "hello",
+        &["--expiry-ms", "500", "--quorum", "0:100"],
+    );
     // Only 3 of 4 operators run: a 100% threshold cannot be met, so the task expires.
     assert!(
         text.lines().last().unwrap_or("").contains("expired"),
@@ -108,20 +95,7 @@ async fn node_and_operator_processes_complete_100_tasks() {
 async fn dev_node_alone_completes_tasks_with_simulated_operators() {
     let dir = Scratch::new("dev");
     let node = start_node(&dir.0.join("node.redb"), &[]);
-    let out = Command::new(BIN)
-        .args([
-            "task",
-            "--node",
-            &node.grpc,
-            "create",
-            "--payload",
-            "12",
-            "--wait",
-        ])
-        .output()
-        .expect("task create");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
+    let text = create_and_wait(&node.grpc, "12", &[]);
     let statuses: Vec<&str> = text
         .lines()
         .filter_map(|l| l.split("\"status\":\"").nth(1)?.split('"').next())
@@ -189,20 +163,7 @@ async fn the_runtime_is_configurable_and_print_config_redacts_secrets() {
             "1",
         ],
     );
-    let out = Command::new(BIN)
-        .args([
-            "task",
-            "--node",
-            &node.grpc,
-            "create",
-            "--payload",
-            "5",
-            "--wait",
-        ])
-        .output()
-        .expect("task create");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
+    let text = create_and_wait(&node.grpc, "5", &[]);
     assert!(text.contains("\"status\":\"submitted\""), "{text}");
 }
 
@@ -223,4 +184,17 @@ fn an_out_of_range_runtime_setting_stops_the_node_with_its_name() {
         err.contains("runtime.verification_threads") && err.contains("--verification-threads"),
         "{err}"
     );
+}
+
+/// `quorate task create --payload PAYLOAD [ARGS] --wait` against `grpc`; its output.
+fn create_and_wait(grpc: &str, payload: &str, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(["task", "--node", grpc, "create", "--payload", payload])
+        .args(args)
+        .arg("--wait")
+        .output()
+        .expect("task create --wait");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}");
+    text
 }

@@ -11,6 +11,45 @@ use quorate_testkit::*;
 
 const WAIT: Duration = Duration::from_secs(60);
 
+type Snapshot = Vec<(
+    metrics_util::CompositeKey,
+    Option<metrics::Unit>,
+    Option<metrics::SharedString>,
+    DebugValue,
+)>;
+
+/// Runs `scenario` on a paused current-thread runtime with a local debugging recorder and
+/// returns its output and everything recorded.
+fn recorded<T, F: std::future::Future<Output = T>>(scenario: impl FnOnce() -> F) -> (T, Snapshot) {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let out = metrics::with_local_recorder(&recorder, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        rt.block_on(scenario())
+    });
+    (out, snapshotter.snapshot().into_vec())
+}
+
+/// The sum of `name`'s counters (or histogram sample counts) whose labels include `label`.
+fn total(snapshot: &Snapshot, name: &str, label: Option<(&str, &str)>) -> u64 {
+    snapshot
+        .iter()
+        .filter(|(key, _, _, _)| key.key().name() == name)
+        .filter(|(key, _, _, _)| {
+            label.is_none_or(|(k, v)| key.key().labels().any(|l| l.key() == k && l.value() == v))
+        })
+        .map(|(_, _, _, value)| match value {
+            DebugValue::Counter(c) => *c,
+            DebugValue::Histogram(h) => h.len() as u64,
+            _ => 0,
+        })
+        .sum()
+}
+
 #[tokio::test(start_paused = true)]
 async fn update_response_indices_rereads_only_the_indices_for_the_new_block() {
     let f = fixture(&[&[(0, 100)], &[(0, 100)], &[(0, 100)]], config());
@@ -57,42 +96,19 @@ async fn update_response_indices_rereads_only_the_indices_for_the_new_block() {
 
 #[test]
 fn metrics_count_tasks_and_rejections_by_reason() {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    metrics::with_local_recorder(&recorder, || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()
+    let ((), snapshot) = recorded(|| async {
+        let f = fixture(&[&[(0, 100)], &[(0, 100)]], config());
+        f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
+        let _ = f.send_forged(0, 1, digest(1)).await;
+        f.send(0, 1, digest(1)).await.unwrap();
+        let _ = f.send(0, 1, digest(1)).await;
+        f.send(1, 1, digest(1)).await.unwrap();
+        f.core
+            .wait_for_aggregation(TaskId::from(1u32), WAIT)
+            .await
             .unwrap();
-        rt.block_on(async {
-            let f = fixture(&[&[(0, 100)], &[(0, 100)]], config());
-            f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
-            let _ = f.send_forged(0, 1, digest(1)).await;
-            f.send(0, 1, digest(1)).await.unwrap();
-            let _ = f.send(0, 1, digest(1)).await;
-            f.send(1, 1, digest(1)).await.unwrap();
-            f.core
-                .wait_for_aggregation(TaskId::from(1u32), WAIT)
-                .await
-                .unwrap();
-        });
     });
-    let snapshot = snapshotter.snapshot().into_vec();
-    let counter = |name: &str, label: Option<(&str, &str)>| -> u64 {
-        snapshot
-            .iter()
-            .filter(|(key, _, _, _)| key.key().name() == name)
-            .filter(|(key, _, _, _)| {
-                label
-                    .is_none_or(|(k, v)| key.key().labels().any(|l| l.key() == k && l.value() == v))
-            })
-            .map(|(_, _, _, value)| match value {
-                DebugValue::Counter(c) => *c,
-                _ => 0,
-            })
-            .sum()
-    };
+    let counter = |name: &str, label: Option<(&str, &str)>| total(&snapshot, name, label);
     use quorate_runtime::metrics as m;
     assert_eq!(counter(m::TASKS_INITIALIZED, None), 1);
     assert_eq!(counter(m::TASKS_AGGREGATED, None), 1);
@@ -118,51 +134,32 @@ fn metrics_count_tasks_and_rejections_by_reason() {
 #[test]
 fn stats_and_facade_metrics_agree_and_labels_are_declared() {
     use quorate_runtime::metrics as m;
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    let stats = metrics::with_local_recorder(&recorder, || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()
+    let (stats, snapshot) = recorded(|| async {
+        let mut cfg = config();
+        cfg.max_pending_signatures_per_task = 1;
+        cfg.max_digests_per_task = 1;
+        let f = fixture(&[&[(0, 100)], &[(0, 100)], &[(0, 100)]], cfg);
+        // Buffered before its task exists, one refused by the per-task buffer limit.
+        f.send(0, 1, digest(1)).await.unwrap();
+        assert!(f.send(1, 1, digest(1)).await.is_err());
+        f.core.initialize_task(task(1, &[(0, 60)])).await.unwrap();
+        let _ = f.send_forged(1, 1, digest(1)).await;
+        // A second digest is over the per-task digest limit.
+        assert!(f.send(2, 1, digest(2)).await.is_err());
+        f.send(1, 1, digest(1)).await.unwrap();
+        f.core
+            .wait_for_aggregation(TaskId::from(1u32), WAIT)
+            .await
             .unwrap();
-        rt.block_on(async {
-            let mut cfg = config();
-            cfg.max_pending_signatures_per_task = 1;
-            cfg.max_digests_per_task = 1;
-            let f = fixture(&[&[(0, 100)], &[(0, 100)], &[(0, 100)]], cfg);
-            // Buffered before its task exists, one refused by the per-task buffer limit.
-            f.send(0, 1, digest(1)).await.unwrap();
-            assert!(f.send(1, 1, digest(1)).await.is_err());
-            f.core.initialize_task(task(1, &[(0, 60)])).await.unwrap();
-            let _ = f.send_forged(1, 1, digest(1)).await;
-            // A second digest is over the per-task digest limit.
-            assert!(f.send(2, 1, digest(2)).await.is_err());
-            f.send(1, 1, digest(1)).await.unwrap();
-            f.core
-                .wait_for_aggregation(TaskId::from(1u32), WAIT)
-                .await
-                .unwrap();
-            // Late for a finished task.
-            assert!(f.send(2, 1, digest(1)).await.is_err());
-            // Cancelled: a failed task with its reason.
-            f.core.initialize_task(task(2, &[(0, 100)])).await.unwrap();
-            f.core.cancel_task(TaskId::from(2u32)).unwrap();
-            let _ = f.core.wait_for_aggregation(TaskId::from(2u32), WAIT).await;
-            f.core.stats()
-        })
+        // Late for a finished task.
+        assert!(f.send(2, 1, digest(1)).await.is_err());
+        // Cancelled: a failed task with its reason.
+        f.core.initialize_task(task(2, &[(0, 100)])).await.unwrap();
+        f.core.cancel_task(TaskId::from(2u32)).unwrap();
+        let _ = f.core.wait_for_aggregation(TaskId::from(2u32), WAIT).await;
+        f.core.stats()
     });
-    let snapshot = snapshotter.snapshot().into_vec();
-    let counter = |name: &str| -> u64 {
-        snapshot
-            .iter()
-            .filter(|(key, _, _, _)| key.key().name() == name)
-            .map(|(_, _, _, value)| match value {
-                DebugValue::Counter(c) => *c,
-                _ => 0,
-            })
-            .sum()
-    };
+    let counter = |name: &str| total(&snapshot, name, None);
     let pairs = [
         (m::TASKS_INITIALIZED, stats.tasks_initialized),
         (m::TASKS_AGGREGATED, stats.tasks_aggregated),
@@ -254,56 +251,35 @@ fn the_metrics_reference_lists_every_metric_and_label_value() {
 #[test]
 fn per_operator_metrics_are_bounded_by_the_label_cap() {
     use quorate_runtime::metrics as m;
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    let ids = metrics::with_local_recorder(&recorder, || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()
+    let (ids, snapshot) = recorded(|| async {
+        let mut cfg = config();
+        cfg.max_operator_labels = 2;
+        let f = fixture(&[&[(0, 100)], &[(0, 100)], &[(0, 100)], &[(0, 100)]], cfg);
+        // Task 1: operators 0 and 1 sign (50 % is enough), 2 sends a forgery, 3 is silent.
+        f.core.initialize_task(task(1, &[(0, 50)])).await.unwrap();
+        f.send(0, 1, digest(1)).await.unwrap();
+        let _ = f.send_forged(2, 1, digest(1)).await;
+        f.send(1, 1, digest(1)).await.unwrap();
+        f.core
+            .wait_for_aggregation(TaskId::from(1u32), WAIT)
+            .await
             .unwrap();
-        rt.block_on(async {
-            let mut cfg = config();
-            cfg.max_operator_labels = 2;
-            let f = fixture(&[&[(0, 100)], &[(0, 100)], &[(0, 100)], &[(0, 100)]], cfg);
-            // Task 1: operators 0 and 1 sign (50 % is enough), 2 sends a forgery, 3 is silent.
-            f.core.initialize_task(task(1, &[(0, 50)])).await.unwrap();
-            f.send(0, 1, digest(1)).await.unwrap();
-            let _ = f.send_forged(2, 1, digest(1)).await;
-            f.send(1, 1, digest(1)).await.unwrap();
-            f.core
-                .wait_for_aggregation(TaskId::from(1u32), WAIT)
-                .await
-                .unwrap();
-            // Operator 3 comes late.
-            assert!(f.send(3, 1, digest(1)).await.is_err());
-            f.ids.clone()
-        })
+        // Operator 3 comes late.
+        assert!(f.send(3, 1, digest(1)).await.is_err());
+        f.ids.clone()
     });
-    let snapshot = snapshotter.snapshot().into_vec();
-    let value = |name: &str, operator: &str| -> u64 {
-        snapshot
-            .iter()
-            .filter(|(key, _, _, _)| key.key().name() == name)
-            .filter(|(key, _, _, _)| {
-                key.key()
-                    .labels()
-                    .any(|l| l.key() == "operator" && l.value() == operator)
-            })
-            .map(|(_, _, _, value)| match value {
-                DebugValue::Counter(c) => *c,
-                DebugValue::Histogram(h) => h.len() as u64,
-                _ => 0,
-            })
-            .sum()
-    };
+    let value = |name: &str, operator: &str| total(&snapshot, name, Some(("operator", operator)));
     let (first, second) = (ids[0].to_string(), ids[2].to_string());
     // The first two operators seen (0, then 2 with its forgery) have their own series.
     assert_eq!(value(m::OPERATOR_SIGNATURES, &first), 1);
     assert_eq!(value(m::OPERATOR_SIGNING_LATENCY, &first), 1);
     assert_eq!(value(m::OPERATOR_MISSED, &first), 0);
     assert_eq!(value(m::OPERATOR_INVALID, &second), 1);
-    assert_eq!(value(m::OPERATOR_MISSED, &second), 1, "its forgery is not a signature");
+    assert_eq!(
+        value(m::OPERATOR_MISSED, &second),
+        1,
+        "its forgery is not a signature"
+    );
     // Operators 1 and 3 came after the cap: 1's signature, 3's miss and lateness are `other`.
     assert_eq!(value(m::OPERATOR_SIGNATURES, m::OTHER_OPERATORS), 1);
     assert_eq!(value(m::OPERATOR_MISSED, m::OTHER_OPERATORS), 1);
