@@ -48,7 +48,6 @@ pub trait OperatorRegistry<S: SignatureScheme>: Send + Sync + 'static {
     ) -> Result<CheckSignaturesIndices, RegistryError>;
 }
 
-
 // A mocked registry (`MockOperatorRegistry`) for unit tests of one layer. Declared with
 // `mock!` rather than `automock`, which cannot be combined with `auto_impl` on the trait.
 #[cfg(any(test, feature = "mock"))]

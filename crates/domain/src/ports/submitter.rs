@@ -50,7 +50,6 @@ pub trait ResponseSubmitter: Send + Sync + 'static {
     }
 }
 
-
 // A mocked submitter (`MockResponseSubmitter`); see `MockOperatorRegistry` for why `mock!`.
 #[cfg(any(test, feature = "mock"))]
 mockall::mock! {
