@@ -7,7 +7,7 @@
 //! - every numeric leaf at any depth (JSON numbers and numeric strings; paths through object
 //!   keys and array indices) is compared in exact decimal arithmetic ([`Decimal`]; 256-bit
 //!   integers and long decimals keep every digit);
-//! - each numeric field's [median](mod@median) must be within a [`Tolerance`] of every value.
+//! - each numeric field's median ([`median()`]) must be within a [`Tolerance`] of every value.
 //!   A string in numeric syntax (`"42"`, `"-1.50"`) is a number too; a field that merely looks
 //!   numeric (a version, an id) must then agree within the tolerance — give such fields a
 //!   non-numeric form (`"v42"`, hex) if they must match exactly;
@@ -45,17 +45,19 @@
 // Every dependency in Cargo.toml is used (CI: clippy -D warnings); dev-dependencies are
 // exempt because each test binary uses only some of them.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
+// The public API is what lib.rs re-exports, each item once.
+#![warn(unreachable_pub)]
 
-pub mod abi;
-pub mod codec;
-pub mod digest;
+mod abi;
+mod codec;
+mod digest;
 mod error;
-pub mod median;
-pub mod normalize;
-pub mod number;
+mod median;
+mod normalize;
+mod number;
 mod outcome;
-pub mod path;
-pub mod policy;
+mod path;
+mod policy;
 
 pub use abi::{AbiCodec, AbiField, AbiType};
 pub use codec::{canonical_json_string, CanonicalJson, Codec};
@@ -63,10 +65,10 @@ pub use digest::{consensus_digest, digests, full_digest, keccak256, Digests};
 pub use error::{CodecError, ConsensusError, NumberError, Shortfall};
 pub use median::{median, Tolerance};
 pub use normalize::{normalize, normalize_with_codec, ConsensusConfig, OperatorResponse};
-pub use number::Decimal;
+pub use number::{Decimal, MAX_INTEGER_DIGITS, MAX_SCALE};
 pub use outcome::{
     Adjustment, ConsensusOutcome, ConsensusStats, Disagreement, Exclusion, FieldIssue, Issue,
     OperatorIssue, OperatorValue,
 };
-pub use path::{AttestationPaths, FieldPath, Segment};
+pub use path::{AttestationPaths, FieldPath, Segment, MAX_DEPTH};
 pub use policy::{MinAgreeing, OutlierPolicy, WeightMeasure};
