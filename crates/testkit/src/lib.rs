@@ -147,6 +147,15 @@ impl Fixture {
         InMemorySubmitter::new(Arc::clone(&self.scheme), Arc::clone(&self.registry))
     }
 
+    /// Task `task`'s aggregate: waits (up to a minute, paused clocks included) and panics
+    /// if the task ended otherwise.
+    pub async fn aggregated(&self, task: u32) -> Arc<quorate_domain::AggregatedResponse> {
+        self.core
+            .wait_for_aggregation(TaskId::from(task), Duration::from_secs(60))
+            .await
+            .unwrap_or_else(|e| panic!("task {task} did not aggregate: {e}"))
+    }
+
     /// Sends operator `op`'s honest signature of `d` for task `task` to the core.
     pub async fn send(
         &self,

@@ -19,11 +19,7 @@ async fn one_quorum_one_operator() {
         out,
         SignatureOutcome::Accepted { verified: true, .. }
     ));
-    let agg = f
-        .core
-        .wait_for_aggregation(TaskId::from(1u32), WAIT)
-        .await
-        .unwrap();
+    let agg = f.aggregated(1).await;
     assert_eq!(agg.digest, digest(7));
     assert!(agg.non_signer_ids.is_empty());
     assert_eq!(agg.signed_stake, vec![Stake::from(100u8)]);
@@ -38,11 +34,7 @@ async fn three_operators_one_quorum_all_sign() {
     for op in 0..3 {
         f.send(op, 1, digest(1)).await.unwrap();
     }
-    let agg = f
-        .core
-        .wait_for_aggregation(TaskId::from(1u32), WAIT)
-        .await
-        .unwrap();
+    let agg = f.aggregated(1).await;
     assert_eq!(agg.signer_ids, f.sorted_ids(&[0, 1, 2]));
     assert_eq!(agg.total_stake, vec![Stake::from(600u16)]);
     assert!(f.submitter().check(&req(&agg)).await.is_ok());
@@ -71,11 +63,7 @@ async fn threshold_exactly_met_aggregates_with_non_signer() {
     let f = fixture(&[&[(0, 100)], &[(0, 100)]], config());
     f.core.initialize_task(task(5, &[(0, 50)])).await.unwrap();
     f.send(1, 5, digest(1)).await.unwrap();
-    let agg = f
-        .core
-        .wait_for_aggregation(TaskId::from(5u32), WAIT)
-        .await
-        .unwrap();
+    let agg = f.aggregated(5).await;
     assert_eq!(agg.non_signer_ids, vec![f.ids[0]]);
     assert_eq!(agg.non_signer_pubkeys_g1.len(), 1);
     assert_eq!(agg.indices.non_signer_stake_indices, vec![vec![0]]);
@@ -129,11 +117,7 @@ async fn two_quorums_operator_in_both_counts_twice() {
         .unwrap();
     f.send(0, 3, digest(9)).await.unwrap();
     f.send(1, 3, digest(9)).await.unwrap();
-    let agg = f
-        .core
-        .wait_for_aggregation(TaskId::from(3u32), WAIT)
-        .await
-        .unwrap();
+    let agg = f.aggregated(3).await;
     assert_eq!(
         agg.signed_stake,
         vec![Stake::from(150u8), Stake::from(100u8)]

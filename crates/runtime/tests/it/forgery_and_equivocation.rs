@@ -69,11 +69,7 @@ async fn optimistic_window_never_delivers_an_aggregate_below_threshold() {
     for op in [0, 3] {
         f.send(op, 1, digest(1)).await.unwrap();
     }
-    let agg = f
-        .core
-        .wait_for_aggregation(TaskId::from(1u32), WAIT)
-        .await
-        .unwrap();
+    let agg = f.aggregated(1).await;
     assert_eq!(agg.signer_ids, f.sorted_ids(&[0, 3]));
     f.submitter().check(&req(&agg)).await.unwrap();
 }
@@ -111,11 +107,7 @@ async fn forged_digests_under_honest_ids_do_not_keep_honest_signatures_out() {
             let out = f.send(op, 1, digest(1)).await;
             assert!(out.is_ok(), "{m:?}: honest operator {op} refused: {out:?}");
         }
-        let agg = f
-            .core
-            .wait_for_aggregation(TaskId::from(1u32), WAIT)
-            .await
-            .unwrap();
+        let agg = f.aggregated(1).await;
         assert_eq!(
             agg.signer_ids,
             f.sorted_ids(&(0..10).collect::<Vec<_>>()),
@@ -148,11 +140,7 @@ async fn a_forgery_racing_the_honest_signature_in_one_batch_does_not_block_it() 
         }
         assert!(honest.is_ok(), "{m:?}: {honest:?}");
         assert!(other.is_ok(), "{m:?}: {other:?}");
-        let agg = f
-            .core
-            .wait_for_aggregation(TaskId::from(1u32), WAIT)
-            .await
-            .unwrap();
+        let agg = f.aggregated(1).await;
         assert_eq!(agg.signer_ids, f.sorted_ids(&[0, 1]), "{m:?}");
         f.submitter().check(&req(&agg)).await.unwrap();
     }
@@ -211,11 +199,7 @@ async fn equivocation_is_refused_and_kept_as_evidence_once() {
         assert_eq!(f.core.stats().equivocations, 1, "{m:?}");
         // The first signatures still count.
         f.send(2, 1, digest(1)).await.unwrap();
-        let agg = f
-            .core
-            .wait_for_aggregation(TaskId::from(1u32), WAIT)
-            .await
-            .unwrap();
+        let agg = f.aggregated(1).await;
         assert_eq!(agg.signer_ids, f.sorted_ids(&[0, 1, 2]), "{m:?}");
     }
 }
@@ -308,11 +292,7 @@ async fn a_task_every_operator_signed_finishes_without_waiting_out_its_window() 
         for op in 0..3 {
             f.send(op, 1, digest(1)).await.unwrap();
         }
-        let agg = f
-            .core
-            .wait_for_aggregation(TaskId::from(1u32), WAIT)
-            .await
-            .unwrap();
+        let agg = f.aggregated(1).await;
         // Paused time only moves when every task sleeps: an early finish takes none of it.
         assert!(
             start.elapsed() < Duration::from_secs(5),

@@ -56,11 +56,7 @@ async fn update_response_indices_rereads_only_the_indices_for_the_new_block() {
     f.core.initialize_task(task(1, &[(0, 60)])).await.unwrap();
     f.send(0, 1, digest(1)).await.unwrap();
     f.send(1, 1, digest(1)).await.unwrap();
-    let agg = f
-        .core
-        .wait_for_aggregation(TaskId::from(1u32), WAIT)
-        .await
-        .unwrap();
+    let agg = f.aggregated(1).await;
     assert_eq!(agg.indices.non_signer_quorum_bitmap_indices, vec![0]);
     // A later registry update (same operators) moves the update indices.
     let same: Vec<_> = f
@@ -103,10 +99,7 @@ fn metrics_count_tasks_and_rejections_by_reason() {
         f.send(0, 1, digest(1)).await.unwrap();
         let _ = f.send(0, 1, digest(1)).await;
         f.send(1, 1, digest(1)).await.unwrap();
-        f.core
-            .wait_for_aggregation(TaskId::from(1u32), WAIT)
-            .await
-            .unwrap();
+        f.aggregated(1).await;
     });
     let counter = |name: &str, label: Option<(&str, &str)>| total(&snapshot, name, label);
     use quorate_runtime::metrics as m;
@@ -147,10 +140,7 @@ fn stats_and_facade_metrics_agree_and_labels_are_declared() {
         // A second digest is over the per-task digest limit.
         assert!(f.send(2, 1, digest(2)).await.is_err());
         f.send(1, 1, digest(1)).await.unwrap();
-        f.core
-            .wait_for_aggregation(TaskId::from(1u32), WAIT)
-            .await
-            .unwrap();
+        f.aggregated(1).await;
         // Late for a finished task.
         assert!(f.send(2, 1, digest(1)).await.is_err());
         // Cancelled: a failed task with its reason.
@@ -260,10 +250,7 @@ fn per_operator_metrics_are_bounded_by_the_label_cap() {
         f.send(0, 1, digest(1)).await.unwrap();
         let _ = f.send_forged(2, 1, digest(1)).await;
         f.send(1, 1, digest(1)).await.unwrap();
-        f.core
-            .wait_for_aggregation(TaskId::from(1u32), WAIT)
-            .await
-            .unwrap();
+        f.aggregated(1).await;
         // Operator 3 comes late.
         assert!(f.send(3, 1, digest(1)).await.is_err());
         f.ids.clone()

@@ -40,11 +40,7 @@ async fn optimistic_mode_accepts_unverified_and_aggregates() {
             }
         ));
     }
-    let agg = f
-        .core
-        .wait_for_aggregation(TaskId::from(1u32), WAIT)
-        .await
-        .unwrap();
+    let agg = f.aggregated(1).await;
     assert_eq!(agg.signer_ids.len(), 3);
     f.submitter().check(&req(&agg)).await.unwrap();
 }
@@ -65,11 +61,7 @@ async fn optimistic_mode_checks_signatures_counted_during_the_window() {
         };
         f.core.process_signed_response(s).await.unwrap();
     }
-    let agg = f
-        .core
-        .wait_for_aggregation(TaskId::from(1u32), WAIT)
-        .await
-        .unwrap();
+    let agg = f.aggregated(1).await;
     assert_eq!(agg.signer_ids, f.sorted_ids(&[0, 1, 3]));
     f.submitter().check(&req(&agg)).await.unwrap();
 }
@@ -85,11 +77,7 @@ async fn optimistic_mode_bisects_out_bad_signatures_and_keeps_going() {
     f.send_forged(1, 1, digest(1)).await.unwrap();
     f.send(2, 1, digest(1)).await.unwrap();
     f.send(3, 1, digest(1)).await.unwrap();
-    let agg = f
-        .core
-        .wait_for_aggregation(TaskId::from(1u32), WAIT)
-        .await
-        .unwrap();
+    let agg = f.aggregated(1).await;
     assert_eq!(agg.signer_ids, f.sorted_ids(&[0, 2, 3]));
     f.submitter().check(&req(&agg)).await.unwrap();
     match f.core.wait_for_aggregation(TaskId::from(1u32), WAIT).await {
@@ -205,11 +193,7 @@ async fn the_checker_rejects_a_tampered_aggregate() {
     f.core.initialize_task(task(1, &[(0, 60)])).await.unwrap();
     f.send(0, 1, digest(1)).await.unwrap();
     f.send(1, 1, digest(1)).await.unwrap();
-    let agg = f
-        .core
-        .wait_for_aggregation(TaskId::from(1u32), WAIT)
-        .await
-        .unwrap();
+    let agg = f.aggregated(1).await;
     let submitter = f.submitter();
     let mut dropped = (*agg).clone();
     dropped.non_signer_ids.clear();

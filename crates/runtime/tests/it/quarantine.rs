@@ -72,10 +72,6 @@ async fn quarantine_lists_the_faulty_operator_in_eager_mode_and_expires() {
     for op in 0..5 {
         f.send(op, 99, digest(1)).await.unwrap();
     }
-    let agg = f
-        .core
-        .wait_for_aggregation(TaskId::from(99u32), WAIT)
-        .await
-        .unwrap();
+    let agg = f.aggregated(99).await;
     assert_eq!(agg.signer_ids.len(), 5);
 }
