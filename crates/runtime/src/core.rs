@@ -192,6 +192,13 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
         self.shared.evidence.subscribe()
     }
 
+    /// The registry this core reads, behind its one operator-set cache: read operator sets
+    /// through it (it is an `OperatorRegistry`) to share the core's cache instead of
+    /// fetching them again.
+    pub fn registry(&self) -> &Arc<CachedRegistry<S, Arc<R>>> {
+        &self.shared.registry
+    }
+
     /// The indexed operator set of some quorums at a block, from the shared cache.
     pub async fn operator_set(
         &self,

@@ -30,8 +30,6 @@ pub struct Env {
     pub devnet: Devnet,
     /// The aggregator runtime.
     pub core: Arc<Core>,
-    /// The registry the runtime reads through.
-    pub registry: Arc<ChainOperatorRegistry<DynProvider>>,
     /// RPC calls made by the registry (and only by it).
     pub registry_calls: CallCounter,
     /// `checkSignatures` on the task manager (a `BLSSignatureChecker`).
@@ -82,7 +80,6 @@ impl Env {
         Ok(Self {
             devnet,
             core,
-            registry,
             registry_calls,
             checker,
             keys,

@@ -145,7 +145,7 @@ async fn fresh_block(env: &Env) -> Result<u64> {
 /// Every member of `quorums` at `block` (read directly from anvil) signs; thresholds 100%.
 async fn all_members(
     env: &Env,
-    registry: &ChainOperatorRegistry<DynProvider>,
+    registry: &impl OperatorRegistry<Bn254Scheme>,
     block: u64,
     quorums: &[u8],
 ) -> Result<(Vec<OperatorId>, Vec<(u8, u8)>)> {
@@ -203,7 +203,7 @@ async fn accepted(env: &Env, agg: &AggregatedResponse) -> Result<()> {
 
 /// A whole task on the rig at `block` over `quorums`, checked by the oracle.
 async fn task_ok(env: &Env, rig: &Rig, block: u64, quorums: &[u8]) -> Result<TaskId> {
-    let (signers, thresholds) = all_members(env, &env.registry, block, quorums).await?;
+    let (signers, thresholds) = all_members(env, env.core.registry(), block, quorums).await?;
     let task_id = env.task_id();
     let digest = random_digest();
     let agg = env
@@ -284,7 +284,7 @@ async fn every_other_call(env: &Env, rig: &Rig) -> Result<String> {
 async fn persistent_isolated(env: &Env, rig: &Rig) -> Result<String> {
     let b1 = fresh_block(env).await?;
     let quorums = live_quorums(env, b1);
-    let (signers, thresholds) = all_members(env, &env.registry, b1, &quorums).await?;
+    let (signers, thresholds) = all_members(env, env.core.registry(), b1, &quorums).await?;
     let cached = env.task_id();
     rig.core
         .initialize_task(metadata(cached, b1, &thresholds)?)
@@ -358,13 +358,13 @@ async fn chain_task(env: &Env, rig: &Rig, quorums: &[u8], number: u64) -> Result
     let (index, task, response) =
         super::submit::create_squaring_task(env, quorums, 50, U256::from(number)).await?;
     env.devnet.chain.mine(1).await?;
-    aggregate_chain_task(env, rig, &env.registry, index, &task, &response).await
+    aggregate_chain_task(env, rig, env.core.registry(), index, &task, &response).await
 }
 
 async fn aggregate_chain_task(
     env: &Env,
     rig: &Rig,
-    members_from: &ChainOperatorRegistry<DynProvider>,
+    members_from: &impl OperatorRegistry<Bn254Scheme>,
     index: u32,
     task: &TaskManager::Task,
     response: &TaskManager::TaskResponse,

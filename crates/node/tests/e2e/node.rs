@@ -124,7 +124,8 @@ pub async fn node_chain_mode(env: &Env, addresses: &Path) -> Result<String> {
     chain.mine(1).await?;
     let head = chain.provider.get_block_number().await?;
     let state = env
-        .registry
+        .core
+        .registry()
         .operator_state(head - 1, &[QuorumNumber(quorum)])
         .await
         .map_err(|e| anyhow!("operator state: {e}"))?;

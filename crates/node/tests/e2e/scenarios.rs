@@ -95,7 +95,8 @@ pub async fn pick_signers(
 ) -> Result<(Vec<OperatorId>, Vec<(u8, u8)>, usize)> {
     let qn = quorum_numbers(quorums);
     let state = env
-        .registry
+        .core
+        .registry()
         .operator_state(block, &qn)
         .await
         .map_err(|e| anyhow!("{e}"))?;
@@ -213,7 +214,8 @@ pub async fn run_task(
     }
     if let Some(dropped) = agg.non_signer_ids.first() {
         let state = env
-            .registry
+            .core
+            .registry()
             .operator_state(block, &quorum_numbers(quorums))
             .await
             .map_err(|e| anyhow!("{e}"))?;

@@ -66,7 +66,7 @@ pub async fn anvil_restart(env: &mut Env, rig: &Rig) -> Result<String> {
     let pending = chain_task(env, rig, &[0], 777).await?;
     let b1 = fresh_block(env).await?;
     let quorums = live_quorums(env, b1);
-    let (signers, thresholds) = all_members(env, &env.registry, b1, &quorums).await?;
+    let (signers, thresholds) = all_members(env, env.core.registry(), b1, &quorums).await?;
     let (held, early) = signers
         .split_last()
         .ok_or_else(|| anyhow!("no signers at block {b1}"))?;
@@ -176,7 +176,7 @@ pub async fn reorg(env: &Env, rig: &Rig) -> Result<String> {
         super::super::submit::create_squaring_task(env, &[0], 50, number).await?;
     let r = u64::from(task1.taskCreatedBlock);
     chain.mine(1).await?;
-    let t1 = aggregate_chain_task(env, rig, &env.registry, i1, &task1, &resp1).await?;
+    let t1 = aggregate_chain_task(env, rig, env.core.registry(), i1, &task1, &resp1).await?;
     super::accepted(env, &t1.request.aggregate).await?;
     // The operator that will leave: a signer of T1 in quorum 0.
     let state = rig
@@ -279,7 +279,7 @@ pub async fn reorg(env: &Env, rig: &Rig) -> Result<String> {
     chain.mine(1).await?;
 
     // Quorate at R again: the set cached before the reorg (with the leaver) is used.
-    let t2 = aggregate_chain_task(env, rig, &env.registry, i2, &task2, &resp2).await?;
+    let t2 = aggregate_chain_task(env, rig, env.core.registry(), i2, &task2, &resp2).await?;
     ensure!(
         t2.request.aggregate.signer_ids.contains(&leaver),
         "the stale set should still hold the leaver"
