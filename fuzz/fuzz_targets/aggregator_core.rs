@@ -95,6 +95,8 @@ fn config(optimistic: bool) -> AggregatorConfig {
         verification_linger: Duration::from_millis(1),
         quarantine_period: Duration::from_millis(300),
         max_quarantined_operators: 3,
+        // Fewer labels than operators: the shared `other` series is exercised too.
+        max_operator_labels: 2,
     }
 }
 
