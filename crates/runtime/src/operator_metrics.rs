@@ -4,6 +4,7 @@
 //! ids) cannot grow the metrics without bound. Handles are registered once per operator, so
 //! a signature costs an atomic add, not a label lookup.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use dashmap::DashMap;
@@ -56,6 +57,9 @@ impl Series {
 pub(crate) struct OperatorMetrics {
     /// Operators with their own series (at most `cap`).
     series: DashMap<OperatorId, Series>,
+    /// `series.len()`, kept apart: `DashMap::len` locks every shard, and operators beyond
+    /// the cap would pay that on every signature.
+    labelled: AtomicUsize,
     /// The series every operator beyond the cap shares (registered on first use).
     other: std::sync::OnceLock<Series>,
     /// `max_operator_labels`.
@@ -65,7 +69,7 @@ pub(crate) struct OperatorMetrics {
 impl std::fmt::Debug for OperatorMetrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OperatorMetrics")
-            .field("labelled", &self.series.len())
+            .field("labelled", &self.labelled.load(Ordering::Relaxed))
             .field("cap", &self.cap)
             .finish()
     }
@@ -76,6 +80,7 @@ impl OperatorMetrics {
     pub(crate) fn new(cap: usize) -> Self {
         Self {
             series: DashMap::new(),
+            labelled: AtomicUsize::new(0),
             other: std::sync::OnceLock::new(),
             cap,
         }
@@ -87,11 +92,11 @@ impl OperatorMetrics {
         }
         // Racing first sightings may overshoot the cap by the number of racing threads; the
         // bound stays O(cap).
-        if self.series.len() < self.cap {
-            let s = self
-                .series
-                .entry(*operator)
-                .or_insert_with(|| Series::register(operator.to_string()));
+        if self.labelled.load(Ordering::Relaxed) < self.cap {
+            let s = self.series.entry(*operator).or_insert_with(|| {
+                self.labelled.fetch_add(1, Ordering::Relaxed);
+                Series::register(operator.to_string())
+            });
             return f(&s);
         }
         f(self
@@ -125,7 +130,7 @@ impl OperatorMetrics {
     /// Operators with their own series.
     #[cfg(test)]
     pub(crate) fn labelled(&self) -> usize {
-        self.series.len()
+        self.labelled.load(Ordering::Relaxed)
     }
 }
 
