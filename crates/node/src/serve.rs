@@ -13,7 +13,7 @@ use quorate_api::pb::client_service_server::ClientServiceServer;
 use quorate_api::pb::operator_service_server::OperatorServiceServer;
 use quorate_bls::Bn254Scheme;
 use quorate_runtime::memory::{InMemoryRegistry, InMemorySubmitter};
-use quorate_runtime::AggregatorCore;
+use quorate_runtime::{AggregatorConfig, AggregatorCore};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -47,8 +47,9 @@ fn init_logs(json: bool) {
 /// Runs the node until SIGTERM or Ctrl-C.
 pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
     let config = NodeConfig::load(&args)?;
-    // Checked before anything starts, so a bad value stops the node with its key named.
-    config.runtime.to_aggregator_config()?;
+    // Built (and checked) before anything starts, so a bad value stops the node with its key
+    // named.
+    let aggregator = config.runtime.to_aggregator_config()?;
     if args.print_config {
         print!("{}", toml::to_string_pretty(&config)?);
         return Ok(ExitCode::SUCCESS);
@@ -59,7 +60,7 @@ pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(serve(config))?;
+    runtime.block_on(serve(config, aggregator))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -153,14 +154,11 @@ impl Backend {
 /// The aggregator, its storage and what recovery found in it.
 async fn open_state(
     config: &NodeConfig,
+    aggregator: AggregatorConfig,
     backend: &Backend,
     scheme: Arc<Bn254Scheme>,
 ) -> anyhow::Result<NodeState> {
-    let core = AggregatorCore::new(
-        config.runtime.to_aggregator_config()?,
-        Arc::clone(&backend.registry),
-        scheme,
-    );
+    let core = AggregatorCore::new(aggregator, Arc::clone(&backend.registry), scheme);
     lifecycle::ignore_file_size_signal();
     let store =
         Store::open(&config.db).with_context(|| format!("opening {}", config.db.display()))?;
@@ -242,7 +240,7 @@ fn spawn_http(
     tokio::spawn(async move { server.await })
 }
 
-async fn serve(mut config: NodeConfig) -> anyhow::Result<()> {
+async fn serve(mut config: NodeConfig, aggregator: AggregatorConfig) -> anyhow::Result<()> {
     let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .ok();
@@ -251,7 +249,7 @@ async fn serve(mut config: NodeConfig) -> anyhow::Result<()> {
         (Some(url), Some(path)) => Backend::chain(&config, url, path).await?,
         _ => Backend::dev(&config, &scheme)?,
     };
-    let state = open_state(&config, &backend, scheme).await?;
+    let state = open_state(&config, aggregator, &backend, scheme).await?;
     let report = state.recover().await?;
     info!(
         tasks = report.tasks,

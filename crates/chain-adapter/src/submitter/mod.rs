@@ -253,10 +253,10 @@ impl<P: Provider + Clone + 'static, C: AvsResponseCall> ChainSubmitter<P, C> {
                         warn!(%task_id, nonce, attempt, "transaction underpriced; bumping fees");
                         continue;
                     }
-                    // Our earlier attempt is in the pool (already known) or mined (nonce too
-                    // low): wait for it below.
-                    SendFailure::AlreadyKnown | SendFailure::NonceTooLow if !sent.is_empty() => {}
+                    // This transaction is in the pool already, or our earlier attempt was
+                    // mined (nonce too low): wait for it below.
                     SendFailure::AlreadyKnown => {}
+                    SendFailure::NonceTooLow if !sent.is_empty() => {}
                     SendFailure::NonceTooLow => {
                         self.nonces.resync().await;
                         return Err(NonceOutcome::Taken);

@@ -25,20 +25,6 @@ pub struct InMemorySubmitter<S: SignatureScheme, R> {
     accepted: Mutex<Vec<SubmissionRequest>>,
 }
 
-/// A point the checker reads: the all-zero encoding is the point at infinity, which the
-/// contract's arithmetic accepts (an empty aggregate), while key decoding refuses it.
-fn identity_if_zero<T>(
-    encoded_zero: bool,
-    identity: impl FnOnce() -> T,
-    decode: impl FnOnce() -> Result<T, String>,
-) -> Result<T, String> {
-    if encoded_zero {
-        Ok(identity())
-    } else {
-        decode()
-    }
-}
-
 impl<S: SignatureScheme, R: OperatorRegistry<S>> InMemorySubmitter<S, R> {
     /// A submitter checking against `registry`.
     pub fn new(scheme: Arc<S>, registry: Arc<R>) -> Self {
@@ -87,24 +73,22 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> InMemorySubmitter<S, R> {
         let scheme = &*self.scheme;
         let terms: Vec<(&S::G1PublicKey, i64)> = apk_terms.iter().map(|(k, c)| (k, *c)).collect();
         let apk = scheme.aggregate_g1(&terms);
-        let apk_g2 = identity_if_zero(
-            a.signers_apk_g2 == G2Point::default(),
-            || scheme.aggregate_g2(&[]),
-            || {
-                scheme
-                    .decode_g2(&a.signers_apk_g2)
-                    .map_err(|e| format!("apkG2: {e}"))
-            },
-        )?;
-        let sigma = identity_if_zero(
-            a.signers_agg_sig_g1 == G1Point::default(),
-            || scheme.aggregate_signatures(&[]),
-            || {
-                scheme
-                    .decode_signature(&a.signers_agg_sig_g1)
-                    .map_err(|e| format!("sigma: {e}"))
-            },
-        )?;
+        // The all-zero encoding is the point at infinity: the contract's arithmetic accepts
+        // it (an empty aggregate), while key decoding refuses it.
+        let apk_g2 = if a.signers_apk_g2 == G2Point::default() {
+            scheme.aggregate_g2(&[])
+        } else {
+            scheme
+                .decode_g2(&a.signers_apk_g2)
+                .map_err(|e| format!("apkG2: {e}"))?
+        };
+        let sigma = if a.signers_agg_sig_g1 == G1Point::default() {
+            scheme.aggregate_signatures(&[])
+        } else {
+            scheme
+                .decode_signature(&a.signers_agg_sig_g1)
+                .map_err(|e| format!("sigma: {e}"))?
+        };
         if !scheme.check_aggregate(&a.digest, &apk, &apk_g2, &sigma) {
             return Err("InvalidBLSSignature".into());
         }
