@@ -1,5 +1,8 @@
 //! `cargo xtask test`: the whole test suite, as README.md documents it and CI runs it.
 
+use std::path::PathBuf;
+use std::process::Command;
+
 use crate::cargo::{cargo, run};
 
 /// Arguments of `cargo xtask test`.
@@ -32,8 +35,30 @@ pub fn e2e(args: &[String]) -> anyhow::Result<()> {
     run("e2e", cmd)
 }
 
+/// `contracts/` (our Solidity and its committed build artifacts).
+fn contracts_dir() -> PathBuf {
+    let xtask = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    xtask.parent().unwrap_or(xtask).join("contracts")
+}
+
+/// Proves `contracts/out` is the build of `contracts/src`: installs the pinned solc-js from
+/// `contracts/package-lock.json` if it is missing, then recompiles with `build.mjs --check`.
+fn contracts_check() -> anyhow::Result<()> {
+    let dir = contracts_dir();
+    if !dir.join("node_modules/solc/package.json").exists() {
+        let mut npm = Command::new("npm");
+        npm.args(["ci", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir);
+        step("install solc-js for contracts/", npm)?;
+    }
+    let mut node = Command::new("node");
+    node.arg(dir.join("build.mjs")).arg("--check");
+    step("contracts/out is the build of contracts/src", node)
+}
+
 /// Runs every step; stops at the first failure.
 pub fn run_all(args: TestArgs) -> anyhow::Result<()> {
+    contracts_check()?;
     let mut unit = cargo();
     if has_nextest() {
         unit.args(["nextest", "run", "--workspace", "--no-fail-fast"]);

@@ -17,7 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use super::tx::Chain;
 
+mod attestation;
 mod avs;
+pub use attestation::creation_bytecode as attestation_task_manager_bytecode;
 use avs::{deploy_middleware_and_avs, grant_avs_permissions};
 
 /// Constructor `_version` of every core contract (2..=31 bytes, see notes §8).
@@ -50,6 +52,8 @@ pub struct Contracts {
     pub socket_registry: Address,
     pub operator_state_retriever: Address,
     pub task_manager: Address,
+    /// Our own `AttestationTaskManager` (`contracts/src`), deployed last.
+    pub attestation_task_manager: Address,
 }
 
 struct Deployer<'a> {
@@ -109,7 +113,8 @@ impl Deployer<'_> {
 
 /// Deploys everything; `owner` owns all contracts, `aggregator` may respond to tasks. In
 /// dependency order: EigenLayer core, the staked token and its strategy, middleware and the
-/// AVS, then the AVS's permissions.
+/// AVS, then the AVS's permissions, and last our own `AttestationTaskManager` (so it moves no
+/// address deployed before it).
 pub async fn deploy_all(chain: &Chain, owner: Address, aggregator: Address) -> Result<Contracts> {
     let p = chain.provider.clone();
     let proxy_admin = chain
@@ -137,6 +142,8 @@ pub async fn deploy_all(chain: &Chain, owner: Address, aggregator: Address) -> R
     let (token, strategy) = deploy_token_and_strategy(&d, &core).await?;
     let avs = deploy_middleware_and_avs(&d, &core, aggregator).await?;
     grant_avs_permissions(chain, owner, &core, &avs).await?;
+    let attestation_task_manager =
+        attestation::deploy_attestation_task_manager(chain, owner, avs.rc, aggregator).await?;
 
     Ok(Contracts {
         proxy_admin,
@@ -158,6 +165,7 @@ pub async fn deploy_all(chain: &Chain, owner: Address, aggregator: Address) -> R
         socket_registry: avs.socket_registry,
         operator_state_retriever: avs.osr,
         task_manager: avs.task_manager,
+        attestation_task_manager,
     })
 }
 

@@ -18,6 +18,8 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 pub mod anvil;
+pub mod attestation;
+pub use attestation::IAttestationTaskManager;
 pub mod checker_vectors;
 pub mod deploy;
 pub mod fault_proxy;
