@@ -77,7 +77,9 @@ alloy::sol! {
     }
 
     /// The Incredible Squaring task manager shipped by `eigenlayer-contract-deployer`; its
-    /// `respondToSquaringTask` runs `checkSignatures` and the threshold check.
+    /// `respondToSquaringTask` runs `checkSignatures` and the threshold check. The adapter
+    /// itself never uses it (AVSs are configured, see [`crate::AvsProfile`]): it is the typed
+    /// binding the tests compare the configured path with, and the e2e creates tasks with.
     #[sol(rpc)]
     interface ISquaringTask {
         event NewTaskCreated(uint32 indexed taskIndex, TaskManager.Task task);

@@ -7,17 +7,24 @@
 // exempt because each test binary uses only some of them.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+mod avs;
 pub mod contracts;
 pub mod convert;
 mod error;
+mod intake;
 pub mod pubkeys;
 pub mod registry;
 pub mod rpc_counter;
 pub mod rpc_retry;
 pub mod submitter;
 
+pub use avs::{
+    AvsProfile, AvsSpec, ChainTask, ContractsSpec, DigestSpec, IntakeSpec, ProfileError,
+    RespondSpec, ResponseSpec, TaskSpec, ViewSpec,
+};
+pub use intake::{FoundTask, IntakeCursor, IntakeError, IntakeStep, SkippedLog, TaskIntake};
 pub use pubkeys::{OperatorKeys, PubkeyCache};
 pub use registry::{ChainOperatorRegistry, ChainRegistryConfig, RegistryAddresses};
 pub use rpc_counter::{CallCounter, CountingLayer};
 pub use rpc_retry::{RetryTimeoutLayer, RpcRetryConfig};
-pub use submitter::{AvsResponseCall, ChainSubmitter, SquaringTaskCall, SubmitterConfig};
+pub use submitter::{AvsResponseCall, ChainSubmitter, SubmitterConfig};

@@ -1,28 +1,24 @@
-//! Chain mode (`--rpc-url` with `--addresses`): the operator registry and the submitter are
-//! the chain adapter's, over the contracts named in a devnet-style address file.
-//!
-//! Tasks are Incredible Squaring tasks: a task's payload is `0x` + hex of
-//! `abi.encode(Task, uint32 taskIndex)` for a task already created on the task manager;
-//! operators (`quorate operator run --compute squaring-task`) sign
-//! `keccak256(abi.encode(TaskResponse))`, and the node submits `respondToSquaringTask`.
+//! Chain mode (`--rpc-url` with `--avs`): the operator registry, the submitter and the task
+//! intake are the chain adapter's, over the contracts and calls of an AVS configuration
+//! ([`AvsProfile`], `docs/avs-integration.md`). Nothing here is specific to one AVS.
 
 use std::path::Path;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use alloy::network::EthereumWallet;
-use alloy::primitives::{Address, U256};
-use alloy::providers::{Provider, ProviderBuilder};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::client::ClientBuilder;
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::SolValue;
 use quorate_bls::Bn254Scheme;
-use quorate_chain_adapter::contracts::TaskManager;
 use quorate_chain_adapter::{
-    ChainOperatorRegistry, ChainRegistryConfig, ChainSubmitter, RegistryAddresses,
-    RetryTimeoutLayer, RpcRetryConfig, SquaringTaskCall, SubmitterConfig,
+    AvsProfile, AvsSpec, ChainOperatorRegistry, ChainRegistryConfig, ChainSubmitter,
+    RegistryAddresses, RetryTimeoutLayer, RpcRetryConfig, SubmitterConfig, TaskIntake,
 };
 use quorate_domain::{OperatorRegistry, QuorumNumber, ResponseSubmitter};
-use serde::Deserialize;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 /// Any operator registry, behind one type the aggregator can be generic over (the port is
 /// implemented for `Arc<dyn OperatorRegistry>` by its `auto_impl`, so no forwarding code).
@@ -31,16 +27,16 @@ pub type DynRegistry = Arc<dyn OperatorRegistry<Bn254Scheme>>;
 /// Why chain mode could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ChainSetupError {
-    /// The address file could not be read or parsed.
-    #[error("address file {path}: {reason}")]
-    AddressFile {
+    /// The AVS configuration could not be read, parsed or compiled.
+    #[error("avs configuration {path}: {reason}")]
+    AvsFile {
         /// The file.
         path: String,
         /// What went wrong.
         reason: String,
     },
     /// No submitter key in the flags, the environment or the address file.
-    #[error("no submitter key: give --submitter-key-file (or QUORATE_SUBMITTER_KEY) or `aggregator.private_key` in the address file")]
+    #[error("no submitter key: give --submitter-key-file (or QUORATE_SUBMITTER_KEY)")]
     NoSubmitterKey,
     /// The submitter key is not a secp256k1 secret key.
     #[error("submitter key: {0}")]
@@ -63,76 +59,50 @@ pub enum ChainSetupError {
     },
 }
 
-/// Contracts of the address file (the devnet's `contracts` object; other keys are ignored).
-#[derive(Debug, Clone, Deserialize)]
-pub struct ContractAddresses {
-    /// The (Slashing)RegistryCoordinator proxy.
-    pub registry_coordinator: Address,
-    /// The OperatorStateRetriever.
-    pub operator_state_retriever: Address,
-    /// The BLSApkRegistry proxy.
-    pub bls_apk_registry: Address,
-    /// The Incredible Squaring task manager (the AVS contract responses go to).
-    pub task_manager: Address,
-}
-
-/// The key of the account that sends responses.
-#[derive(Debug, Clone, Deserialize)]
-pub struct SubmitterAccount {
-    /// 0x-hex secp256k1 secret key.
-    pub private_key: String,
-}
-
-/// The address file: `.devnet/devnet.json` as `cargo xtask devnet` writes it, or the subset
-/// `{"contracts": {registry_coordinator, operator_state_retriever, bls_apk_registry,
-/// task_manager}}` plus optionally `aggregator.private_key` and `quorums`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct AddressFile {
-    /// The contracts.
-    pub contracts: ContractAddresses,
-    /// The account allowed to respond to tasks (used when no `--submitter-key-file` is given).
-    #[serde(default)]
-    pub aggregator: Option<SubmitterAccount>,
-    /// One entry per quorum (only the count is used: operators may sign in if they are in
-    /// any of them). Default: quorum 0 only.
-    #[serde(default)]
-    pub quorums: Vec<serde_json::Value>,
-}
-
-impl AddressFile {
-    /// Reads and parses `path`.
-    pub fn load(path: &Path) -> Result<Self, ChainSetupError> {
-        let err = |reason: String| ChainSetupError::AddressFile {
-            path: path.display().to_string(),
-            reason,
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-        serde_json::from_str(&text).map_err(|e| err(e.to_string()))
-    }
+/// Reads and compiles an AVS configuration (TOML, see `docs/avs-integration.md`).
+pub fn load_profile(path: &Path) -> Result<AvsProfile, ChainSetupError> {
+    let err = |reason: String| ChainSetupError::AvsFile {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let spec: AvsSpec = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
+    let errors_abi = match &spec.respond.errors_abi {
+        Some(abi) => {
+            let abi_path = path.parent().unwrap_or(Path::new(".")).join(abi);
+            Some(
+                std::fs::read_to_string(&abi_path)
+                    .map_err(|e| err(format!("respond.errors_abi {}: {e}", abi_path.display())))?,
+            )
+        }
+        None => None,
+    };
+    AvsProfile::compile(spec, errors_abi.as_deref()).map_err(|e| err(e.to_string()))
 }
 
 /// The chain side of a node.
 pub struct ChainParts {
-    /// `ChainOperatorRegistry` over the address file's contracts.
+    /// `ChainOperatorRegistry` over the AVS's contracts.
     pub registry: Arc<DynRegistry>,
-    /// `ChainSubmitter` sending `respondToSquaringTask`.
+    /// `ChainSubmitter` sending the AVS's configured respond call.
     pub submitter: Arc<dyn ResponseSubmitter>,
-    /// Block operator sign-ins are checked at (head − 1 at start).
-    pub auth_block: u64,
+    /// The block operators sign in against: one below the chain head, followed.
+    pub sign_in_block: watch::Receiver<u64>,
     /// Quorums an operator may be in to sign in.
     pub auth_quorums: Vec<QuorumNumber>,
+    /// The task intake, if the AVS configures one.
+    pub intake: Option<TaskIntake<DynProvider>>,
 }
 
-/// Connects to `rpc_url` and builds the registry and the submitter.
+/// Connects to `rpc_url` and builds the registry, the submitter and the intake of `profile`;
+/// the head follower runs until `stop`.
 pub async fn connect(
     rpc_url: &str,
-    file: &AddressFile,
+    profile: Arc<AvsProfile>,
     submitter_key: Option<&str>,
+    stop: CancellationToken,
 ) -> Result<ChainParts, ChainSetupError> {
-    let key = submitter_key
-        .map(str::to_owned)
-        .or_else(|| file.aggregator.as_ref().map(|a| a.private_key.clone()))
-        .ok_or(ChainSetupError::NoSubmitterKey)?;
+    let key = submitter_key.ok_or(ChainSetupError::NoSubmitterKey)?;
     let signer: PrivateKeySigner = key
         .trim()
         .parse()
@@ -158,7 +128,7 @@ pub async fn connect(
             what: "eth_blockNumber",
             reason: e.to_string(),
         })?;
-    let c = &file.contracts;
+    let c = &profile.spec().contracts;
     let registry = ChainOperatorRegistry::new(
         provider.clone(),
         ChainRegistryConfig::new(RegistryAddresses {
@@ -175,49 +145,64 @@ pub async fn connect(
             what: "pubkey backfill",
             reason: e.to_string(),
         })?;
-    let submitter = ChainSubmitter::new(
-        provider,
-        from,
-        SquaringTaskCall {
-            task_manager: c.task_manager,
-        },
-        SubmitterConfig::default(),
-    );
-    let quorum_count = u8::try_from(file.quorums.len().max(1)).unwrap_or(u8::MAX);
+    let intake = profile
+        .spec()
+        .intake
+        .clone()
+        .map(|config| TaskIntake::new(provider.clone(), Arc::clone(&profile), config));
+    let head_interval = profile.spec().intake.as_ref().map_or(HEAD_POLL, |i| {
+        Duration::from_millis(i.poll_interval_ms.max(100))
+    });
+    let auth_quorums = profile
+        .spec()
+        .sign_in_quorums
+        .iter()
+        .map(|q| QuorumNumber(*q))
+        .collect();
+    let submitter =
+        ChainSubmitter::new(provider.clone(), from, profile, SubmitterConfig::default());
     Ok(ChainParts {
         registry: Arc::new(Arc::new(registry) as DynRegistry),
         submitter: Arc::new(submitter),
-        auth_block: head.saturating_sub(1),
-        auth_quorums: (0..quorum_count).map(QuorumNumber).collect(),
+        sign_in_block: follow_head(provider, head, head_interval, stop),
+        auth_quorums,
+        intake,
     })
 }
 
-/// Decodes a squaring task payload: `0x` + hex of `abi.encode(Task, uint32 taskIndex)`.
-pub fn decode_task_payload(payload: &[u8]) -> Option<(TaskManager::Task, u32)> {
-    let text = std::str::from_utf8(payload).ok()?.trim();
-    let bytes = hex::decode(text.strip_prefix("0x").unwrap_or(text)).ok()?;
-    <(TaskManager::Task, u32)>::abi_decode_params(&bytes).ok()
-}
+/// How often the head is read when the AVS configures no intake (whose poll interval is
+/// used otherwise).
+const HEAD_POLL: Duration = Duration::from_secs(1);
 
-/// The operator's response to a squaring task payload: `abi.encode(TaskResponse)` with the
-/// square of the task's number; `None` if the payload is not a squaring task.
-pub fn squaring_response(payload: &[u8]) -> Option<Vec<u8>> {
-    let (task, index) = decode_task_payload(payload)?;
-    let number = U256::abi_decode(&task.message).ok()?;
-    let square = number.checked_mul(number)?;
-    let response = TaskManager::TaskResponse {
-        referenceTaskIndex: index,
-        message: square.abi_encode().into(),
-    };
-    Some(response.abi_encode())
-}
-
-/// What is submitted for a squaring task: `abi.encode(Task, TaskResponse)` from the task's
-/// payload and the response its signers signed; `None` if either does not decode.
-pub fn squaring_submission(task_payload: &[u8], response: &[u8]) -> Option<Vec<u8>> {
-    let (task, _) = decode_task_payload(task_payload)?;
-    let response = TaskManager::TaskResponse::abi_decode(response).ok()?;
-    Some(SquaringTaskCall::payload(&task, &response))
+/// Publishes the block below the chain head every `interval` until `stop` (a failed read
+/// keeps the last): the newest block whose operator set is final to read.
+fn follow_head(
+    provider: DynProvider,
+    head: u64,
+    interval: Duration,
+    stop: CancellationToken,
+) -> watch::Receiver<u64> {
+    let (tx, rx) = watch::channel(head.saturating_sub(1));
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(interval) => {}
+            }
+            match provider.get_block_number().await {
+                Ok(n) => {
+                    let block = n.saturating_sub(1);
+                    tx.send_if_modified(|b| {
+                        let newer = block > *b;
+                        *b = (*b).max(block);
+                        newer
+                    });
+                }
+                Err(e) => tracing::debug!(error = %e, "head read failed; keeping the last"),
+            }
+        }
+    });
+    rx
 }
 
 #[cfg(test)]
@@ -225,39 +210,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn squaring_payload_round_trip() {
-        let task = TaskManager::Task {
-            taskCreatedBlock: 10,
-            quorumThresholdPercentage: 50,
-            message: U256::from(12u64).abi_encode().into(),
-            quorumNumbers: vec![0u8, 1].into(),
-        };
-        let payload = format!(
-            "0x{}",
-            hex::encode((task.clone(), 3u32).abi_encode_params())
-        );
-        let response = squaring_response(payload.as_bytes()).unwrap();
-        let decoded = TaskManager::TaskResponse::abi_decode(&response).unwrap();
-        assert_eq!(decoded.referenceTaskIndex, 3);
-        assert_eq!(
-            U256::abi_decode(&decoded.message).unwrap(),
-            U256::from(144u64)
-        );
-        let submission = squaring_submission(payload.as_bytes(), &response).unwrap();
-        assert_eq!(submission, SquaringTaskCall::payload(&task, &decoded));
-        assert!(squaring_response(b"12").is_none());
-    }
-
-    #[test]
-    fn address_file_subset_parses() {
-        let f: AddressFile = serde_json::from_str(
-            r#"{"contracts": {"registry_coordinator": "0x0000000000000000000000000000000000000001",
-            "operator_state_retriever": "0x0000000000000000000000000000000000000002",
-            "bls_apk_registry": "0x0000000000000000000000000000000000000003",
-            "task_manager": "0x0000000000000000000000000000000000000004", "token": "0x0000000000000000000000000000000000000005"}}"#,
-        )
-        .unwrap();
-        assert!(f.aggregator.is_none());
-        assert!(f.quorums.is_empty());
+    fn both_example_avs_configurations_compile() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/examples/avs");
+        for name in ["incredible-squaring.toml", "attestation.toml"] {
+            let profile = load_profile(&dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(
+                profile.spec().intake.is_some(),
+                "{name} follows its task event"
+            );
+        }
+        let err = load_profile(&dir.join("absent.toml"))
+            .err()
+            .map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("absent.toml")));
     }
 }

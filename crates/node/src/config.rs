@@ -55,17 +55,18 @@ pub struct NodeArgs {
     /// Reference block of tasks that give none (and of the dev operator set).
     #[arg(long, env = "QUORATE_REFERENCE_BLOCK")]
     pub reference_block: Option<u64>,
-    /// Chain RPC endpoint: chain mode instead of `--dev` (needs `--addresses`).
+    /// Chain RPC endpoint: chain mode instead of `--dev` (needs `--avs`).
     #[arg(
         long,
         env = "QUORATE_RPC_URL",
         conflicts_with = "dev",
-        requires = "addresses"
+        requires = "avs"
     )]
     pub rpc_url: Option<String>,
-    /// Contract address file for chain mode (`.devnet/devnet.json`, or a subset of it).
-    #[arg(long, env = "QUORATE_ADDRESSES")]
-    pub addresses: Option<PathBuf>,
+    /// AVS configuration for chain mode: contracts, task event, response and respond call
+    /// (TOML, `docs/avs-integration.md`).
+    #[arg(long, env = "QUORATE_AVS")]
+    pub avs: Option<PathBuf>,
     /// Client access, transport, limits and secret files (see `access.rs`).
     #[command(flatten)]
     pub access: super::access::AccessArgs,
@@ -120,8 +121,8 @@ pub struct NodeConfig {
     /// API keys there).
     #[serde(serialize_with = "serialize_redacted_url")]
     pub rpc_url: Option<String>,
-    /// See [`NodeArgs::addresses`].
-    pub addresses: Option<PathBuf>,
+    /// See [`NodeArgs::avs`].
+    pub avs: Option<PathBuf>,
     /// Key that sends responses in chain mode: from `submitter_key_file`, else
     /// `QUORATE_SUBMITTER_KEY`, else this TOML key (never a flag: flags show in `ps`).
     pub submitter_key: Option<Secret>,
@@ -228,7 +229,7 @@ impl Default for NodeConfig {
             reference_block: 100,
             max_expiry_ms: 24 * 3600 * 1000,
             rpc_url: None,
-            addresses: None,
+            avs: None,
             submitter_key: None,
             api_keys: Vec::new(),
             chain_id: 31337,
@@ -304,8 +305,8 @@ impl NodeConfig {
         if args.rpc_url.is_some() {
             c.rpc_url = args.rpc_url.clone();
         }
-        if args.addresses.is_some() {
-            c.addresses = args.addresses.clone();
+        if args.avs.is_some() {
+            c.avs = args.avs.clone();
         }
         args.access.apply(&mut c)?;
         args.operators.apply(&mut c);

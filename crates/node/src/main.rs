@@ -18,6 +18,7 @@ mod equivocation;
 mod error;
 mod faults;
 mod http;
+mod intake;
 mod lifecycle;
 mod metrics;
 mod operator_auth;

@@ -32,6 +32,12 @@ pub const TASKS_PRUNED: &str = "quorate_node_tasks_pruned_total";
 pub const EQUIVOCATIONS_STORED: &str = "quorate_node_equivocations_total";
 /// Counter: equivocation evidence lost because it arrived faster than it was stored.
 pub const EQUIVOCATIONS_LOST: &str = "quorate_node_equivocations_lost_total";
+/// Counter: tasks created from the AVS's task-created event (chain intake).
+pub const INTAKE_TASKS: &str = "quorate_node_intake_tasks_total";
+/// Counter: task-created logs that were not valid tasks, or tasks refused at creation.
+pub const INTAKE_SKIPPED: &str = "quorate_node_intake_skipped_total";
+/// Counter: intake steps that failed (RPC or storage) and were retried.
+pub const INTAKE_ERRORS: &str = "quorate_node_intake_errors_total";
 
 /// Every node metric name.
 // Read by the tests that keep docs/metrics.md complete.
@@ -50,6 +56,9 @@ pub const ALL: &[&str] = &[
     TASKS_PRUNED,
     EQUIVOCATIONS_STORED,
     EQUIVOCATIONS_LOST,
+    INTAKE_TASKS,
+    INTAKE_SKIPPED,
+    INTAKE_ERRORS,
 ];
 
 /// Values of the `to` label of [`TASK_TRANSITIONS`].
@@ -163,6 +172,21 @@ pub fn equivocation_stored() {
 /// `n` pieces of equivocation evidence were lost.
 pub fn equivocations_lost(n: u64) {
     metrics::counter!(EQUIVOCATIONS_LOST).increment(n);
+}
+
+/// A task was created from the chain.
+pub fn intake_task() {
+    metrics::counter!(INTAKE_TASKS).increment(1);
+}
+
+/// A task-created log was skipped.
+pub fn intake_skipped() {
+    metrics::counter!(INTAKE_SKIPPED).increment(1);
+}
+
+/// An intake step failed.
+pub fn intake_error() {
+    metrics::counter!(INTAKE_ERRORS).increment(1);
 }
 
 #[cfg(test)]

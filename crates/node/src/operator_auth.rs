@@ -14,6 +14,7 @@ use quorate_api::{operator_auth_digest, OperatorProof, ProofMethod};
 use quorate_bls::Bn254Scheme;
 use quorate_domain::{OperatorId, QuorumNumber, ResponseDigest, SignatureScheme};
 use sha2::Sha256;
+use tokio::sync::watch;
 
 use crate::error::NodeError;
 use crate::record::now_ms;
@@ -96,12 +97,17 @@ pub struct Challenge {
     pub expires_at_ms: u64,
 }
 
-/// Issues challenges, checks operator proofs against the registry at the node's reference
-/// block and issues and checks session tokens.
+/// Issues challenges, checks operator proofs against the registry at the sign-in block and
+/// issues and checks session tokens.
 pub struct OperatorAuth {
+    /// The aggregator, whose cached operator sets are read.
     core: Core,
-    block: u64,
+    /// The block sign-ins are checked at: in chain mode it follows the head, so an operator
+    /// registered after start can sign in and a deregistered one no longer can.
+    block: watch::Receiver<u64>,
+    /// Quorums an operator may be in (any of them).
     quorums: Vec<QuorumNumber>,
+    /// Challenge and session limits.
     limits: OperatorAuthLimits,
     /// Random per process: proofs and sessions are worthless at another node or after a
     /// restart (operators sign in again when they reconnect).
@@ -112,11 +118,11 @@ pub struct OperatorAuth {
 }
 
 impl OperatorAuth {
-    /// Operators must be registered at `block` in any of `quorums` (looked up through the
-    /// aggregator's cached operator sets).
+    /// Operators must be registered at the current `block` in any of `quorums` (looked up
+    /// through the aggregator's cached operator sets).
     pub fn new(
         core: Core,
-        block: u64,
+        block: watch::Receiver<u64>,
         quorums: Vec<QuorumNumber>,
         limits: OperatorAuthLimits,
     ) -> Self {
@@ -136,14 +142,15 @@ impl OperatorAuth {
         &self,
         operator_id: &OperatorId,
     ) -> Result<<Bn254Scheme as SignatureScheme>::G2PublicKey, NodeError> {
+        let block = *self.block.borrow();
         let set = self
             .core
-            .operator_set(self.block, &self.quorums)
+            .operator_set(block, &self.quorums)
             .await
             .map_err(|e| {
                 // The registry's error text (RPC URLs, contract details) stays in the log: the
                 // caller is not authenticated yet.
-                tracing::warn!(error = %e, block = self.block, "operator set unavailable");
+                tracing::warn!(error = %e, block, "operator set unavailable");
                 NodeError::Unavailable("operator registry unavailable; retry".into())
             })?;
         set.position(operator_id)
@@ -151,8 +158,7 @@ impl OperatorAuth {
             .map(|entry| entry.pubkey_g2.clone())
             .ok_or_else(|| {
                 NodeError::PermissionDenied(format!(
-                    "operator {operator_id} is not registered at block {}",
-                    self.block
+                    "operator {operator_id} is not registered at block {block}"
                 ))
             })
     }

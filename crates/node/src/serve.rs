@@ -7,13 +7,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use alloy::providers::DynProvider;
 use anyhow::Context;
 use quorate_api::pb::auth_service_server::AuthServiceServer;
 use quorate_api::pb::client_service_server::ClientServiceServer;
 use quorate_api::pb::operator_service_server::OperatorServiceServer;
 use quorate_bls::Bn254Scheme;
+use quorate_chain_adapter::TaskIntake;
 use quorate_runtime::memory::{InMemoryRegistry, InMemorySubmitter};
 use quorate_runtime::{AggregatorConfig, AggregatorCore};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -24,8 +27,8 @@ use crate::secret::{redact_url, Secret};
 use crate::state::{NodeState, ServiceLimits, SubmissionPayload, Submitter};
 use crate::store::Store;
 use crate::{
-    access, dev, dev_ledger, equivocation, faults, http, lifecycle, operator_auth, operator_config,
-    operator_svc, quota, ratelimit, transport,
+    access, dev, dev_ledger, equivocation, faults, http, intake, lifecycle, operator_auth,
+    operator_config, operator_svc, quota, ratelimit, transport,
 };
 
 /// How long each server gets to finish its in-flight requests at shutdown.
@@ -64,7 +67,7 @@ pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Exactly one mode: `--dev`, or chain mode with its address file.
+/// Exactly one mode: `--dev`, or chain mode with its AVS configuration.
 fn check_mode(config: &NodeConfig) -> anyhow::Result<()> {
     anyhow::ensure!(
         !(config.dev && config.rpc_url.is_some()),
@@ -72,11 +75,11 @@ fn check_mode(config: &NodeConfig) -> anyhow::Result<()> {
     );
     anyhow::ensure!(
         config.dev || config.rpc_url.is_some(),
-        "give --dev, or --rpc-url URL --addresses FILE for chain mode"
+        "give --dev, or --rpc-url URL --avs FILE for chain mode"
     );
     anyhow::ensure!(
-        config.rpc_url.is_none() || config.addresses.is_some(),
-        "--rpc-url needs --addresses FILE (the devnet's address file or a subset of it)"
+        config.rpc_url.is_none() || config.avs.is_some(),
+        "--rpc-url needs --avs FILE (the AVS configuration, docs/avs-integration.md)"
     );
     Ok(())
 }
@@ -87,32 +90,48 @@ struct Backend {
     registry: Arc<DynRegistry>,
     /// Where aggregates go.
     submitter: Arc<Submitter>,
-    /// Operators sign in against the registry at this block ...
-    auth_block: u64,
+    /// Operators sign in against the registry at this block (followed in chain mode, so
+    /// registrations and deregistrations count without a restart) ...
+    sign_in_block: watch::Receiver<u64>,
     /// ... in any of these quorums.
     auth_quorums: Vec<quorate_domain::QuorumNumber>,
     /// `--dev` only: the keys of the simulated operators.
     dev_keys: Vec<quorate_bls::KeyPair>,
     /// What the submitter is sent for each task.
     payload: SubmissionPayload,
+    /// Chain mode with an intake: follows the AVS's task-created event.
+    intake: Option<TaskIntake<DynProvider>>,
 }
 
 impl Backend {
-    /// Chain mode: the registry and submitter of the contracts in the address file.
-    async fn chain(config: &NodeConfig, url: &str, path: &std::path::Path) -> anyhow::Result<Self> {
-        let file = chain::AddressFile::load(path)?;
+    /// Chain mode: the registry, submitter and intake of the AVS configuration at `path`.
+    async fn chain(
+        config: &NodeConfig,
+        url: &str,
+        path: &std::path::Path,
+        stop: &CancellationToken,
+    ) -> anyhow::Result<Self> {
+        let profile = Arc::new(chain::load_profile(path)?);
         let key = config.submitter_key.as_ref().map(Secret::expose);
-        let parts = chain::connect(url, &file, key)
+        let parts = chain::connect(url, Arc::clone(&profile), key, stop.clone())
             .await
             .context("chain mode")?;
-        info!(rpc = %redact_url(url), addresses = %path.display(), auth_block = parts.auth_block, "chain mode");
+        info!(
+            rpc = %redact_url(url),
+            avs = %profile.spec().name,
+            respond = %profile.respond_signature(),
+            intake = parts.intake.is_some(),
+            sign_in_block = *parts.sign_in_block.borrow(),
+            "chain mode"
+        );
         Ok(Self {
             registry: parts.registry,
             submitter: parts.submitter,
-            auth_block: parts.auth_block,
+            sign_in_block: parts.sign_in_block,
             auth_quorums: parts.auth_quorums,
             dev_keys: Vec::new(),
-            payload: SubmissionPayload::SquaringTask,
+            payload: SubmissionPayload::Avs(profile),
+            intake: parts.intake,
         })
     }
 
@@ -143,10 +162,11 @@ impl Backend {
         Ok(Self {
             registry: Arc::new(registry),
             submitter,
-            auth_block: config.reference_block,
+            sign_in_block: watch::channel(config.reference_block).1,
             auth_quorums: vec![quorate_domain::QuorumNumber(0)],
             dev_keys,
             payload: SubmissionPayload::Response,
+            intake: None,
         })
     }
 }
@@ -169,7 +189,7 @@ async fn open_state(
         max_expiry_ms: config.max_expiry_ms,
     };
     let state = NodeState::new(core, store, Arc::clone(&backend.submitter), limits)
-        .with_submission_payload(backend.payload)
+        .with_submission_payload(backend.payload.clone())
         .with_crash_point(faults::crash_point_from_env(config.dev));
     equivocation::spawn_recorder(state.clone(), config.max_equivocations);
     Ok(state)
@@ -186,7 +206,7 @@ fn services(
         state: state.clone(),
         auth: Arc::new(operator_auth::OperatorAuth::new(
             state.core.clone(),
-            backend.auth_block,
+            backend.sign_in_block.clone(),
             backend.auth_quorums.clone(),
             operator_config::auth_limits(config),
         )),
@@ -245,8 +265,10 @@ async fn serve(mut config: NodeConfig, aggregator: AggregatorConfig) -> anyhow::
         .install_recorder()
         .ok();
     let scheme = Arc::new(Bn254Scheme);
-    let backend = match (&config.rpc_url, &config.addresses) {
-        (Some(url), Some(path)) => Backend::chain(&config, url, path).await?,
+    // Stops the background work; cancelled once shutdown begins.
+    let stop = CancellationToken::new();
+    let mut backend = match (&config.rpc_url, &config.avs) {
+        (Some(url), Some(path)) => Backend::chain(&config, url, path, &stop).await?,
         _ => Backend::dev(&config, &scheme)?,
     };
     let state = open_state(&config, aggregator, &backend, scheme).await?;
@@ -263,7 +285,6 @@ async fn serve(mut config: NodeConfig, aggregator: AggregatorConfig) -> anyhow::
     let http_addr = http.local_addr()?;
     let (grpc_url, operator_url) = listeners.urls()?;
 
-    let stop = CancellationToken::new();
     let services = services(&mut config, &state, &backend, &stop)?;
     spawn_simulated_operators(&config, &state, backend.dev_keys, &stop);
     let grpc_tasks = transport::spawn(&config, listeners, services, &stop)?;
@@ -275,6 +296,9 @@ async fn serve(mut config: NodeConfig, aggregator: AggregatorConfig) -> anyhow::
     let _ = std::io::stdout().flush();
     let http_task = spawn_http(http, &state, prometheus, &stop);
     lifecycle::spawn_pruner(state.store.clone(), &config, stop.clone());
+    if let Some(intake) = backend.intake.take() {
+        intake::spawn(state.clone(), intake, stop.clone());
+    }
 
     let grace = Duration::from_millis(config.storage_failure_grace_ms);
     let outcome = lifecycle::stop_or_storage_failure(&state.store, grace).await;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use quorate_bls::Bn254Scheme;
+use quorate_chain_adapter::AvsProfile;
 use quorate_domain::ResponseSubmitter;
 use quorate_domain::{AggregationError, TaskId};
 use quorate_runtime::AggregatorCore;
@@ -30,14 +31,14 @@ pub type Core = AggregatorCore<Bn254Scheme, DynRegistry>;
 pub type Submitter = dyn ResponseSubmitter;
 
 /// What the submitter is given as the AVS payload of an aggregate.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub enum SubmissionPayload {
     /// The response the signers signed (`--dev`).
     #[default]
     Response,
-    /// `abi.encode(Task, TaskResponse)` for Incredible Squaring (chain mode); see
-    /// [`crate::chain`].
-    SquaringTask,
+    /// Chain mode: `abi.encode(bytes task, bytes response)` for the configured AVS, whose
+    /// profile also checks task payloads and responses as they arrive.
+    Avs(Arc<AvsProfile>),
 }
 
 /// Limits and defaults of the service: the ones requests are decoded against.
@@ -104,6 +105,14 @@ impl NodeState {
         self.updates.subscribe()
     }
 
+    /// The configured AVS's name (chain mode).
+    pub fn avs_name(&self) -> Option<String> {
+        match &self.payload_mode {
+            SubmissionPayload::Avs(p) => Some(p.spec().name.clone()),
+            SubmissionPayload::Response => None,
+        }
+    }
+
     /// Whether shutdown has begun.
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down.is_cancelled()
@@ -119,6 +128,7 @@ impl NodeState {
             return Err(NodeError::Unavailable("node is shutting down".into()));
         }
         let task_id = record.task_id;
+        self.check_task_payload(&record)?;
         let Some(record) = self.store.create_task(record)? else {
             return Err(NodeError::AlreadyExists(format!(
                 "task {task_id} already exists"
@@ -129,6 +139,25 @@ impl NodeState {
         crash_if(self.crash_at, CrashPoint::Pending);
         let fallback = record.clone();
         Ok(self.start(record).await?.unwrap_or(fallback))
+    }
+
+    /// Chain mode: the payload must be a task of the configured AVS, with the reference
+    /// block and quorums the request names (else the aggregate could never be submitted).
+    fn check_task_payload(&self, record: &TaskRecord) -> Result<(), NodeError> {
+        let SubmissionPayload::Avs(profile) = &self.payload_mode else {
+            return Ok(());
+        };
+        let task_id = record.task_id;
+        let task = profile
+            .task_from_payload(&record.payload)
+            .map_err(|e| NodeError::InvalidArgument(format!("task {task_id}: {e}")))?;
+        if task.reference_block != record.reference_block || task.quorums != record.quorums {
+            return Err(NodeError::InvalidArgument(format!(
+                "task {task_id}: the payload names reference block {} and quorums {:?}, the request {} and {:?}",
+                task.reference_block, task.quorums, record.reference_block, record.quorums
+            )));
+        }
+        Ok(())
     }
 
     /// Hands a stored open task to the aggregator and spawns its driver. Returns the task as
@@ -241,11 +270,16 @@ impl NodeState {
 
     /// Marks a task cancelled and stops its aggregation, freeing its slot in the aggregator.
     pub fn cancel(&self, task_id: &TaskId) -> Result<Option<TaskRecord>, NodeError> {
-        let record = self.set_status(
-            task_id,
-            Status::Cancelled,
-            Some(format!("task {task_id} cancelled")),
-        )?;
+        self.cancel_because(task_id, format!("task {task_id} cancelled"))
+    }
+
+    /// [`Self::cancel`] with the reason stored as the task's error.
+    pub fn cancel_because(
+        &self,
+        task_id: &TaskId,
+        reason: String,
+    ) -> Result<Option<TaskRecord>, NodeError> {
+        let record = self.set_status(task_id, Status::Cancelled, Some(reason))?;
         if record.is_some() {
             // Not aggregating (never started, or already finished) is fine: the stored status
             // is what clients see.

@@ -33,6 +33,9 @@ const BY_FINISH: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tasks_by_
 /// `task_id (32)` → started-at (Unix ms, u64 BE): a submission may have been sent and its
 /// receipt not stored yet; a restart asks the submitter before sending again.
 const SUBMITTING: TableDefinition<&[u8], &[u8]> = TableDefinition::new("submitting");
+/// `avs name` → the task intake's cursor (JSON `IntakeCursor`): the next block to read and
+/// the recent blocks' hashes; one row per AVS, rewritten after each step.
+const INTAKE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("intake_cursor");
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +130,7 @@ impl Store {
             tx.open_table(META)?;
             tx.open_table(BY_FINISH)?;
             tx.open_table(SUBMITTING)?;
+            tx.open_table(INTAKE)?;
         }
         tx.commit()?;
         Ok(Self {
@@ -405,6 +409,16 @@ impl Store {
     /// A task's aggregate (JSON).
     pub fn aggregate(&self, task_id: &TaskId) -> Result<Option<Vec<u8>>> {
         self.get_json(AGGREGATES, task_id.as_bytes())
+    }
+
+    /// Stores the task intake's cursor (JSON) for the AVS `name`.
+    pub fn put_intake_cursor(&self, name: &str, json: &[u8]) -> Result<()> {
+        self.put_json(INTAKE, name.as_bytes(), json)
+    }
+
+    /// The task intake's stored cursor (JSON) for the AVS `name`.
+    pub fn intake_cursor(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        self.get_json(INTAKE, name.as_bytes())
     }
 
     /// A task's submission receipt (JSON).

@@ -49,15 +49,15 @@ fn exposed_nodes_without_client_auth_refuse_to_start() {
     let dir = Scratch::new("expose");
     let db = dir.0.join("node.redb");
     let db = db.to_str().unwrap();
-    let addresses = dir.0.join("addresses.json");
-    std::fs::write(&addresses, "{}").unwrap();
+    let avs = dir.0.join("avs.toml");
+    std::fs::write(&avs, "").unwrap();
     // Chain mode without API keys or a JWT secret.
     let (ok, err) = run_to_exit(
         &[
             "--rpc-url",
             "http://127.0.0.1:9",
-            "--addresses",
-            addresses.to_str().unwrap(),
+            "--avs",
+            avs.to_str().unwrap(),
             "--db",
             db,
         ],
@@ -111,8 +111,8 @@ fn plaintext_off_loopback_needs_insecure() {
     let args = [
         "--rpc-url",
         "http://127.0.0.1:9",
-        "--addresses",
-        "/nonexistent/addresses.json",
+        "--avs",
+        "/nonexistent/avs.toml",
         "--jwt-secret-file",
         secret,
         "--grpc-addr",
@@ -129,13 +129,13 @@ fn plaintext_off_loopback_needs_insecure() {
         "{err}"
     );
     // With --insecure the exposure check passes; this node then fails later, on its missing
-    // address file, which shows it got past the check.
+    // AVS configuration, which shows it got past the check.
     let mut insecure = args.to_vec();
     insecure.push("--insecure");
     let (ok, err) = run_to_exit(&insecure, &[]);
     assert!(!ok);
     assert!(!err.contains("refusing"), "{err}");
-    assert!(err.contains("addresses.json"), "{err}");
+    assert!(err.contains("avs.toml"), "{err}");
 }
 
 /// A CA, a server certificate for localhost / 127.0.0.1 and a client certificate, as PEM

@@ -10,7 +10,7 @@ mod avs_call;
 mod nonce;
 mod send_error;
 
-pub use avs_call::{AvsResponseCall, SquaringTaskCall};
+pub use avs_call::AvsResponseCall;
 
 use std::time::{Duration, Instant};
 
@@ -29,7 +29,7 @@ use tracing::{debug, warn};
 
 use self::nonce::NonceManager;
 use self::send_error::{classify, SendFailure};
-use crate::contracts::{IBLSSignatureChecker, ISquaringTask};
+use crate::contracts::IBLSSignatureChecker;
 
 /// Fees, retries and timeouts of [`ChainSubmitter`].
 #[derive(Clone, Debug)]
@@ -103,8 +103,12 @@ fn rpc_down(task_id: TaskId, what: &str, e: impl std::fmt::Display) -> SubmitErr
     }
 }
 
-/// A readable revert reason: `Error(string)`, a known checker error, or the raw data.
-fn revert_reason(err: &RpcError<TransportErrorKind>) -> Option<String> {
+/// A readable revert reason: `Error(string)`, a `Panic(uint256)`, a checker error, one of
+/// the AVS's own errors, or the raw data.
+fn revert_reason(
+    err: &RpcError<TransportErrorKind>,
+    call: &impl AvsResponseCall,
+) -> Option<String> {
     let payload = err.as_error_resp()?;
     let data = payload.as_revert_data();
     let Some(data) = data else {
@@ -116,8 +120,11 @@ fn revert_reason(err: &RpcError<TransportErrorKind>) -> Option<String> {
     if let Ok(e) = IBLSSignatureChecker::IBLSSignatureCheckerErrors::abi_decode(&data) {
         return Some(format!("{e:?}"));
     }
-    if let Ok(e) = ISquaringTask::ISquaringTaskErrors::abi_decode(&data) {
-        return Some(format!("{e:?}"));
+    if let Ok(panic) = <alloy::sol_types::Panic as SolError>::abi_decode(&data) {
+        return Some(panic.to_string());
+    }
+    if let Some(reason) = call.decode_revert(&data) {
+        return Some(reason);
     }
     Some(format!("{}: {data}", payload.message))
 }
@@ -188,7 +195,7 @@ impl<P: Provider + Clone + 'static, C: AvsResponseCall> ChainSubmitter<P, C> {
                 return Err(rpc_down(task_id, "eth_estimateGas", e))
             }
             Err(e) => {
-                let reason = revert_reason(&e).unwrap_or_else(|| e.to_string());
+                let reason = revert_reason(&e, &self.call).unwrap_or_else(|| e.to_string());
                 return Err(SubmitError::Reverted { task_id, reason });
             }
         };
@@ -268,7 +275,7 @@ impl<P: Provider + Clone + 'static, C: AvsResponseCall> ChainSubmitter<P, C> {
                     }
                     SendFailure::Refused(message) => {
                         self.give_up(nonce, &sent).await;
-                        let reason = revert_reason(&e).unwrap_or(message);
+                        let reason = revert_reason(&e, &self.call).unwrap_or(message);
                         return Err(NonceOutcome::Failed(SubmitError::Reverted {
                             task_id,
                             reason,

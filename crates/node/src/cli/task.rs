@@ -39,7 +39,8 @@ pub struct TaskArgs {
 pub enum TaskCommand {
     /// Create a task.
     Create {
-        /// Payload operators compute on (UTF-8 text).
+        /// Payload operators compute on: UTF-8 text, or `0x` + hex for binary payloads (in
+        /// chain mode, `abi.encode` of the AVS's task-created event parameters).
         #[arg(long, default_value = "")]
         payload: String,
         /// `quorum:threshold%`, repeatable.
@@ -123,7 +124,10 @@ fn task_json(t: &pb::Task) -> serde_json::Value {
         "signatures": t.signatures,
         "reference_block": t.reference_block,
         "quorums": t.quorums.iter().map(|q| format!("{}:{}", q.quorum, q.threshold_percent)).collect::<Vec<_>>(),
-        "payload": String::from_utf8_lossy(&t.payload),
+        "payload": match std::str::from_utf8(&t.payload) {
+            Ok(text) => text.to_owned(),
+            Err(_) => format!("0x{}", hex::encode(&t.payload)),
+        },
         "error": t.error,
     })
 }
@@ -213,7 +217,7 @@ async fn run_async(args: TaskArgs) -> anyhow::Result<()> {
                 quorums,
                 expiry_ms,
                 window_ms,
-                payload: payload.into_bytes(),
+                payload: payload_bytes(&payload)?,
             });
             let t = c.inner.create_task(req).await?.into_inner();
             println!("{}", task_json(&t));
@@ -283,4 +287,12 @@ async fn run_async(args: TaskArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `0x` + hex as the bytes it encodes; anything else as its UTF-8 text.
+fn payload_bytes(payload: &str) -> anyhow::Result<Vec<u8>> {
+    match payload.strip_prefix("0x") {
+        Some(h) => hex::decode(h).map_err(|e| anyhow::anyhow!("--payload 0x…: {e}")),
+        None => Ok(payload.as_bytes().to_vec()),
+    }
 }

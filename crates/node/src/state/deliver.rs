@@ -9,6 +9,7 @@ use super::{NodeState, SubmissionPayload};
 use crate::error::NodeError;
 use crate::faults::{crash_if, CrashPoint};
 use crate::record::{now_ms, Status};
+use quorate_chain_adapter::AvsProfile;
 
 impl NodeState {
     /// Submits a stored aggregate with the response its signers signed.
@@ -84,24 +85,23 @@ impl NodeState {
             .find(|r| r.digest == *aggregate.digest.as_bytes())
             .and_then(|r| hex::decode(r.response).ok())
             .unwrap_or_default();
-        match self.payload_mode {
+        match &self.payload_mode {
             SubmissionPayload::Response => Ok(Some(response)),
-            SubmissionPayload::SquaringTask => {
+            SubmissionPayload::Avs(profile) => {
                 let task_payload = self
                     .store
                     .task(&task_id)?
                     .map(|r| r.payload)
                     .unwrap_or_default();
-                match crate::chain::squaring_submission(&task_payload, &response) {
-                    Some(p) => Ok(Some(p)),
-                    None => {
-                        let why = format!(
-                            "task {task_id}: payload is not a squaring task or the signed response is not abi.encode(TaskResponse)"
-                        );
-                        self.finish(&task_id, Status::Failed, Some(why))?;
-                        Ok(None)
-                    }
+                if let Err(e) = profile.check_response(&task_payload, &response) {
+                    let why = format!("task {task_id}: cannot be submitted: {e}");
+                    self.finish(&task_id, Status::Failed, Some(why))?;
+                    return Ok(None);
                 }
+                Ok(Some(AvsProfile::submission_payload(
+                    &task_payload,
+                    &response,
+                )))
             }
         }
     }

@@ -8,7 +8,6 @@
 //! reaches the database and cannot block the real operator's response.
 
 use quorate_api::SignatureSubmission;
-use quorate_chain_adapter::contracts::TaskManager;
 use quorate_domain::{AggregationError, SignedTaskResponse};
 use quorate_runtime::SignatureOutcome;
 
@@ -26,20 +25,6 @@ pub async fn off_async<T: Send + 'static>(
         .await
         .map_err(|e| NodeError::Unavailable(format!("database call did not finish: {e}")))?
         .map_err(NodeError::from)
-}
-
-/// Whether `response` is exactly `abi.encode(TaskResponse)` for the squaring task in
-/// `task_payload`: the contract checks the aggregate against keccak256 of that encoding, so
-/// any other bytes (trailing data, another task's index) would fail on chain.
-fn is_squaring_response(task_payload: &[u8], response: &[u8]) -> bool {
-    use alloy::sol_types::SolValue;
-    let Some((_, index)) = crate::chain::decode_task_payload(task_payload) else {
-        return false;
-    };
-    match TaskManager::TaskResponse::abi_decode(response) {
-        Ok(decoded) => decoded.referenceTaskIndex == index && decoded.abi_encode() == response,
-        Err(_) => false,
-    }
 }
 
 impl NodeState {
@@ -78,13 +63,14 @@ impl NodeState {
                 task.status
             )));
         }
-        if self.payload_mode == SubmissionPayload::SquaringTask
-            && !is_squaring_response(&task.payload, &response)
-        {
-            return Err(NodeError::InvalidArgument(format!(
-                "task {task_id}: response of operator {operator_id} is not \
-                 abi.encode(TaskResponse) for this task"
-            )));
+        if let SubmissionPayload::Avs(profile) = &self.payload_mode {
+            profile
+                .check_response(&task.payload, &response)
+                .map_err(|e| {
+                    NodeError::InvalidArgument(format!(
+                        "task {task_id}: response of operator {operator_id}: {e}"
+                    ))
+                })?;
         }
         let stored = StoredResponse {
             operator_id: *operator_id.as_bytes(),
@@ -137,35 +123,5 @@ impl NodeState {
                 "task {task_id}: operator {operator_id} already responded"
             )),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use alloy::primitives::U256;
-    use alloy::sol_types::SolValue;
-
-    #[test]
-    fn only_the_exact_task_response_encoding_passes() {
-        let task = TaskManager::Task {
-            taskCreatedBlock: 10,
-            quorumThresholdPercentage: 50,
-            message: U256::from(3u64).abi_encode().into(),
-            quorumNumbers: vec![0u8].into(),
-        };
-        let payload = format!("0x{}", hex::encode((task, 7u32).abi_encode_params()));
-        let response = crate::chain::squaring_response(payload.as_bytes()).unwrap();
-        assert!(is_squaring_response(payload.as_bytes(), &response));
-        let mut trailing = response.clone();
-        trailing.push(0);
-        assert!(!is_squaring_response(payload.as_bytes(), &trailing));
-        let other_index = TaskManager::TaskResponse {
-            referenceTaskIndex: 8,
-            message: U256::from(9u64).abi_encode().into(),
-        }
-        .abi_encode();
-        assert!(!is_squaring_response(payload.as_bytes(), &other_index));
-        assert!(!is_squaring_response(b"not a task", &response));
     }
 }

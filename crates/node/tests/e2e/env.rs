@@ -169,3 +169,46 @@ impl Env {
 pub fn quorum_numbers(qs: &[u8]) -> Vec<QuorumNumber> {
     qs.iter().copied().map(QuorumNumber).collect()
 }
+
+/// The committed example configuration of an AVS (`docs/examples/avs/<name>.toml`).
+pub fn example_avs_path(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs/examples/avs")
+        .join(format!("{name}.toml"))
+}
+
+/// The example configuration of `name`, checked against the devnet it runs on: the node is
+/// pointed at the committed file itself, so its addresses must be the devnet's.
+pub fn example_avs(
+    name: &str,
+    task_manager: alloy::primitives::Address,
+    devnet: &Devnet,
+) -> Result<Arc<quorate_chain_adapter::AvsProfile>> {
+    let path = example_avs_path(name);
+    let spec: quorate_chain_adapter::AvsSpec = toml::from_str(
+        &std::fs::read_to_string(&path).with_context(|| path.display().to_string())?,
+    )
+    .with_context(|| path.display().to_string())?;
+    let c = &devnet.info.contracts;
+    let want = (
+        c.registry_coordinator,
+        c.operator_state_retriever,
+        c.bls_apk_registry,
+        task_manager,
+    );
+    let got = &spec.contracts;
+    let have = (
+        got.registry_coordinator,
+        got.operator_state_retriever,
+        got.bls_apk_registry,
+        got.task_manager,
+    );
+    anyhow::ensure!(
+        have == want,
+        "{}: contract addresses {have:?} are not the devnet's {want:?}",
+        path.display()
+    );
+    Ok(Arc::new(
+        quorate_chain_adapter::AvsProfile::compile(spec, None).map_err(|e| anyhow!("{e}"))?,
+    ))
+}

@@ -22,7 +22,7 @@ use quorate_chain_adapter::contracts::{IOperatorStateRetriever, ISquaringTask, T
 use quorate_chain_adapter::convert::non_signer_stakes_and_signature;
 use quorate_chain_adapter::{
     ChainOperatorRegistry, ChainRegistryConfig, ChainSubmitter, RegistryAddresses,
-    RetryTimeoutLayer, RpcRetryConfig, SquaringTaskCall, SubmitterConfig,
+    RetryTimeoutLayer, RpcRetryConfig, SubmitterConfig,
 };
 use quorate_domain::{
     AggregatedResponse, AggregationError, OperatorId, OperatorRegistry, RegistryError,
@@ -42,7 +42,7 @@ pub struct Rig {
     proxy: FaultProxy,
     core: Arc<Core>,
     registry: Arc<ChainOperatorRegistry<DynProvider>>,
-    submitter: ChainSubmitter<DynProvider, SquaringTaskCall>,
+    submitter: ChainSubmitter<DynProvider, std::sync::Arc<quorate_chain_adapter::AvsProfile>>,
     retry: RpcRetryConfig,
     /// `getOperatorState`'s selector in hex: faults aimed at operator-set reads only.
     state_selector: String,
@@ -102,9 +102,7 @@ impl Rig {
         let submitter = ChainSubmitter::new(
             wallet_provider,
             info.aggregator.address,
-            SquaringTaskCall {
-                task_manager: c.task_manager,
-            },
+            super::submit::squaring_profile(env)?,
             SubmitterConfig {
                 poll_interval: Duration::from_millis(10),
                 resend_after: Duration::from_secs(5),
@@ -372,7 +370,7 @@ async fn aggregate_chain_task(
     let block = u64::from(task.taskCreatedBlock);
     let quorums: Vec<u8> = task.quorumNumbers.to_vec();
     let (signers, thresholds) = all_members(env, members_from, block, &quorums).await?;
-    let digest = ResponseDigest(SquaringTaskCall::digest(response));
+    let digest = super::submit::squaring_digest(response);
     let agg = env
         .aggregate_on(
             &rig.core,
@@ -387,7 +385,7 @@ async fn aggregate_chain_task(
         index,
         request: SubmissionRequest {
             aggregate: (*agg).clone(),
-            payload: SquaringTaskCall::payload(task, response),
+            payload: super::submit::squaring_payload(index, task, response),
         },
     })
 }

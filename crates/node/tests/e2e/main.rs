@@ -12,6 +12,8 @@
 mod eigensdk;
 mod env;
 mod faults;
+mod intake_reorg;
+mod live_operators;
 mod node;
 mod proxy;
 mod scenarios;
@@ -61,6 +63,9 @@ pub struct E2eArgs {
     /// reorg, reverting submissions).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub faults: bool,
+    /// Then register and deregister operators while a node runs (live operator sets).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub live_operators: bool,
 }
 
 fn main() -> Result<()> {
@@ -181,14 +186,26 @@ async fn run_async(args: E2eArgs) -> Result<()> {
 
     // The quorate binary in chain mode: node, operator processes and the task CLI.
     if args.node {
-        match node::node_chain_mode(&env, &out).await {
+        for avs in [node::Avs::IncrediblySquaring, node::Avs::Attestation] {
+            match node::node_chain_mode(&env, avs).await {
+                Ok(line) => {
+                    passed += 1;
+                    println!("ok   {line}");
+                }
+                Err(e) => {
+                    failed += 1;
+                    println!("FAIL node chain mode ({avs:?}): {e:#}");
+                }
+            }
+        }
+        match intake_reorg::run(&env).await {
             Ok(line) => {
                 passed += 1;
                 println!("ok   {line}");
             }
             Err(e) => {
                 failed += 1;
-                println!("FAIL node chain mode: {e:#}");
+                println!("FAIL intake reorg: {e:#}");
             }
         }
     }
@@ -274,6 +291,22 @@ async fn run_async(args: E2eArgs) -> Result<()> {
     } else {
         0
     };
+    // Last: it registers and deregisters operators, which the steps above do not expect.
+    let live_failed = if args.live_operators {
+        match live_operators::run(&env).await {
+            Ok(line) => {
+                println!("ok   {line}");
+                0
+            }
+            Err(e) => {
+                println!("FAIL live operator set: {e:#}");
+                1
+            }
+        }
+    } else {
+        0
+    };
+    let faults_failed = faults_failed + live_failed;
     if failed > 0 || faults_failed > 0 {
         bail!("{failed} e2e checks and {faults_failed} fault checks failed");
     }

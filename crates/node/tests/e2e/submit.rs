@@ -8,7 +8,7 @@ use alloy::providers::Provider;
 use alloy::sol_types::{SolCall, SolEvent, SolValue};
 use anyhow::{anyhow, bail, Result};
 use quorate_chain_adapter::contracts::{ISquaringTask, TaskManager};
-use quorate_chain_adapter::{AvsResponseCall, ChainSubmitter, SquaringTaskCall, SubmitterConfig};
+use quorate_chain_adapter::{AvsProfile, AvsResponseCall, ChainSubmitter, SubmitterConfig};
 use quorate_domain::{ResponseDigest, SubmissionRequest};
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
@@ -32,7 +32,7 @@ async fn create_and_sign(env: &Env, rng: &mut ChaCha20Rng) -> Result<Signed> {
     let threshold: u8 = rng.gen_range(10..=67);
     let number = U256::from(rng.gen_range(2u64..1_000_000));
     let (index, task, response) = create_squaring_task(env, &quorums, threshold, number).await?;
-    let digest = ResponseDigest(SquaringTaskCall::digest(&response));
+    let digest = squaring_digest(&response);
     let block = u64::from(task.taskCreatedBlock);
     let (signers, thresholds, operators) =
         pick_signers(env, rng, block, &quorums, Some(threshold)).await?;
@@ -46,29 +46,52 @@ async fn create_and_sign(env: &Env, rng: &mut ChaCha20Rng) -> Result<Signed> {
         operators,
         request: SubmissionRequest {
             aggregate: (*agg).clone(),
-            payload: SquaringTaskCall::payload(&task, &response),
+            payload: squaring_payload(index, &task, &response),
         },
     })
 }
 
+/// The digest operators sign for a squaring response: keccak256(abi.encode(response)).
+pub fn squaring_digest(response: &TaskManager::TaskResponse) -> ResponseDigest {
+    ResponseDigest(alloy::primitives::keccak256(response.abi_encode()))
+}
+
+/// What the node hands the submitter for a squaring task and its response.
+pub fn squaring_payload(
+    index: u32,
+    task: &TaskManager::Task,
+    response: &TaskManager::TaskResponse,
+) -> Vec<u8> {
+    AvsProfile::submission_payload(
+        &(index, task.clone()).abi_encode_params(),
+        &response.abi_encode(),
+    )
+}
+
+/// Incredible Squaring's respond call, from the committed example configuration.
+pub fn squaring_profile(env: &Env) -> Result<std::sync::Arc<AvsProfile>> {
+    let task_manager = env.devnet.info.contracts.task_manager;
+    super::env::example_avs("incredible-squaring", task_manager, &env.devnet)
+}
+
 /// The submitter of the devnet's aggregator account.
-fn submitter(env: &Env) -> ChainSubmitter<alloy::providers::DynProvider, SquaringTaskCall> {
+fn submitter(
+    env: &Env,
+) -> Result<ChainSubmitter<alloy::providers::DynProvider, std::sync::Arc<AvsProfile>>> {
     let info = &env.devnet.info;
-    ChainSubmitter::new(
+    Ok(ChainSubmitter::new(
         env.devnet.chain.provider.clone(),
         info.aggregator.address,
-        SquaringTaskCall {
-            task_manager: info.contracts.task_manager,
-        },
+        squaring_profile(env)?,
         SubmitterConfig {
             poll_interval: Duration::from_millis(10),
             ..SubmitterConfig::default()
         },
-    )
+    ))
 }
 
 /// The squaring call without its answered-task record: every submission is sent.
-struct WithoutRecord(SquaringTaskCall);
+struct WithoutRecord(std::sync::Arc<AvsProfile>);
 
 impl AvsResponseCall for WithoutRecord {
     fn target(&self) -> alloy::primitives::Address {
@@ -94,7 +117,7 @@ pub async fn submit_one(env: &Env, rng: &mut ChaCha20Rng) -> Result<String> {
     // checkSignatures needs referenceBlock < block.number; the response lands later anyway,
     // but simulation runs at the head.
     chain.mine(1).await?;
-    let submitter = submitter(env);
+    let submitter = submitter(env)?;
     let agg = &request.aggregate;
     let sent = quorate_domain::ResponseSubmitter::submit(&submitter, &request).await?;
 
@@ -118,9 +141,7 @@ pub async fn submit_one(env: &Env, rng: &mut ChaCha20Rng) -> Result<String> {
     let blind = ChainSubmitter::new(
         chain.provider.clone(),
         info.aggregator.address,
-        WithoutRecord(SquaringTaskCall {
-            task_manager: info.contracts.task_manager,
-        }),
+        WithoutRecord(squaring_profile(env)?),
         SubmitterConfig::default(),
     );
     match quorate_domain::ResponseSubmitter::submit(&blind, &request).await {
@@ -207,7 +228,7 @@ pub async fn submit_together(
         signed.push(create_and_sign(env, rng).await?);
     }
     chain.mine(1).await?;
-    let submitter = submitter(env);
+    let submitter = submitter(env)?;
     let set_mining = |auto: bool, interval: u64| async move {
         let _: serde_json::Value = chain
             .provider
