@@ -226,6 +226,17 @@ fn configuration_mistakes_are_named_at_compile_time() {
     assert!(e.contains("respond.errors[0]"), "{e}");
     let e = refused(|s| s.respond.args[2] = "event.task".into());
     assert!(e.contains("respond.args[2]"), "{e}");
+    let e = refused(|s| {
+        if let Some(i) = s.intake.as_mut() {
+            i.max_block_range = 0;
+        }
+    });
+    assert!(
+        e.contains("intake.max_block_range") && e.contains("1..=100000"),
+        "{e}"
+    );
+    let e = refused(|s| s.sign_in_quorums = vec![]);
+    assert!(e.contains("sign_in_quorums"), "{e}");
 }
 
 #[test]

@@ -7,7 +7,7 @@ use alloy::primitives::{Address, B256};
 
 use super::fields::{Field, Scope, Shape, ValueRef};
 use super::signature;
-use super::spec::{AvsSpec, DigestSpec};
+use super::spec::{AvsSpec, DigestSpec, IntakeSpec};
 
 /// The tuple type of `IBLSSignatureChecker.NonSignerStakesAndSignature`, which a respond
 /// function's signature may name by its struct name.
@@ -188,6 +188,32 @@ fn require_type(
     }
 }
 
+/// Every intake limit within its documented range.
+fn check_intake(i: &IntakeSpec) -> Result<(), ProfileError> {
+    let within = |key: &str, value: u64, lo: u64, hi: u64| {
+        if (lo..=hi).contains(&value) {
+            Ok(())
+        } else {
+            Err(config_err(
+                &format!("intake.{key}"),
+                format!("must be in {lo}..={hi}, got {value}"),
+            ))
+        }
+    };
+    within("confirmations", i.confirmations, 0, 10_000)?;
+    within("max_block_range", i.max_block_range, 1, 100_000)?;
+    within("poll_interval_ms", i.poll_interval_ms, 10, 3_600_000)?;
+    within("reorg_depth", i.reorg_depth, 1, 10_000)?;
+    within("task_expiry_ms", i.task_expiry_ms, 1, 86_400_000)?;
+    within("window_ms", i.window_ms, 0, 3_600_000)?;
+    within(
+        "max_logs_per_request",
+        i.max_logs_per_request as u64,
+        1,
+        100_000,
+    )
+}
+
 fn is_uint(ty: &DynSolType) -> bool {
     matches!(ty, DynSolType::Uint(_))
 }
@@ -196,6 +222,15 @@ impl AvsProfile {
     /// Checks `spec`; `errors_abi` is the JSON ABI text of `respond.errors_abi`, read by the
     /// caller (paths are relative to the caller's file).
     pub fn compile(spec: AvsSpec, errors_abi: Option<&str>) -> Result<Self, ProfileError> {
+        if let Some(intake) = &spec.intake {
+            check_intake(intake)?;
+        }
+        if spec.sign_in_quorums.is_empty() || spec.sign_in_quorums.iter().any(|q| *q > 191) {
+            return Err(config_err(
+                "sign_in_quorums",
+                "give one or more quorum numbers in 0..=191",
+            ));
+        }
         let (event, task_shape) = parse_event(&spec.task.event)?;
         let task_scope = Scope {
             event: &task_shape,

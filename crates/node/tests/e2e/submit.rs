@@ -74,9 +74,10 @@ pub fn squaring_profile(env: &Env) -> Result<std::sync::Arc<AvsProfile>> {
     super::env::example_avs("incredible-squaring", task_manager, &env.devnet)
 }
 
-/// The submitter of the devnet's aggregator account.
+/// The submitter of the devnet's aggregator account, polling receipts every `poll`.
 fn submitter(
     env: &Env,
+    poll: Duration,
 ) -> Result<ChainSubmitter<alloy::providers::DynProvider, std::sync::Arc<AvsProfile>>> {
     let info = &env.devnet.info;
     Ok(ChainSubmitter::new(
@@ -84,11 +85,14 @@ fn submitter(
         info.aggregator.address,
         squaring_profile(env)?,
         SubmitterConfig {
-            poll_interval: Duration::from_millis(10),
+            poll_interval: poll,
             ..SubmitterConfig::default()
         },
     ))
 }
+
+/// Receipt polling when anvil mines on arrival.
+const AUTOMINE_POLL: Duration = Duration::from_millis(10);
 
 /// The squaring call without its answered-task record: every submission is sent.
 struct WithoutRecord(std::sync::Arc<AvsProfile>);
@@ -117,7 +121,7 @@ pub async fn submit_one(env: &Env, rng: &mut ChaCha20Rng) -> Result<String> {
     // checkSignatures needs referenceBlock < block.number; the response lands later anyway,
     // but simulation runs at the head.
     chain.mine(1).await?;
-    let submitter = submitter(env)?;
+    let submitter = submitter(env, AUTOMINE_POLL)?;
     let agg = &request.aggregate;
     let sent = quorate_domain::ResponseSubmitter::submit(&submitter, &request).await?;
 
@@ -228,7 +232,9 @@ pub async fn submit_together(
         signed.push(create_and_sign(env, rng).await?);
     }
     chain.mine(1).await?;
-    let submitter = submitter(env)?;
+    // The default receipt polling (200 ms): 50 submitters polling at 10 ms would load anvil
+    // enough to delay the sends themselves past a block.
+    let submitter = submitter(env, SubmitterConfig::default().poll_interval)?;
     let set_mining = |auto: bool, interval: u64| async move {
         let _: serde_json::Value = chain
             .provider
