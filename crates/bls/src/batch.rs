@@ -14,10 +14,16 @@
 //! coefficients stop invalid signatures from cancelling each other (probability of a false
 //! accept ≤ 2⁻⁶⁴ per check).
 //!
-//! On failure the range is bisected with the same coefficients. The left half's sums are
-//! computed by MSM and the right half's as `parent − left`; because the pairing product is a
-//! homomorphism, a failed parent whose left half passes has a failing right half, which is then
-//! known bad without a check, and a known-bad single item is reported without a check.
+//! On failure a range of at least [`LOCATE_MIN_ITEMS`] items first tries the single-invalid
+//! locator ([`locate`]): two more final exponentiations instead of one per bisection level.
+//! Otherwise, or when the locator finds two or more invalid items, the range is bisected with
+//! the same coefficients. The left half's sums are computed by MSM and the right half's as
+//! `parent − left`; because the pairing product is a homomorphism, the right half's GT value is
+//! the parent's divided by the left's, known without a check (and a failed parent whose value is
+//! unknown, with a passing left half, has a known-bad right half), and a known-bad single item
+//! is reported without a check.
+
+mod locate;
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -28,9 +34,10 @@ use ark_ff::{BigInt, Zero};
 use quorate_domain::BatchItem;
 use rand_core::{CryptoRng, RngCore};
 
-use crate::pairing::{neg_g2_prepared, pairing_product_is_one};
+use crate::pairing::{neg_g2_prepared, pairing_product};
 use crate::points::{G2Prepared, G2PublicKey, MessagePoint, Signature};
 use crate::scheme::Bn254Scheme;
+use locate::{Outcome, LOCATE_MIN_ITEMS};
 
 /// Message groups with at least this many items are always paired on the message's side
 /// (one G2 sum per message); smaller ones may move to the key side (see [`key_side_groups`]).
@@ -101,8 +108,11 @@ struct Batch<'a> {
     key_groups: Vec<usize>,
     /// The distinct keys of the solo items.
     key_list: Vec<&'a G2PublicKey>,
-    coeffs: Vec<BigInt<4>>,
-    /// Pairing checks run so far (for tests of the bisection's economy).
+    /// The random coefficients `rᵢ`, non-zero.
+    coeffs: Vec<u64>,
+    /// Failing ranges at least this long try the locator before bisecting.
+    locate_min: usize,
+    /// Final exponentiations run so far (for tests of the search's economy).
     checks: std::cell::Cell<usize>,
 }
 
@@ -143,9 +153,7 @@ impl<'a> Batch<'a> {
         groups: Vec<usize>,
         messages: Vec<G1Affine>,
     ) -> Self {
-        let coeffs: Vec<BigInt<4>> = (0..sigs.len())
-            .map(|_| BigInt::from(rng.next_u64().max(1)))
-            .collect();
+        let coeffs: Vec<u64> = (0..sigs.len()).map(|_| rng.next_u64().max(1)).collect();
         let mut sizes = vec![0usize; messages.len()];
         for &g in &groups {
             if let Some(n) = sizes.get_mut(g) {
@@ -157,7 +165,7 @@ impl<'a> Batch<'a> {
             .iter()
             .zip(&coeffs)
             .map(|(&g, c)| match (key_side.get(g), messages.get(g)) {
-                (Some(true), Some(m)) => Some(m.mul_bigint(c)),
+                (Some(true), Some(m)) => Some(m.mul_bigint([*c])),
                 _ => None,
             })
             .collect();
@@ -187,20 +195,33 @@ impl<'a> Batch<'a> {
             key_groups,
             key_list,
             coeffs,
+            locate_min: LOCATE_MIN_ITEMS,
             checks: std::cell::Cell::new(0),
         }
     }
 
+    /// The sums of `range` with coefficients `rᵢ`.
     fn sums(&self, range: Range<usize>) -> Sums {
-        let (sigs, coeffs) = (&self.sigs[range.clone()], &self.coeffs[range.clone()]);
-        let sig = G1Projective::msm_bigint(sigs, coeffs);
+        self.weighted_sums(range, |_| 1)
+    }
+
+    /// The sums of `range` with coefficients `weight(i)·rᵢ` (`weight` small and public).
+    fn weighted_sums(&self, range: Range<usize>, weight: impl Fn(usize) -> u64) -> Sums {
+        let scalar = |i: usize| {
+            let s = u128::from(self.coeffs[i]) * u128::from(weight(i));
+            BigInt::new([s as u64, (s >> 64) as u64, 0, 0])
+        };
+        let scalars: Vec<BigInt<4>> = range.clone().map(scalar).collect();
+        let sig = G1Projective::msm_bigint(&self.sigs[range.clone()], &scalars);
         let mut bases: Vec<Vec<G2Affine>> = vec![Vec::new(); self.messages.len()];
         let mut scalars: Vec<Vec<BigInt<4>>> = vec![Vec::new(); self.messages.len()];
         let mut by_key = vec![G1Projective::zero(); self.key_list.len()];
         for i in range {
             if let Some(p) = self.solo[i] {
+                // `solo` already holds `rᵢ·Hⱼ`; the weight is a small multiplier on top.
+                let w = weight(i);
                 if let Some(k) = by_key.get_mut(self.key_groups[i]) {
-                    *k += p;
+                    *k += if w == 1 { p.into() } else { p.mul_bigint([w]) };
                 }
                 continue;
             }
@@ -209,7 +230,7 @@ impl<'a> Batch<'a> {
                 scalars.get_mut(self.groups[i]),
             ) {
                 b.push(*self.keys[i].as_affine());
-                s.push(self.coeffs[i]);
+                s.push(scalar(i));
             }
         }
         let keys = bases
@@ -227,8 +248,8 @@ impl<'a> Batch<'a> {
     }
 
     /// The batched pairing check of the items whose sums are `sums`: one multi-Miller loop,
-    /// one final exponentiation.
-    fn check(&self, sums: &Sums) -> bool {
+    /// one final exponentiation. The outcome keeps the GT value for the search to divide.
+    fn check(&self, sums: &Sums) -> Outcome {
         self.checks.set(self.checks.get() + 1);
         let mut g1 = vec![sums.sig.into_affine()];
         let mut live = Vec::with_capacity(sums.keys.len());
@@ -253,29 +274,45 @@ impl<'a> Batch<'a> {
         }
         g1.extend(G1Projective::normalize_batch(&solo_sums));
         g2.extend(solo_keys);
-        pairing_product_is_one(g1, g2)
+        Outcome::of(pairing_product(g1, g2))
     }
 
-    /// Finds the invalid items of `range`, whose sums are `sums`. `known_bad` means the range is
-    /// already known to fail.
-    fn search(&self, range: Range<usize>, sums: Sums, known_bad: bool, bad: &mut Vec<usize>) {
-        if range.is_empty() || (!known_bad && self.check(&sums)) {
+    /// Finds the invalid items of `range`, whose sums are `sums`, in ascending order. `known`
+    /// is the range's outcome when it follows from earlier checks.
+    fn search(
+        &self,
+        range: Range<usize>,
+        sums: Sums,
+        known: Option<Outcome>,
+        bad: &mut Vec<usize>,
+    ) {
+        if range.is_empty() {
             return;
         }
+        let outcome = known.unwrap_or_else(|| self.check(&sums));
+        let Outcome::Fail(value) = outcome else {
+            // The range passes: no invalid item in it (but with probability ≤ 2⁻⁶⁴).
+            return;
+        };
         if range.len() == 1 {
+            // A failing single item is the invalid one.
             bad.push(range.start);
             return;
+        }
+        if let Some(a) = value.filter(|_| range.len() >= self.locate_min) {
+            if let Some(j) = self.locate(range.clone(), a) {
+                // Exactly one invalid item, confirmed.
+                bad.push(j);
+                return;
+            }
         }
         let mid = range.start + range.len() / 2;
         let left = self.sums(range.start..mid);
         let right = sums.minus(&left);
-        if self.check(&left) {
-            // Parent fails, left passes: right fails.
-            self.search(mid..range.end, right, true, bad);
-        } else {
-            self.search(range.start..mid, left, true, bad);
-            self.search(mid..range.end, right, false, bad);
-        }
+        let left_outcome = self.check(&left);
+        let right_outcome = Outcome::rest(outcome, left_outcome);
+        self.search(range.start..mid, left, Some(left_outcome), bad);
+        self.search(mid..range.end, right, right_outcome, bad);
     }
 
     fn run(&self) -> Vec<usize> {
@@ -283,7 +320,7 @@ impl<'a> Batch<'a> {
         let mut bad = Vec::new();
         if n > 0 {
             let all = self.sums(0..n);
-            self.search(0..n, all, false, &mut bad);
+            self.search(0..n, all, None, &mut bad);
         }
         bad
     }
@@ -304,9 +341,24 @@ pub fn verify_same_digest_with_rng<R: CryptoRng + RngCore>(
     message: &MessagePoint,
     items: &[(&Signature, &G2PublicKey)],
 ) -> Vec<usize> {
+    verify_same_digest_locating_from(rng, message, items, LOCATE_MIN_ITEMS)
+}
+
+/// [`verify_same_digest_with_rng`] trying the single-invalid locator on failing ranges of at
+/// least `locate_min` items (`usize::MAX`: bisection only). For the benchmark that sets the
+/// threshold; not part of the API.
+#[doc(hidden)]
+pub fn verify_same_digest_locating_from<R: CryptoRng + RngCore>(
+    rng: &mut R,
+    message: &MessagePoint,
+    items: &[(&Signature, &G2PublicKey)],
+    locate_min: usize,
+) -> Vec<usize> {
     let sigs = items.iter().map(|(s, _)| s.0).collect();
     let keys = items.iter().map(|(_, k)| *k).collect();
-    Batch::new(rng, sigs, keys, vec![0; items.len()], vec![message.0]).run()
+    let mut batch = Batch::new(rng, sigs, keys, vec![0; items.len()], vec![message.0]);
+    batch.locate_min = locate_min;
+    batch.run()
 }
 
 /// Checks signatures over many messages at once; returns the indices of the invalid items,
@@ -345,11 +397,12 @@ mod tests {
     use ark_ec::PrimeGroup;
     use rand::SeedableRng;
 
-    /// Runs a same-digest batch of 8 with the given bad indices; returns (bad, checks).
-    fn run(bad: &[usize]) -> (Vec<usize>, usize) {
+    /// Runs a same-digest batch of `n` with the given bad indices, trying the locator from
+    /// `locate_min` items; returns (bad, checks).
+    fn run_with(n: usize, bad: &[usize], locate_min: usize) -> (Vec<usize>, usize) {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
         let m = MessagePoint::hash(&[7; 32]);
-        let keys: Vec<KeyPair> = (0..8).map(|_| KeyPair::random(&mut rng)).collect();
+        let keys: Vec<KeyPair> = (0..n).map(|_| KeyPair::random(&mut rng)).collect();
         let sigs: Vec<G1Affine> = keys
             .iter()
             .enumerate()
@@ -364,21 +417,44 @@ mod tests {
             })
             .collect();
         let g2 = keys.iter().map(|k| k.public_g2()).collect();
-        let batch = Batch::new(&mut rng, sigs, g2, vec![0; 8], vec![m.0]);
+        let mut batch = Batch::new(&mut rng, sigs, g2, vec![0; n], vec![m.0]);
+        batch.locate_min = locate_min;
         let found = batch.run();
         (found, batch.checks.get())
     }
 
+    /// Bisection only, over 8 items.
+    fn run(bad: &[usize]) -> (Vec<usize>, usize) {
+        run_with(8, bad, usize::MAX)
+    }
+
     #[test]
-    fn bisection_skips_known_bad_halves() {
+    fn bisection_derives_right_halves() {
         // All valid: one check.
         assert_eq!(run(&[]), (vec![], 1));
-        // Last bad: top, [0..4] ok, [4..6] ok, [6] ok; [4..8], [6..8] and [7] known bad.
+        // Last bad: top, [0..4] ok, [4..6] ok, [6] ok; [4..8], [6..8] and [7] derived bad.
         assert_eq!(run(&[7]), (vec![7], 4));
-        // First bad: top, [0..4] bad, [0..2] bad, [0] bad, [1] ok, [2..4] ok, [4..8] ok.
-        assert_eq!(run(&[0]), (vec![0], 7));
-        assert_eq!(run(&[1, 2, 6]).0, vec![1, 2, 6]);
+        // First bad: top, [0..4] bad, [0..2] bad, [0] bad; [1], [2..4] and [4..8] derived
+        // as passing (the parent's value divided by the left half's is 1).
+        assert_eq!(run(&[0]), (vec![0], 4));
+        // One check per split: top, then [0..4], [0..2], [2], [4..6], [4] (the three others
+        // derived).
+        assert_eq!(run(&[1, 2, 6]), (vec![1, 2, 6], 7));
         assert_eq!(run(&[0, 1, 2, 3, 4, 5, 6, 7]).0, (0..8).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn locator_finds_one_invalid_in_three_checks() {
+        for j in [0, 1, 31, 62, 63] {
+            // Top (A), weighted (B), confirmation.
+            assert_eq!(run_with(64, &[j], LOCATE_MIN_ITEMS), (vec![j], 3));
+            // Bisection: one check per level below the top.
+            assert_eq!(run_with(64, &[j], usize::MAX), (vec![j], 7));
+        }
+        // Two invalid: the walk finds no match, bisection takes over (using the locator on
+        // halves of at least LOCATE_MIN_ITEMS).
+        assert_eq!(run_with(64, &[5, 40], LOCATE_MIN_ITEMS).0, vec![5, 40]);
+        assert_eq!(run_with(64, &[], LOCATE_MIN_ITEMS), (vec![], 1));
     }
 
     #[test]

@@ -35,6 +35,8 @@ mod scheme;
 pub mod fake;
 
 pub use aggregate::{aggregate_g1, aggregate_g2, aggregate_signatures};
+#[doc(hidden)]
+pub use batch::verify_same_digest_locating_from;
 pub use batch::{
     verify_batch, verify_batch_with_rng, verify_same_digest, verify_same_digest_with_rng,
 };

@@ -21,13 +21,22 @@ pub(crate) fn neg_g2_prepared() -> G2Prepared {
     NEG_G2_PREPARED.clone()
 }
 
+/// `∏ e(g1ᵢ, g2ᵢ)` in GT (written additively by arkworks: `ZERO` is 1), with one multi-Miller
+/// loop and one final exponentiation; `None` if the lengths differ or the Miller loop's output
+/// is not invertible (unreachable for curve points, but not worth a panic).
+pub(crate) fn pairing_product(
+    g1: Vec<G1Affine>,
+    g2: Vec<G2Prepared>,
+) -> Option<PairingOutput<Bn254>> {
+    if g1.len() != g2.len() {
+        return None;
+    }
+    Bn254::final_exponentiation(Bn254::multi_miller_loop(g1, g2))
+}
+
 /// Whether `∏ e(g1ᵢ, g2ᵢ) = 1`, with one multi-Miller loop and one final exponentiation.
 pub(crate) fn pairing_product_is_one(g1: Vec<G1Affine>, g2: Vec<G2Prepared>) -> bool {
-    if g1.len() != g2.len() {
-        return false;
-    }
-    let mlo = Bn254::multi_miller_loop(g1, g2);
-    Bn254::final_exponentiation(mlo).is_some_and(|out| out == PairingOutput::<Bn254>::ZERO)
+    pairing_product(g1, g2).is_some_and(|out| out == PairingOutput::<Bn254>::ZERO)
 }
 
 /// Checks one signature: `e(σ, −G2) · e(H(m), pk₂) = 1`, one multi-Miller loop over the two
