@@ -248,3 +248,46 @@ fn a_revert_selector_collision_with_another_abi_is_not_misread() {
     assert_eq!(p.decode_revert(&data), None);
     let _ = Address::ZERO;
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+    /// Operators and `CreateTask` callers control these bytes: any of them gets a typed
+    /// refusal or a value, never a panic.
+    #[test]
+    fn hostile_bytes_are_refused_not_panicked_on(
+        task in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+        response in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+    ) {
+        let p = profile();
+        let _ = p.task_from_payload(&task);
+        let _ = p.check_response(&task, &response);
+        let _ = p.decode_revert(&response);
+        let request = SubmissionRequest {
+            aggregate: aggregate(keccak256(&response), 77, &[0]),
+            payload: AvsProfile::submission_payload(&task, &response),
+        };
+        let _ = p.calldata(&request);
+        let _ = p.answered_check(&request);
+        let garbled = SubmissionRequest { payload: response.clone(), ..request };
+        let _ = p.calldata(&garbled);
+    }
+
+    /// A valid task payload with a response built from random fields either passes and
+    /// encodes, or is refused for a mismatch: the configured checks agree with the encoder.
+    #[test]
+    fn random_responses_to_a_real_task_are_checked_consistently(
+        index in 0u32..10,
+        message in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80),
+    ) {
+        let p = profile();
+        let task_payload = (5u32, task()).abi_encode_params();
+        let response = TaskManager::TaskResponse {
+            referenceTaskIndex: index,
+            message: message.into(),
+        }
+        .abi_encode();
+        let checked = p.check_response(&task_payload, &response);
+        proptest::prop_assert_eq!(checked.is_ok(), index == 5);
+    }
+}

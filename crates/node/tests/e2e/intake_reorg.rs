@@ -1,32 +1,29 @@
 //! A reorg under the task intake: a task the node took from a confirmed block is cancelled
 //! when a reorg removes that block (anvil's `evm_revert` back past it, then new blocks).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use alloy::primitives::U256;
 use alloy::providers::Provider;
-use anyhow::{bail, ensure, Result};
+use anyhow::{ensure, Result};
 
 use super::env::Env;
 use super::node::{self, Avs, Children};
 
-/// Polls the node's tasks from the chain until one satisfies `done` (up to 30 s, mining a
-/// block each round so the intake keeps moving).
+/// Waits (up to 30 s, while blocks are mined) until a node task from the chain satisfies
+/// `done`.
 async fn wait_for_task(
     env: &Env,
     list: impl Fn() -> Result<Vec<serde_json::Value>>,
     done: impl Fn(&serde_json::Value) -> bool,
     what: &str,
 ) -> Result<serde_json::Value> {
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(30) {
-        if let Some(t) = list()?.into_iter().find(|t| done(t)) {
-            return Ok(t);
-        }
-        env.devnet.chain.mine(1).await?;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-    bail!("no node task became {what} within 30 s")
+    let what = format!("a node task {what}");
+    node::mine_until(env, Duration::from_secs(30), &what, || {
+        let found = list().map(|tasks| tasks.into_iter().find(|t| done(t)));
+        async move { found }
+    })
+    .await
 }
 
 /// Runs the scenario; returns a log line.

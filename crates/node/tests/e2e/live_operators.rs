@@ -3,7 +3,6 @@
 //! that only its stake makes reachable, and the contract checks it); an operator that
 //! deregisters is refused at sign-in afterwards. No restart in between.
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use alloy::primitives::U256;
@@ -37,17 +36,16 @@ async fn may_sign_in(grpc: &str, id: &OperatorId) -> Result<bool> {
     }
 }
 
-/// Waits (up to 20 s, while blocks are mined) until the node's answer for `id` is `want`.
+/// Waits (up to 20 s, while blocks are mined) until the node's answer for `id` is `want`;
+/// returns how long that took.
 async fn until_sign_in(env: &Env, grpc: &str, id: &OperatorId, want: bool) -> Result<Duration> {
     let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(20) {
-        if may_sign_in(grpc, id).await? == want {
-            return Ok(started.elapsed());
-        }
-        env.devnet.chain.mine(1).await?;
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    bail!("operator {id}: sign-in allowed should become {want} within 20 s")
+    let what = format!("operator {id}: sign-in allowed = {want}");
+    node::mine_until(env, Duration::from_secs(20), &what, || async {
+        Ok((may_sign_in(grpc, id).await? == want).then_some(()))
+    })
+    .await?;
+    Ok(started.elapsed())
 }
 
 /// Runs the scenario; returns a log line.
@@ -132,25 +130,9 @@ pub async fn run(env: &Env) -> Result<String> {
     if old * Stake::from(100u8) >= Stake::from(threshold) * total || threshold == 0 {
         bail!("precondition: the three others alone ({old} of {total}) would meet {threshold}%");
     }
-    for key in keys.iter().chain(std::iter::once(
-        &plan.bls.secret().expose_scalar().to_string(),
-    )) {
-        children.spawn(
-            Command::new(&bin)
-                .args([
-                    "operator",
-                    "run",
-                    "--node",
-                    &grpc,
-                    "--compute",
-                    avs.compute(),
-                ])
-                .env("QUORATE_BLS_KEY", key)
-                .env("RUST_LOG", "warn")
-                .stdout(Stdio::null())
-                .stderr(Stdio::inherit()),
-        )?;
-    }
+    let mut signing = keys.clone();
+    signing.push(plan.bls.secret().expose_scalar().to_string());
+    node::spawn_operators(&mut children, &bin, &grpc, &signing, avs)?;
     let task = avs.create(env, threshold, 77).await?;
     env.devnet.chain.mine(2).await?;
     let answer = avs.answered(env, task, Duration::from_secs(90)).await?;

@@ -290,6 +290,57 @@ pub async fn signers(env: &Env) -> Result<(Vec<String>, u32)> {
     Ok((keys, percent.clamp(1, 100) as u32))
 }
 
+/// Starts one `quorate operator run` process per BLS key, computing `avs`'s responses.
+pub fn spawn_operators(
+    children: &mut Children,
+    bin: &Path,
+    grpc: &str,
+    keys: &[String],
+    avs: Avs,
+) -> Result<()> {
+    for key in keys {
+        children.spawn(
+            Command::new(bin)
+                .args([
+                    "operator",
+                    "run",
+                    "--node",
+                    grpc,
+                    "--compute",
+                    avs.compute(),
+                ])
+                .env("QUORATE_BLS_KEY", key)
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit()),
+        )?;
+    }
+    Ok(())
+}
+
+/// Polls `probe` until it yields a value (up to `within`), mining a block each round so the
+/// node's head follower and intake keep moving; `what` names the awaited state in the error.
+pub async fn mine_until<T, F, Fut>(
+    env: &Env,
+    within: Duration,
+    what: &str,
+    mut probe: F,
+) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>>>,
+{
+    let started = Instant::now();
+    while started.elapsed() < within {
+        if let Some(v) = probe().await? {
+            return Ok(v);
+        }
+        env.devnet.chain.mine(1).await?;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    bail!("{what}: not reached within {within:?}")
+}
+
 /// Runs `quorate task list --creator chain:<avs>`; returns the tasks' JSON.
 pub fn chain_tasks(
     bin: &Path,
@@ -339,27 +390,7 @@ pub async fn node_chain_mode(env: &Env, avs: Avs) -> Result<String> {
     let mut children = Children::default();
     let (config, api_key) = write_client_config(&dir)?;
     let (node, grpc) = start_node(&mut children, &bin, env, &config_file, &db, &config)?;
-    let spawn_operators = |children: &mut Children, grpc: &str| -> Result<()> {
-        for key in &keys {
-            children.spawn(
-                Command::new(&bin)
-                    .args([
-                        "operator",
-                        "run",
-                        "--node",
-                        grpc,
-                        "--compute",
-                        avs.compute(),
-                    ])
-                    .env("QUORATE_BLS_KEY", key)
-                    .env("RUST_LOG", "warn")
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::inherit()),
-            )?;
-        }
-        Ok(())
-    };
-    spawn_operators(&mut children, &grpc)?;
+    spawn_operators(&mut children, &bin, &grpc, &keys, avs)?;
 
     // Task 1 on the contract; the node acts once it has its confirmations.
     let first = avs.create(env, threshold, 1).await?;
@@ -372,7 +403,7 @@ pub async fn node_chain_mode(env: &Env, avs: Avs) -> Result<String> {
     chain.mine(confirmations + 1).await?;
     let mut children = Children::default();
     let (_, grpc) = start_node(&mut children, &bin, env, &config_file, &db, &config)?;
-    spawn_operators(&mut children, &grpc)?;
+    spawn_operators(&mut children, &bin, &grpc, &keys, avs)?;
     let second_answer = avs.answered(env, second, Duration::from_secs(90)).await?;
     let _ = node;
 
