@@ -79,6 +79,9 @@ pub struct Drive {
     pub truncate: Option<usize>,
     /// Stop feeding after this long (paced runs); tasks finished by then are reported.
     pub max_seconds: Option<f64>,
+    /// Arrivals handed in before the measured window opens (0: none). Throughput, CPU time
+    /// and latencies count from then on; correctness counters cover the whole run.
+    pub warmup: usize,
 }
 
 /// One run's measurements.
@@ -130,6 +133,19 @@ pub struct Measured {
     pub baseline_rss_bytes: u64,
     /// Most tasks open at once.
     pub max_open_tasks: u64,
+}
+
+/// Counters when the measured window opens (after the warm-up).
+#[derive(Default)]
+struct Window {
+    /// When it opened.
+    at: Option<Instant>,
+    /// Process CPU seconds then.
+    cpu_s: f64,
+    /// Signatures with a verdict (verified or rejected) then.
+    verdicts: u64,
+    /// Signatures in delivered tasks then.
+    delivered_sigs: u64,
 }
 
 #[derive(Default)]
@@ -230,7 +246,19 @@ pub async fn run<T: Target + 'static>(
     let (t0, cpu0) = (Instant::now(), sys::cpu_seconds()?);
     let deadline = drive.max_seconds.map(|s| t0 + Duration::from_secs_f64(s));
     let mut submitted = 0usize;
+    let mut window = Window::default();
     for (i, a) in stream.iter().enumerate() {
+        if i == drive.warmup && drive.warmup > 0 {
+            let mut s = state.borrow_mut();
+            window = Window {
+                at: Some(Instant::now()),
+                cpu_s: sys::cpu_seconds()?,
+                verdicts: s.m.verified + s.m.rejected_invalid,
+                delivered_sigs: s.delivered_sigs,
+            };
+            s.latencies.clear();
+            s.timeline.clear();
+        }
         if let Some(rate) = drive.rate {
             let due = t0 + Duration::from_secs_f64(i as f64 / rate);
             if due > Instant::now() + Duration::from_micros(500) {
@@ -317,7 +345,15 @@ pub async fn run<T: Target + 'static>(
             _ = tokio::time::sleep(Duration::from_millis(50)) => {}
         }
     }
-    let (wall, cpu1) = (t0.elapsed().as_secs_f64(), sys::cpu_seconds()?);
+    let (wall, cpu1) = (
+        window.at.unwrap_or(t0).elapsed().as_secs_f64(),
+        sys::cpu_seconds()?,
+    );
+    let cpu0 = if window.at.is_some() {
+        window.cpu_s
+    } else {
+        cpu0
+    };
     let peak = sys::peak_rss_bytes()?;
     let mut s = state.borrow_mut();
     if let Ok(path) = std::env::var("QUORATE_BENCH_LATENCY_CSV") {
@@ -348,9 +384,9 @@ pub async fn run<T: Target + 'static>(
     // Eager modes settle a signature with its verdict; optimistic mode only inside a
     // delivered (checked) aggregate, counted at delivery.
     m.settled = if m.unverified > 0 {
-        s.delivered_sigs
+        s.delivered_sigs.saturating_sub(window.delivered_sigs)
     } else {
-        m.verified + m.rejected_invalid
+        (m.verified + m.rejected_invalid).saturating_sub(window.verdicts)
     };
     Ok(m)
 }

@@ -23,9 +23,13 @@ const BLOCK: u64 = 1;
 
 /// eigensdk's aggregator service.
 pub struct Eigen {
+    /// Hands tasks and signatures to the service.
     handle: ServiceHandle,
+    /// The service's aggregates, until `collect` takes it.
     receiver: RefCell<Option<AggregateReceiver>>,
+    /// The workload.
     data: Rc<Data>,
+    /// Operator ids, by operator index.
     ids: Vec<B256>,
 }
 

@@ -3,23 +3,27 @@
 //! (implementation, workload) run, alternating A/B.
 //!
 //! `quorate-bench run [OPTIONS]` plans the runs and starts this same executable as
-//! `quorate-bench worker ...` once per run, pinned to one CPU.
+//! `quorate-bench worker ...` once per run, pinned to one CPU (two for the scaling runs).
 
 // Every dependency in Cargo.toml is used (CI: clippy -D warnings).
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+mod audit;
+mod chart;
 mod driver;
 mod eigen;
 pub mod orchestrate;
 mod quorate;
 mod report;
 mod sys;
+mod targets;
 mod workload;
 
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Instant;
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 use ark_ec::pairing::Pairing;
 use ark_ec::AffineRepr;
 use serde::{Deserialize, Serialize};
@@ -45,7 +49,7 @@ fn main() -> Result<()> {
 }
 
 use driver::{Data, Drive, Measured};
-use workload::Keys;
+use workload::{Invalid, Keys};
 
 /// Which aggregator a worker drives.
 #[derive(
@@ -96,9 +100,13 @@ pub struct WorkerArgs {
     /// Tasks in the stream.
     #[arg(long)]
     pub tasks: usize,
-    /// Invalid signatures, per mille.
+    /// Invalid signatures, per mille, from operators drawn at random per task.
     #[arg(long, default_value_t = 0)]
     pub invalid_permille: u32,
+    /// Operators whose signatures are invalid in every task (the same ones every time).
+    #[arg(long, default_value_t = 0)]
+    #[serde(default)]
+    pub faulty_operators: u32,
     /// Quorums (1 or 2); every operator is in all of them.
     #[arg(long, default_value_t = 1)]
     pub quorums: u8,
@@ -111,9 +119,34 @@ pub struct WorkerArgs {
     /// Stop feeding after this many seconds.
     #[arg(long)]
     pub max_seconds: Option<f64>,
+    /// Arrivals handed in before the measured window opens (untimed warm-up).
+    #[arg(long, default_value_t = 0)]
+    #[serde(default)]
+    pub warmup: usize,
     /// Seed of keys, digests and invalid positions.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Threads: 1 runs everything on a current-thread tokio runtime with one verification
+    /// thread; more builds a multi-thread runtime with that many workers and gives Quorate as
+    /// many verification threads (the scaling runs).
+    #[arg(long, default_value_t = 1)]
+    #[serde(default = "one")]
+    pub threads: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+impl WorkerArgs {
+    /// The invalid-signature pattern.
+    pub fn invalid(&self) -> Invalid {
+        match (self.faulty_operators, self.invalid_permille) {
+            (k, _) if k > 0 => Invalid::FixedOperators(k),
+            (_, p) if p > 0 => Invalid::RandomPermille(p),
+            _ => Invalid::None,
+        }
+    }
 }
 
 /// A worker's JSON output.
@@ -128,6 +161,9 @@ pub struct WorkerOutput {
     pub pairing_check_us: f64,
     /// Seconds spent generating the workload (not timed).
     pub setup_s: f64,
+    /// Delivered aggregates checked after the timed part (Quorate; 0 for eigensdk).
+    #[serde(default)]
+    pub aggregates_checked: u64,
 }
 
 /// Median µs of one 2-pairing check `e(σ, −g2)·e(H(m), pk) = 1` with arkworks.
@@ -162,7 +198,7 @@ pub fn worker(args: WorkerArgs) -> Result<()> {
     let tasks: Vec<_> = touched
         .iter()
         .enumerate()
-        .map(|(t, on)| on.then(|| keys.sign_task(t, args.invalid_permille, args.seed)))
+        .map(|(t, on)| on.then(|| keys.sign_task(t, args.invalid(), args.seed)))
         .collect();
     let first = tasks
         .iter()
@@ -183,12 +219,31 @@ pub fn worker(args: WorkerArgs) -> Result<()> {
         rate: args.rate,
         truncate: args.truncate,
         max_seconds: args.max_seconds,
+        warmup: args.warmup,
     };
+    // Room for the delivered aggregates' check, reserved before the baseline memory reading.
+    let kept = Rc::new(RefCell::new(audit::Kept::new(
+        if args.imp == Impl::Eigensdk {
+            0
+        } else {
+            args.tasks
+        },
+        args.ops,
+    )));
     // One thread runs the async side; Quorate's verification pool adds one blocking thread.
     // The orchestrator pins the whole process to one CPU, so everything shares one core.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    // Scaling runs (`--threads` > 1, several CPUs) use a multi-thread runtime instead: the
+    // driver stays on this thread, the aggregator's spawned tasks go to the workers.
+    let rt = if args.threads > 1 {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.threads)
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    };
     let local = tokio::task::LocalSet::new();
     let measured = local.block_on(&rt, async {
         let baseline = sys::rss_bytes()?;
@@ -216,16 +271,28 @@ pub fn worker(args: WorkerArgs) -> Result<()> {
                     Rc::clone(&data),
                     mode,
                     args.inflight,
+                    args.threads,
+                    Rc::clone(&kept),
                 )?);
                 driver::run(target, Rc::clone(&data), &stream, &drive, baseline).await
             }
         }
     })?;
+    // After the timed part: every delivered aggregate must verify and hold exactly the
+    // task's valid signers, or the run fails (its figures would count wrong answers).
+    let aggregates_checked = kept.borrow().check(&data)?;
+    if args.imp != Impl::Eigensdk && aggregates_checked != measured.tasks_ok {
+        bail!(
+            "{} tasks delivered an aggregate but {aggregates_checked} aggregates were kept for the check",
+            measured.tasks_ok
+        );
+    }
     let out = WorkerOutput {
         args,
         measured,
         pairing_check_us: pairing,
         setup_s,
+        aggregates_checked,
     };
     println!("{}", serde_json::to_string(&out)?);
     // Skip tearing down tens of thousands of tasks: the measurement is done.

@@ -1,6 +1,6 @@
 //! Plans the runs, builds the release worker, runs it once per (implementation, workload,
-//! repeat) pinned to one CPU, alternating the implementations' order, and hands the results
-//! to the report.
+//! repeat) pinned to one CPU, alternating the implementations' order, then the scaling runs
+//! on two CPUs and the paced runs, and hands the results to the report.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -8,7 +8,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
+use super::chart;
 use super::report::{self, Row};
+use super::workload::Invalid;
 use super::{Impl, WorkerArgs, WorkerOutput};
 
 /// `cargo xtask bench` options.
@@ -23,6 +25,14 @@ pub struct BenchArgs {
     /// CPU every worker is pinned to (`taskset -c`).
     #[arg(long, default_value_t = 1)]
     pub cpu: usize,
+    /// CPUs of the two-core scaling runs (`taskset -c` list); they are skipped when the
+    /// machine has fewer than two.
+    #[arg(long, default_value = "0,1")]
+    pub cpus2: String,
+    /// Only the workloads of the targets (100 ops × 100 in flight: all valid, faulty
+    /// operators, random invalid) plus the scaling and paced runs: the smallest useful run.
+    #[arg(long)]
+    pub targets_only: bool,
     /// Where performance.md and performance.png go.
     #[arg(long, default_value = "docs")]
     pub out: PathBuf,
@@ -38,50 +48,75 @@ pub struct Spec {
     pub ops: usize,
     /// Tasks in flight.
     pub inflight: usize,
-    /// Invalid signatures, per mille.
-    pub invalid_permille: u32,
+    /// Which signatures are invalid.
+    pub invalid: Invalid,
     /// Quorums.
     pub quorums: u8,
     /// Offered at 1/`paced` of the measured maximum throughput (latency/memory runs; the
     /// target is at ½), or saturated when 0.
     pub paced: u8,
+    /// CPUs the run may use (1, or 2 for the scaling runs).
+    pub cores: u8,
 }
 
+/// No invalid signatures.
+const VALID: Invalid = Invalid::None;
+/// 5% of the signatures invalid, from operators drawn at random per task.
+const RANDOM_5: Invalid = Invalid::RandomPermille(50);
+/// The same operator invalid in every task.
+const FAULTY_1: Invalid = Invalid::FixedOperators(1);
+/// The same 5 operators invalid in every task.
+const FAULTY_5: Invalid = Invalid::FixedOperators(5);
+
 impl Spec {
-    const fn sat(ops: usize, inflight: usize, invalid_permille: u32, quorums: u8) -> Self {
+    const fn sat(ops: usize, inflight: usize, invalid: Invalid, quorums: u8) -> Self {
         Self {
             ops,
             inflight,
-            invalid_permille,
+            invalid,
             quorums,
             paced: 0,
+            cores: 1,
         }
     }
 }
 
-fn specs(quick: bool) -> Vec<Spec> {
+/// The workloads of the targets: 100 ops × 100 in flight, valid and with invalid signatures.
+fn target_specs() -> Vec<Spec> {
+    [VALID, FAULTY_1, FAULTY_5, RANDOM_5]
+        .into_iter()
+        .map(|inv| Spec::sat(100, 100, inv, 1))
+        .collect()
+}
+
+fn specs(quick: bool, targets_only: bool) -> Vec<Spec> {
+    if targets_only {
+        return target_specs();
+    }
     if quick {
-        return vec![
-            Spec::sat(10, 1, 0, 1),
-            Spec::sat(10, 100, 0, 1),
-            Spec::sat(100, 1, 0, 1),
-            Spec::sat(100, 100, 0, 1),
-            Spec::sat(100, 100, 50, 1),
-            Spec::sat(100, 100, 0, 2),
+        let mut v = vec![
+            Spec::sat(10, 1, VALID, 1),
+            Spec::sat(10, 100, VALID, 1),
+            Spec::sat(100, 1, VALID, 1),
         ];
+        v.extend(target_specs());
+        v.push(Spec::sat(100, 100, VALID, 2));
+        return v;
     }
     let mut v = Vec::new();
     for ops in [10, 100, 1000] {
         for inflight in [1, 100, 10_000] {
-            v.push(Spec::sat(ops, inflight, 0, 1));
+            v.push(Spec::sat(ops, inflight, VALID, 1));
         }
     }
     for ops in [10, 100, 1000] {
-        v.push(Spec::sat(ops, 100, 50, 1));
-        v.push(Spec::sat(ops, 100, 0, 2));
+        v.push(Spec::sat(ops, 100, RANDOM_5, 1));
+        v.push(Spec::sat(ops, 100, VALID, 2));
     }
-    v.push(Spec::sat(100, 100, 50, 2));
-    v.push(Spec::sat(100, 10_000, 50, 1));
+    v.push(Spec::sat(100, 100, FAULTY_1, 1));
+    v.push(Spec::sat(100, 100, FAULTY_5, 1));
+    v.push(Spec::sat(100, 100, RANDOM_5, 2));
+    v.push(Spec::sat(100, 10_000, RANDOM_5, 1));
     v
 }
 
@@ -89,35 +124,29 @@ fn specs(quick: bool) -> Vec<Spec> {
 /// with invalid signatures, which cost a bisection).
 const OPTIMISTIC_FULL_WAVE_MAX_SIGS: usize = 1_000_000;
 
-/// How much more a Quorate signature costs with invalid signatures in the workload (bisection).
-fn invalid_factor(spec: &Spec) -> usize {
-    if spec.invalid_permille > 0 {
-        15
-    } else {
-        1
-    }
-}
-
 /// Estimated single-core cost per signature (µs), to size runs to a time budget.
 fn cost_us(imp: Impl, spec: &Spec) -> f64 {
-    // Invalid signatures cost Quorate a bisection (see docs/performance.md).
-    let invalid = if imp != Impl::Eigensdk {
-        invalid_factor(spec) as f64
-    } else {
-        1.0
+    // Random invalid signatures cost Quorate a bisection (see docs/performance.md); a fixed
+    // faulty operator is quarantined after its first failure, and each of its signatures then
+    // costs one check of its own (about a millisecond) per task.
+    let (factor, extra) = match (imp, spec.invalid) {
+        (Impl::Eigensdk, _) | (_, Invalid::None) => (1.0, 0.0),
+        (_, Invalid::RandomPermille(_)) => (15.0, 0.0),
+        (_, Invalid::FixedOperators(k)) => (1.0, 1000.0 * f64::from(k) / spec.ops as f64),
     };
-    invalid
-        * match imp {
-            Impl::Eigensdk => 1900.0,
-            Impl::Eager => {
-                if spec.inflight >= 10_000 {
-                    100.0
-                } else {
-                    40.0
+    extra
+        + factor
+            * match imp {
+                Impl::Eigensdk => 1900.0,
+                Impl::Eager => {
+                    if spec.inflight >= 10_000 {
+                        100.0
+                    } else {
+                        40.0
+                    }
                 }
+                Impl::Optimistic => 10.0 + 1200.0 / spec.ops as f64,
             }
-            Impl::Optimistic => 10.0 + 1200.0 / spec.ops as f64,
-        }
 }
 
 /// Sizes one run to `budget` seconds of work.
@@ -129,12 +158,21 @@ fn plan(imp: Impl, spec: &Spec, budget: f64, rate: Option<f64>, paced_seconds: f
         ops,
         inflight: k,
         tasks: (sigs / ops).max(2),
-        invalid_permille: spec.invalid_permille,
+        invalid_permille: match spec.invalid {
+            Invalid::RandomPermille(p) => p,
+            _ => 0,
+        },
+        faulty_operators: match spec.invalid {
+            Invalid::FixedOperators(k) => k,
+            _ => 0,
+        },
         quorums: spec.quorums,
         truncate: None,
         rate,
         max_seconds: None,
         seed: 7,
+        threads: usize::from(spec.cores),
+        warmup: 0,
     };
     if spec.paced > 0 {
         // More tasks per slot than the time allows (at least two), so the run stops while
@@ -151,6 +189,14 @@ fn plan(imp: Impl, spec: &Spec, budget: f64, rate: Option<f64>, paced_seconds: f
         args.max_seconds = Some(seconds);
         return args;
     }
+    if let (Invalid::FixedOperators(_), false) = (spec.invalid, imp == Impl::Eigensdk) {
+        // Quorate quarantines an operator at its first failed check, but the first wave of
+        // tasks has taken the faulty signatures in before any check failed: that wave is an
+        // untimed warm-up, and three more are measured (the steady state).
+        args.warmup = k * ops;
+        args.tasks = args.tasks.max(4 * k);
+        return args;
+    }
     if k > 1 {
         args.tasks = args.tasks.max(k);
         // A full wave would exceed the budget: measure a prefix (throughput and memory only).
@@ -159,7 +205,7 @@ fn plan(imp: Impl, spec: &Spec, budget: f64, rate: Option<f64>, paced_seconds: f
             // A prefix settles no optimistic task (its signatures are only checked when a task
             // completes), so optimistic runs get one full wave while that stays affordable.
             let cap =
-                OPTIMISTIC_FULL_WAVE_MAX_SIGS / if spec.invalid_permille > 0 { 10 } else { 1 };
+                OPTIMISTIC_FULL_WAVE_MAX_SIGS / if spec.invalid == Invalid::None { 1 } else { 10 };
             if imp != Impl::Optimistic || k * ops > cap {
                 args.truncate = Some(sigs.max(ops));
             }
@@ -176,9 +222,10 @@ fn worker_exe() -> Result<PathBuf> {
     std::env::current_exe().context("locating the quorate-bench executable")
 }
 
-fn run_worker(exe: &PathBuf, cpu: usize, args: &WorkerArgs) -> Result<WorkerOutput> {
+/// Runs one worker pinned to `cpus` (a `taskset -c` list) and parses its output.
+fn run_worker(exe: &PathBuf, cpus: &str, args: &WorkerArgs) -> Result<WorkerOutput> {
     let mut cmd = Command::new("taskset");
-    cmd.arg("-c").arg(cpu.to_string()).arg(exe).arg("worker");
+    cmd.arg("-c").arg(cpus).arg(exe).arg("worker");
     cmd.args(["--imp", &format!("{:?}", args.imp).to_lowercase()]);
     cmd.args([
         "--ops",
@@ -195,8 +242,14 @@ fn run_worker(exe: &PathBuf, cpu: usize, args: &WorkerArgs) -> Result<WorkerOutp
     cmd.args([
         "--invalid-permille",
         &args.invalid_permille.to_string(),
+        "--faulty-operators",
+        &args.faulty_operators.to_string(),
+    ]);
+    cmd.args([
         "--seed",
         &args.seed.to_string(),
+        "--threads",
+        &args.threads.to_string(),
     ]);
     if let Some(t) = args.truncate {
         cmd.args(["--truncate", &t.to_string()]);
@@ -206,6 +259,9 @@ fn run_worker(exe: &PathBuf, cpu: usize, args: &WorkerArgs) -> Result<WorkerOutp
     }
     if let Some(s) = args.max_seconds {
         cmd.args(["--max-seconds", &format!("{s:.1}")]);
+    }
+    if args.warmup > 0 {
+        cmd.args(["--warmup", &args.warmup.to_string()]);
     }
     let out = cmd
         .output()
@@ -222,15 +278,34 @@ fn run_worker(exe: &PathBuf, cpu: usize, args: &WorkerArgs) -> Result<WorkerOutp
     serde_json::from_str(line).with_context(|| format!("parsing worker output {line}"))
 }
 
+/// The two-core scaling workload: the headline one.
+fn scaling_spec() -> Spec {
+    Spec {
+        cores: 2,
+        ..Spec::sat(100, 100, VALID, 1)
+    }
+}
+
 /// `cargo xtask bench`.
 pub fn run(args: BenchArgs) -> Result<()> {
     let started = Instant::now();
     let exe = worker_exe()?;
-    let repeats = args.repeats.unwrap_or(if args.quick { 1 } else { 3 });
-    let budget = if args.quick { 0.35 } else { 1.0 };
+    // --targets-only is sized like --quick.
+    let small = args.quick || args.targets_only;
+    let repeats = args.repeats.unwrap_or(if small { 1 } else { 3 });
+    let budget = if small { 0.35 } else { 1.0 };
+    let one_cpu = args.cpu.to_string();
+    let two_cpus = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
+    if !two_cpus {
+        eprintln!("one CPU only: the two-core scaling runs are skipped");
+    }
     let impls = [Impl::Eigensdk, Impl::Eager, Impl::Optimistic];
     let mut results: Vec<(Spec, WorkerOutput)> = Vec::new();
-    let specs = specs(args.quick);
+    let mut specs = specs(args.quick, args.targets_only);
+    // Scaling runs last in every repeat, right after the one-core runs they are compared to.
+    if two_cpus {
+        specs.push(scaling_spec());
+    }
     let total = specs.len() * impls.len() * repeats;
     let mut done = 0;
     for r in 0..repeats {
@@ -240,34 +315,34 @@ pub fn run(args: BenchArgs) -> Result<()> {
             if (r + i) % 2 == 1 {
                 order.reverse();
             }
+            let cpus = if spec.cores > 1 {
+                args.cpus2.as_str()
+            } else {
+                one_cpu.as_str()
+            };
             for imp in order {
                 let plan = plan(imp, spec, budget, None, 0.0);
-                let out = run_worker(&exe, args.cpu, &plan)?;
+                let out = run_worker(&exe, cpus, &plan)?;
                 done += 1;
                 eprintln!(
-                    "[{done}/{total} {:>5.0}s] {:<18} ops={:<4} inflight={:<5} invalid={}‰ q={} → {:>9.0} sig/s/core",
+                    "[{done}/{total} {:>5.0}s] {:<18} {:<52} cpus {cpus:<4} → {:>7.0} sig/s/core, {:>7.0} sig/s wall, {} aggregates checked",
                     started.elapsed().as_secs_f64(),
                     imp.label(),
-                    spec.ops,
-                    spec.inflight,
-                    spec.invalid_permille,
-                    spec.quorums,
-                    report::throughput(&out.measured)
+                    report::workload(spec),
+                    report::throughput(&out.measured),
+                    report::wall_throughput(&out.measured),
+                    out.aggregates_checked,
                 );
                 results.push((*spec, out));
             }
         }
     }
     // Latency and memory at half the measured maximum throughput, 10 000 tasks in flight
-    // (100 × 100 in --quick).
-    let (ops, k) = if args.quick {
-        (100, 100)
-    } else {
-        (100, 10_000)
-    };
-    let paced_seconds = if args.quick { 5.0 } else { 75.0 };
+    // (100 × 100 in --quick and --targets-only).
+    let (ops, k) = if small { (100, 100) } else { (100, 10_000) };
+    let paced_seconds = if small { 5.0 } else { 75.0 };
     for imp in [Impl::Eager, Impl::Optimistic] {
-        let sat = Spec::sat(ops, k, 0, 1);
+        let sat = Spec::sat(ops, k, VALID, 1);
         let mut rates: Vec<f64> = results
             .iter()
             .filter(|(s, o)| *s == sat && o.args.imp == imp && o.args.truncate.is_none())
@@ -283,7 +358,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 let mut probe = plan(imp, &sat, budget, None, 0.0);
                 probe.tasks = k;
                 probe.truncate = None;
-                let out = run_worker(&exe, args.cpu, &probe)?;
+                let out = run_worker(&exe, &one_cpu, &probe)?;
                 let max = report::wall_throughput(&out.measured);
                 eprintln!(
                     "[probe {:>5.0}s] {:<18} ops={ops} inflight={k} full wave → {max:.0} sig/s",
@@ -294,31 +369,36 @@ pub fn run(args: BenchArgs) -> Result<()> {
             }
         };
         // The target's ½, and (full run) ¼ to show how latency falls with load.
-        let fractions: &[u8] = if args.quick { &[2] } else { &[2, 4] };
+        let fractions: &[u8] = if small { &[2] } else { &[2, 4] };
         for &paced in fractions {
             let spec = Spec { paced, ..sat };
             let rate = max / f64::from(paced);
             let plan = plan(imp, &spec, budget, Some(rate), paced_seconds);
-            let out = run_worker(&exe, args.cpu, &plan)?;
+            let out = run_worker(&exe, &one_cpu, &plan)?;
             eprintln!(
-                "[paced {:>5.0}s] {:<18} ops={ops} inflight={k} at {rate:.0} sig/s → p99 {:?} µs",
+                "[paced {:>5.0}s] {:<18} ops={ops} inflight={k} at {rate:.0} sig/s → p99 {:?} µs, {} aggregates checked",
                 started.elapsed().as_secs_f64(),
                 imp.label(),
-                out.measured.lat_p99_us
+                out.measured.lat_p99_us,
+                out.aggregates_checked,
             );
             results.push((spec, out));
         }
     }
     std::fs::create_dir_all(&args.raw)?;
     let raw: Vec<&WorkerOutput> = results.iter().map(|(_, o)| o).collect();
-    let raw_path = args.raw.join(if args.quick {
+    let raw_path = args.raw.join(if args.targets_only {
+        "targets.json"
+    } else if args.quick {
         "quick.json"
     } else {
         "full.json"
     });
     std::fs::write(&raw_path, serde_json::to_string_pretty(&raw)?)?;
     let rows: Vec<Row> = report::rows(&results);
-    let command = if args.quick {
+    let command = if args.targets_only {
+        "cargo xtask bench -- --targets-only"
+    } else if args.quick {
         "cargo xtask bench -- --quick"
     } else {
         "cargo xtask bench"
@@ -328,12 +408,14 @@ pub fn run(args: BenchArgs) -> Result<()> {
         &results,
         command,
         started.elapsed().as_secs_f64(),
-        args.cpu,
+        (args.cpu, &args.cpus2),
     );
     println!("{}", report::terminal_table(&rows));
+    println!("{}", report::terminal_scaling(&rows));
+    println!("{}", super::targets::targets(&rows));
     std::fs::create_dir_all(&args.out)?;
     std::fs::write(args.out.join("performance.md"), md)?;
-    report::chart(&rows, &args.out.join("performance.png"))?;
+    chart::chart(&rows, &args.out.join("performance.png"))?;
     eprintln!(
         "wrote {} and {} (raw: {}) in {:.0} s",
         args.out.join("performance.md").display(),

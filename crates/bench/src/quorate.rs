@@ -1,5 +1,6 @@
 //! Quorate's runtime behind the driver: `AggregatorCore` on the in-memory registry.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -15,21 +16,35 @@ use quorate_runtime::memory::InMemoryRegistry;
 use quorate_runtime::{AggregatorConfig, AggregatorCore, SignatureOutcome, VerificationMode};
 use tokio::sync::broadcast::error::RecvError;
 
+use super::audit::Kept;
 use super::driver::{Data, Delivery, LocalFut, Target, Verdict};
 
 const BLOCK: u64 = 1;
 
-/// Quorate with one verification thread.
+/// Quorate's runtime on the in-memory registry.
 pub struct Quorate {
+    /// The aggregator.
     core: AggregatorCore<Bn254Scheme, InMemoryRegistry<Bn254Scheme>>,
+    /// The workload.
     data: Rc<Data>,
+    /// Operator ids, by operator index.
     ids: Vec<OperatorId>,
+    /// Operator index, by id.
     op_index: HashMap<OperatorId, u32>,
+    /// Where the consumer copies each delivered aggregate for the check after the run.
+    kept: Rc<RefCell<Kept>>,
 }
 
 impl Quorate {
-    /// Registers the operators and starts an aggregator (inside a tokio runtime).
-    pub fn start(data: Rc<Data>, mode: VerificationMode, inflight: usize) -> Result<Self> {
+    /// Registers the operators and starts an aggregator with `threads` verification threads
+    /// (inside a tokio runtime).
+    pub fn start(
+        data: Rc<Data>,
+        mode: VerificationMode,
+        inflight: usize,
+        threads: usize,
+        kept: Rc<RefCell<Kept>>,
+    ) -> Result<Self> {
         let scheme = Arc::new(Bn254Scheme);
         let keys = data
             .keys
@@ -52,7 +67,7 @@ impl Quorate {
             .collect();
         let config = AggregatorConfig {
             verification_mode: mode,
-            verification_threads: 1,
+            verification_threads: threads.max(1),
             max_active_tasks: inflight + 16,
             // Thousands of tasks can finish while the one-thread driver is busy feeding;
             // a lagging subscriber would lose their responses.
@@ -65,6 +80,7 @@ impl Quorate {
             data,
             ids,
             op_index,
+            kept,
         })
     }
 }
@@ -128,6 +144,7 @@ impl Target for Quorate {
         let mut rx = self.core.subscribe();
         let data = Rc::clone(&self.data);
         let op_index = self.op_index.clone();
+        let kept = Rc::clone(&self.kept);
         let by_id: HashMap<TaskId, u32> = (0..data.tasks.len() as u32)
             .map(|t| (task_id(t), t))
             .collect();
@@ -139,16 +156,7 @@ impl Target for Quorate {
                             continue;
                         };
                         let (ok, invalid_included) = match &ev.result {
-                            Ok(agg) => {
-                                let inv = data.tasks.get(task as usize).and_then(Option::as_ref);
-                                let n = agg
-                                    .signer_ids
-                                    .iter()
-                                    .filter_map(|id| op_index.get(id))
-                                    .filter(|&&i| inv.is_some_and(|t| t.invalid[i as usize]))
-                                    .count();
-                                (true, n)
-                            }
+                            Ok(agg) => (true, kept.borrow_mut().keep(task, agg, &op_index, &data)),
                             Err(_) => (false, 0),
                         };
                         deliver(Delivery {

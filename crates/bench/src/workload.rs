@@ -8,6 +8,35 @@ use ark_ff::{PrimeField, UniformRand};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+use serde::{Deserialize, Serialize};
+
+/// Which signatures of a task are invalid. The variants' order is the report's: the fixed
+/// faulty operators right after the all-valid row, random invalid signatures after them.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+pub enum Invalid {
+    /// Every signature is valid.
+    #[default]
+    None,
+    /// The same `k` operators sign invalidly in every task (a faulty or malicious key: the
+    /// case the runtime's quarantine targets).
+    FixedOperators(u32),
+    /// This many per mille of all signatures, from operators drawn at random per task.
+    RandomPermille(u32),
+}
+
+impl Invalid {
+    /// How the report names the pattern (empty for all valid).
+    pub fn describe(self) -> String {
+        match self {
+            Invalid::None => String::new(),
+            Invalid::FixedOperators(1) => "1 faulty operator in every task".into(),
+            Invalid::FixedOperators(k) => format!("{k} fixed faulty operators"),
+            Invalid::RandomPermille(p) => format!("{}% invalid at random", f64::from(p) / 10.0),
+        }
+    }
+}
 
 /// Operator keys. Secrets form an arithmetic progression `sk_i = s0 + i·d` (random `s0`, `d`)
 /// so that keys and signatures are made with one group addition each instead of one scalar
@@ -81,28 +110,40 @@ impl Keys {
         self.secrets.len()
     }
 
-    /// Every operator's signature on task `t`'s digest; `invalid_permille` of them (spread
-    /// evenly over tasks) are replaced by an on-curve point that does not verify.
-    pub fn sign_task(&self, t: usize, invalid_permille: u32, seed: u64) -> TaskSigs {
+    /// Every operator's signature on task `t`'s digest; the ones `pattern` picks are replaced
+    /// by an on-curve point that does not verify.
+    pub fn sign_task(&self, t: usize, pattern: Invalid, seed: u64) -> TaskSigs {
         let n = self.len();
         let digest = digest(t, seed);
         let h = quorate_bls::hash_to_g1(&digest);
         let step = h.mul_bigint(self.d.into_bigint());
         let mut acc = h.mul_bigint(self.s0.into_bigint());
         let mut proj = Vec::with_capacity(n);
-        // Invalid signatures in this task: floor((t+1)·n·p) − floor(t·n·p), so the average is
-        // exactly p while each task keeps at least one valid signature.
-        let per = |t: usize| (t as u64 * n as u64 * u64::from(invalid_permille)) / 1000;
-        let k = usize::try_from(per(t + 1) - per(t))
-            .unwrap_or(0)
-            .min(n.saturating_sub(1));
         let mut rng =
             ChaCha20Rng::seed_from_u64(seed ^ (t as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let mut ops: Vec<u32> = (0..n as u32).collect();
         ops.shuffle(&mut rng);
         let mut invalid = vec![false; n];
-        for &o in ops.iter().take(k) {
-            invalid[o as usize] = true;
+        // Every task keeps at least one valid signature (the threshold-completing one).
+        let cap = n.saturating_sub(1);
+        match pattern {
+            Invalid::None => {}
+            Invalid::RandomPermille(p) => {
+                // floor((t+1)·n·p) − floor(t·n·p) random operators, so the average is exactly
+                // p while the operators change from task to task.
+                let per = |t: usize| (t as u64 * n as u64 * u64::from(p)) / 1000;
+                let k = usize::try_from(per(t + 1) - per(t)).unwrap_or(0).min(cap);
+                for &o in ops.iter().take(k) {
+                    invalid[o as usize] = true;
+                }
+            }
+            Invalid::FixedOperators(k) => {
+                // Operators 0..k in every task. Their index says nothing about their place in
+                // the aggregators' (operator id) order, which is a hash of the key.
+                for slot in invalid.iter_mut().take((k as usize).min(cap)) {
+                    *slot = true;
+                }
+            }
         }
         for inv in &invalid {
             let mut s = acc;
@@ -118,7 +159,7 @@ impl Keys {
             let last = ops.len() - 1;
             ops.swap(pos, last);
         }
-        let valid = (n - k) as u64;
+        let valid = invalid.iter().filter(|b| !**b).count() as u64;
         let threshold = u8::try_from((valid * 100) / n as u64).unwrap_or(100).max(1);
         TaskSigs {
             digest,
@@ -196,7 +237,7 @@ mod tests {
     #[test]
     fn signatures_verify_and_invalid_ones_do_not() {
         let keys = Keys::generate(20, 1);
-        let t = keys.sign_task(3, 100, 1);
+        let t = keys.sign_task(3, Invalid::RandomPermille(100), 1);
         let msg = quorate_bls::MessagePoint::hash(&t.digest);
         for i in 0..20 {
             let sig = quorate_bls::Signature::from_affine(t.sigs[i]).unwrap();
@@ -206,6 +247,17 @@ mod tests {
         assert_eq!(t.invalid.iter().filter(|b| **b).count(), 2);
         assert!(!t.invalid[*t.order.last().unwrap() as usize]);
         assert_eq!(t.threshold, 90);
+    }
+
+    #[test]
+    fn fixed_faulty_operators_are_the_same_in_every_task() {
+        let keys = Keys::generate(20, 1);
+        for t in 0..5 {
+            let s = keys.sign_task(t, Invalid::FixedOperators(3), 1);
+            let bad: Vec<usize> = (0..20).filter(|&i| s.invalid[i]).collect();
+            assert_eq!(bad, vec![0, 1, 2]);
+            assert_eq!(s.threshold, 85);
+        }
     }
 
     #[test]
