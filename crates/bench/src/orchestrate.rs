@@ -274,7 +274,13 @@ fn run_worker(exe: &PathBuf, cpus: &str, args: &WorkerArgs) -> Result<WorkerOutp
         );
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout.lines().last().context("worker printed nothing")?;
+    // The result is the last JSON line: eigensdk's service prints its own errors to stdout
+    // when its background tasks see the channels close at teardown (multi-thread runs).
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .context("worker printed no result line")?;
     serde_json::from_str(line).with_context(|| format!("parsing worker output {line}"))
 }
 
