@@ -1,0 +1,12 @@
+//! The workflow model: workflows, their steps and edges, and execution records.
+
+mod execution;
+mod node;
+mod workflow;
+
+pub use execution::{Execution, ExecutionProof, ExecutionStatus, StepRecord};
+pub use node::{
+    BranchCondition, BranchNode, ContractReadNode, CustomCodeNode, Edge, FilterNode, GraphqlNode,
+    Node, NodeKind, RestApiNode,
+};
+pub use workflow::{NotRunnable, Workflow, WorkflowSpec, WorkflowStatus};
