@@ -12,6 +12,7 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 #![warn(unreachable_pub)]
 
+mod attest;
 mod http_client;
 mod model;
 mod ports;
@@ -23,6 +24,10 @@ pub mod template;
 pub mod trigger;
 mod validate;
 
+pub use attest::{
+    attested_execution_id, check_reason, claim_digest, trigger_claim, ReasonError, ReasonWindow,
+    CLAIM_DOMAIN,
+};
 pub use http_client::{HttpClientConfig, ReqwestHttpClient};
 pub use model::{
     BranchCondition, BranchNode, ContractReadNode, CustomCodeNode, Edge, Execution, ExecutionProof,
