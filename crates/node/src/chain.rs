@@ -92,6 +92,8 @@ pub struct ChainParts {
     pub auth_quorums: Vec<QuorumNumber>,
     /// The task intake, if the AVS configures one.
     pub intake: Option<TaskIntake<DynProvider>>,
+    /// The provider (contract reads of workflow steps).
+    pub provider: DynProvider,
 }
 
 /// Connects to `rpc_url` and builds the registry, the submitter and the intake of `profile`;
@@ -164,9 +166,10 @@ pub async fn connect(
     Ok(ChainParts {
         registry: Arc::new(Arc::new(registry) as DynRegistry),
         submitter: Arc::new(submitter),
-        sign_in_block: follow_head(provider, head, head_interval, stop),
+        sign_in_block: follow_head(provider.clone(), head, head_interval, stop),
         auth_quorums,
         intake,
+        provider,
     })
 }
 

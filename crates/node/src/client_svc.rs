@@ -40,20 +40,9 @@ pub struct ClientApi {
 type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::Task, Status>> + Send>>;
 
 impl ClientApi {
-    /// The authenticated caller. Failed attempts spend the remote IP's budget of
-    /// unauthenticated calls; past it they are `RESOURCE_EXHAUSTED`, so guessing keys or
-    /// tokens is throttled while valid credentials from the same address still work.
+    /// The authenticated caller ([`throttled_caller`]).
     fn caller<T>(&self, request: &Request<T>) -> Result<Caller, NodeError> {
-        self.auth.caller(request.metadata()).map_err(|e| {
-            if self.peers.allow(&peer_key(request)) {
-                e
-            } else {
-                crate::metrics::peer_rate_limited();
-                NodeError::ResourceExhausted(
-                    "too many failed authentications from this address".into(),
-                )
-            }
-        })
+        throttled_caller(&self.auth, &self.peers, request)
     }
 
     fn readable(&self, caller: &Caller, task_id: &TaskId) -> Result<TaskRecord, NodeError> {
@@ -88,8 +77,27 @@ impl ClientApi {
             updated_at_ms: now,
             error: None,
             signatures: 0,
+            trigger: None,
         })
     }
+}
+
+/// The authenticated caller of a client call. Failed attempts spend the remote IP's budget
+/// of unauthenticated calls; past it they are `RESOURCE_EXHAUSTED`, so guessing keys or
+/// tokens is throttled while valid credentials from the same address still work.
+pub(crate) fn throttled_caller<T>(
+    auth: &Authenticator,
+    peers: &RateLimiter,
+    request: &Request<T>,
+) -> Result<Caller, NodeError> {
+    auth.caller(request.metadata()).map_err(|e| {
+        if peers.allow(&peer_key(request)) {
+            e
+        } else {
+            crate::metrics::peer_rate_limited();
+            NodeError::ResourceExhausted("too many failed authentications from this address".into())
+        }
+    })
 }
 
 /// A fresh random task id.

@@ -199,6 +199,8 @@ pub struct NodeConfig {
     pub storage_failure_grace_ms: u64,
     /// The aggregator's configuration (`[runtime]` table; see `runtime_config.rs`).
     pub runtime: crate::runtime_config::RuntimeSettings,
+    /// Workflow automation (`[automation]` table; see `docs/automation.md`).
+    pub automation: crate::automation::AutomationConfig,
 }
 
 fn serialize_redacted_url<S: serde::Serializer>(
@@ -266,6 +268,7 @@ impl Default for NodeConfig {
             prune_batch: 256,
             storage_failure_grace_ms: 2_000,
             runtime: crate::runtime_config::RuntimeSettings::default(),
+            automation: crate::automation::AutomationConfig::default(),
         }
     }
 }

@@ -15,6 +15,12 @@ pub enum NodeError {
     /// No such task.
     #[error("task {0} not found")]
     TaskNotFound(String),
+    /// No such workflow, execution or secret (or it belongs to someone else).
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A stored record the node cannot use (e.g. a secret that no longer opens).
+    #[error("internal: {0}")]
+    Internal(String),
     /// Already exists (task id, or this operator's response).
     #[error("{0}")]
     AlreadyExists(String),
@@ -49,7 +55,8 @@ impl NodeError {
     pub fn code(&self) -> Code {
         match self {
             NodeError::InvalidArgument(_) => Code::InvalidArgument,
-            NodeError::TaskNotFound(_) => Code::NotFound,
+            NodeError::TaskNotFound(_) | NodeError::NotFound(_) => Code::NotFound,
+            NodeError::Internal(_) => Code::Internal,
             NodeError::AlreadyExists(_) => Code::AlreadyExists,
             NodeError::FailedPrecondition(_) => Code::FailedPrecondition,
             NodeError::Unauthenticated(_) => Code::Unauthenticated,

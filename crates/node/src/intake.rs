@@ -154,6 +154,7 @@ async fn create(
         updated_at_ms: now,
         error: None,
         signatures: 0,
+        trigger: None,
     };
     match state.create_task(record).await {
         Ok(_) => {

@@ -7,6 +7,7 @@
 mod access;
 mod auth;
 mod auth_svc;
+mod automation;
 mod chain;
 mod cli;
 mod client_svc;
@@ -56,6 +57,12 @@ enum Cli {
     Task(cli::task::TaskArgs),
     /// Operator processes for a running node.
     Operator(cli::operator::OperatorArgs),
+    /// Client of a running node: create, list, trigger and cancel automation workflows.
+    Workflow(cli::workflow::WorkflowArgs),
+    /// Client of a running node: a workflow's executions, their steps, proofs and statistics.
+    Execution(cli::workflow::ExecutionArgs),
+    /// Client of a running node: write-only secrets that workflow steps read.
+    Secret(cli::workflow::SecretArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +72,9 @@ fn main() -> ExitCode {
         Cli::Node(args) => serve::run(args),
         Cli::Task(args) => cli::task::run(args),
         Cli::Operator(args) => cli::operator::run(args),
+        Cli::Workflow(args) => cli::workflow::run_workflow(args),
+        Cli::Execution(args) => cli::workflow::run_execution(args),
+        Cli::Secret(args) => cli::workflow::run_secret(args),
     };
     match result {
         Ok(code) => code,

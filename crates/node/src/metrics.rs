@@ -38,6 +38,16 @@ pub const INTAKE_TASKS: &str = "quorate_node_intake_tasks_total";
 pub const INTAKE_SKIPPED: &str = "quorate_node_intake_skipped_total";
 /// Counter: intake steps that failed (RPC or storage) and were retried.
 pub const INTAKE_ERRORS: &str = "quorate_node_intake_errors_total";
+/// Counter: workflows stored by `CreateWorkflow`.
+pub const WORKFLOWS_CREATED: &str = "quorate_node_workflows_created_total";
+/// Counter: executions queued because operators attested a fired trigger.
+pub const EXECUTIONS_ATTESTED: &str = "quorate_node_executions_attested_total";
+/// Counter: executions queued by their owner (`TriggerWorkflow`).
+pub const EXECUTIONS_MANUAL: &str = "quorate_node_executions_manual_total";
+/// Counter: executions that finished with every step successful.
+pub const EXECUTIONS_SUCCEEDED: &str = "quorate_node_executions_succeeded_total";
+/// Counter: executions that finished with a failed step (or were interrupted).
+pub const EXECUTIONS_FAILED: &str = "quorate_node_executions_failed_total";
 
 /// Every node metric name.
 // Read by the tests that keep docs/metrics.md complete.
@@ -59,6 +69,11 @@ pub const ALL: &[&str] = &[
     INTAKE_TASKS,
     INTAKE_SKIPPED,
     INTAKE_ERRORS,
+    WORKFLOWS_CREATED,
+    EXECUTIONS_ATTESTED,
+    EXECUTIONS_MANUAL,
+    EXECUTIONS_SUCCEEDED,
+    EXECUTIONS_FAILED,
 ];
 
 /// Values of the `to` label of [`TASK_TRANSITIONS`].
@@ -187,6 +202,31 @@ pub fn intake_skipped() {
 /// An intake step failed.
 pub fn intake_error() {
     metrics::counter!(INTAKE_ERRORS).increment(1);
+}
+
+/// A workflow was created.
+pub fn workflow_created() {
+    metrics::counter!(WORKFLOWS_CREATED).increment(1);
+}
+
+/// An execution was queued; `attested`: by the operators' aggregate, else by its owner.
+pub fn execution_queued(attested: bool) {
+    metrics::counter!(if attested {
+        EXECUTIONS_ATTESTED
+    } else {
+        EXECUTIONS_MANUAL
+    })
+    .increment(1);
+}
+
+/// An execution finished.
+pub fn execution_finished(success: bool) {
+    metrics::counter!(if success {
+        EXECUTIONS_SUCCEEDED
+    } else {
+        EXECUTIONS_FAILED
+    })
+    .increment(1);
 }
 
 #[cfg(test)]

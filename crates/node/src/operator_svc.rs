@@ -38,11 +38,19 @@ pub struct OperatorApi {
     pub streams: Arc<WatcherLimit>,
     /// Unauthenticated calls (challenges, failed proofs) per remote IP.
     pub peers: Arc<RateLimiter>,
+    /// Workflow automation (trigger streams and reports), when enabled.
+    pub automation: Option<crate::automation::Automation>,
 }
 
 type TaskStream = Pin<Box<dyn Stream<Item = Result<pb::Task, Status>> + Send>>;
 
 const PAGE: usize = 256;
+
+/// What operators are streamed: open tasks, except trigger attestations, which operators
+/// report from their own trigger watchers (NotifyTriggers) rather than compute.
+fn is_work(record: &TaskRecord) -> bool {
+    record.status.is_open() && record.trigger.is_none()
+}
 
 /// Sends open tasks with `seq > *cursor` from the store; false when the receiver is gone.
 async fn catch_up(
@@ -52,9 +60,7 @@ async fn catch_up(
 ) -> Result<bool, NodeError> {
     loop {
         let (store, after) = (state.store.clone(), *cursor);
-        let page =
-            off_async(move || store.tasks_after(after, PAGE, |r: &TaskRecord| r.status.is_open()))
-                .await?;
+        let page = off_async(move || store.tasks_after(after, PAGE, is_work)).await?;
         let Some(last) = page.last().map(|r| r.seq) else {
             return Ok(true);
         };
@@ -92,7 +98,7 @@ async fn feed(
         };
         caught_up = match update {
             Ok(record) => {
-                if record.seq > cursor && record.status.is_open() {
+                if record.seq > cursor && is_work(&record) {
                     cursor = record.seq;
                     Ok(tx.send(Ok(record.to_wire(true))).await.is_ok())
                 } else {
@@ -105,7 +111,42 @@ async fn feed(
     }
 }
 
+/// The wire verdict of an accepted or buffered signature.
+fn verdict(outcome: quorate_runtime::SignatureOutcome) -> pb::SubmitVerdict {
+    match outcome {
+        quorate_runtime::SignatureOutcome::Accepted { verified, .. } => pb::SubmitVerdict {
+            verdict: pb::Verdict::Accepted as i32,
+            verified,
+        },
+        quorate_runtime::SignatureOutcome::Buffered { .. } => pb::SubmitVerdict {
+            verdict: pb::Verdict::Buffered as i32,
+            verified: false,
+        },
+    }
+}
+
 impl OperatorApi {
+    /// The operator named by `operator_id`, if the request carries that operator's session
+    /// token; checked before any other work.
+    fn session_operator<T>(
+        &self,
+        request: &Request<T>,
+        operator_id: &[u8],
+    ) -> Result<quorate_domain::OperatorId, NodeError> {
+        let token = request
+            .metadata()
+            .get(SESSION_HEADER)
+            .and_then(|v| v.to_str().ok());
+        let operator_id = quorate_api::parse_operator_id(operator_id).map_err(NodeError::from)?;
+        self.auth.check_session(token, &operator_id)?;
+        Ok(operator_id)
+    }
+
+    fn automation(&self) -> Result<&crate::automation::Automation, NodeError> {
+        self.automation.as_ref().ok_or_else(|| {
+            NodeError::FailedPrecondition("workflow automation is disabled on this node".into())
+        })
+    }
     /// Refuses an unauthenticated attempt, or any attempt once the remote IP spent its
     /// budget of them, so proof guessing and challenge floods are throttled per peer.
     fn throttle<T>(&self, request: &Request<T>, e: NodeError) -> NodeError {
@@ -203,17 +244,31 @@ impl OperatorService for OperatorApi {
         self.auth
             .check_session(token.as_deref(), &submission.operator_id)?;
         let outcome = self.state.submit_signature(submission).await?;
-        let verdict = match outcome {
-            quorate_runtime::SignatureOutcome::Accepted { verified, .. } => pb::SubmitVerdict {
-                verdict: pb::Verdict::Accepted as i32,
-                verified,
-            },
-            quorate_runtime::SignatureOutcome::Buffered { .. } => pb::SubmitVerdict {
-                verdict: pb::Verdict::Buffered as i32,
-                verified: false,
-            },
-        };
-        Ok(Response::new(verdict))
+        Ok(Response::new(verdict(outcome)))
+    }
+
+    type SyncTriggersStream = crate::automation::TriggerStream;
+
+    async fn sync_triggers(
+        &self,
+        request: Request<pb::SyncTriggersRequest>,
+    ) -> Result<Response<Self::SyncTriggersStream>, Status> {
+        let operator_id = self.session_operator(&request, &request.get_ref().operator_id)?;
+        let stream = self.automation()?.trigger_stream(&operator_id)?;
+        Ok(Response::new(stream))
+    }
+
+    async fn notify_triggers(
+        &self,
+        request: Request<pb::TriggerReport>,
+    ) -> Result<Response<pb::SubmitVerdict>, Status> {
+        // Only the operator itself may report under its id: nothing is looked up before this.
+        let operator_id = self.session_operator(&request, &request.get_ref().operator_id)?;
+        let outcome = self
+            .automation()?
+            .report(operator_id, request.into_inner())
+            .await?;
+        Ok(Response::new(verdict(outcome)))
     }
 
     async fn ack(

@@ -105,6 +105,20 @@ pub struct TaskRecord {
     pub error: Option<String>,
     /// Signed responses stored for it.
     pub signatures: u32,
+    /// Set on a trigger attestation: the workflow and the reason its operators attest. Such a
+    /// task's payload is the claim they sign; its aggregate starts an execution instead of
+    /// going to the AVS's contract, and it is not streamed to operators as work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<TriggerClaim>,
+}
+
+/// What a trigger attestation task attests.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriggerClaim {
+    /// The workflow.
+    pub workflow_id: String,
+    /// What fired.
+    pub reason: quorate_automation::trigger::TriggerReason,
 }
 
 /// Now, in Unix milliseconds.

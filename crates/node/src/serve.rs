@@ -21,6 +21,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use crate::automation::{self, Automation, AutomationParts};
 use crate::chain::{self, DynRegistry};
 use crate::config::{NodeArgs, NodeConfig};
 use crate::secret::{redact_url, Secret};
@@ -101,6 +102,8 @@ struct Backend {
     payload: SubmissionPayload,
     /// Chain mode with an intake: follows the AVS's task-created event.
     intake: Option<TaskIntake<DynProvider>>,
+    /// Chain mode: contract reads of workflow steps.
+    chain_reader: Option<Arc<dyn quorate_automation::ContractReader>>,
 }
 
 impl Backend {
@@ -132,6 +135,9 @@ impl Backend {
             dev_keys: Vec::new(),
             payload: SubmissionPayload::Avs(profile),
             intake: parts.intake,
+            chain_reader: Some(Arc::new(automation::ProviderReader {
+                provider: parts.provider,
+            })),
         })
     }
 
@@ -167,6 +173,7 @@ impl Backend {
             dev_keys,
             payload: SubmissionPayload::Response,
             intake: None,
+            chain_reader: None,
         })
     }
 }
@@ -200,6 +207,7 @@ fn services(
     config: &mut NodeConfig,
     state: &NodeState,
     backend: &Backend,
+    automation: Option<&Automation>,
     stop: &CancellationToken,
 ) -> anyhow::Result<transport::Services> {
     let operator_api = operator_svc::OperatorApi {
@@ -215,9 +223,21 @@ fn services(
             config.peer_rate_limit,
             config.peer_rate_burst,
         )),
+        automation: automation.cloned(),
     };
     let (client_api, auth_api) = access::client_apis(config, state, stop)?;
     let limit = config.max_message_bytes;
+    let workflow = automation.map(|automation| {
+        quorate_api::pb::workflow_service_server::WorkflowServiceServer::new(
+            automation::WorkflowApi {
+                automation: automation.clone(),
+                auth: Arc::clone(&client_api.auth),
+                peers: Arc::clone(&client_api.peers),
+            },
+        )
+        .max_decoding_message_size(limit)
+        .max_encoding_message_size(limit)
+    });
     Ok(transport::Services {
         operator: OperatorServiceServer::new(operator_api)
             .max_decoding_message_size(limit)
@@ -226,7 +246,35 @@ fn services(
             .max_decoding_message_size(limit)
             .max_encoding_message_size(limit),
         auth: AuthServiceServer::new(auth_api).max_decoding_message_size(limit),
+        workflow,
     })
+}
+
+/// Workflow automation, unless disabled: the executor and the live triggers, and the sink of
+/// trigger attestations.
+async fn start_automation(
+    config: &NodeConfig,
+    state: &NodeState,
+    backend: &mut Backend,
+    stop: &CancellationToken,
+) -> anyhow::Result<Option<Automation>> {
+    if !config.automation.enabled {
+        return Ok(None);
+    }
+    let key = automation::secrets::load_key(
+        config.automation.secrets_key_file.as_deref(),
+        config.dev.then_some(config.db.as_path()),
+    )
+    .context("automation secrets key")?;
+    let parts = AutomationParts {
+        config: config.automation.clone(),
+        key,
+        reference_block: backend.sign_in_block.clone(),
+        chain: backend.chain_reader.take(),
+    };
+    Ok(Some(
+        Automation::start(state.clone(), parts, stop.clone()).await?,
+    ))
 }
 
 /// `--dev`: the simulated operators (at most `--simulated-operators` of them) sign every task.
@@ -272,6 +320,8 @@ async fn serve(mut config: NodeConfig, aggregator: AggregatorConfig) -> anyhow::
         _ => Backend::dev(&config, &scheme)?,
     };
     let state = open_state(&config, aggregator, &backend, scheme).await?;
+    // Before recovery: an attestation aggregated before a crash is handed to it again.
+    let automation = start_automation(&config, &state, &mut backend, &stop).await?;
     let report = state.recover().await?;
     info!(
         tasks = report.tasks,
@@ -285,7 +335,13 @@ async fn serve(mut config: NodeConfig, aggregator: AggregatorConfig) -> anyhow::
     let http_addr = http.local_addr()?;
     let (grpc_url, operator_url) = listeners.urls()?;
 
-    let services = services(&mut config, &state, &backend, &stop)?;
+    let services = services(&mut config, &state, &backend, automation.as_ref(), &stop)?;
+    if let (Some(automation), Some(first)) = (&automation, backend.dev_keys.first()) {
+        let key = crate::compute::dev_key(config.dev_seed, 0);
+        debug_assert_eq!(key.operator_id(), first.operator_id());
+        automation::spawn_dev_triggers(automation.clone(), key, &config.automation, stop.clone())
+            .await;
+    }
     spawn_simulated_operators(&config, &state, backend.dev_keys, &stop);
     let grpc_tasks = transport::spawn(&config, listeners, services, &stop)?;
     let operator_field = operator_url

@@ -60,6 +60,20 @@ pub struct NodeState {
     drivers: TaskTracker,
     /// `--dev` test hook: where to die (see [`crate::faults`]).
     crash_at: Option<CrashPoint>,
+    /// Where proven trigger attestations go (set once the automation service exists).
+    attestations: Arc<std::sync::OnceLock<Arc<dyn AttestationSink>>>,
+}
+
+/// Takes the aggregate of a trigger attestation task: durably queues the execution it starts.
+#[tonic::async_trait]
+pub trait AttestationSink: Send + Sync {
+    /// Queues the execution `claim` starts, with `aggregate` as its proof; returns its id.
+    /// Idempotent: a claim already queued returns the same id and queues nothing.
+    async fn attested(
+        &self,
+        claim: &crate::record::TriggerClaim,
+        aggregate: &quorate_domain::AggregatedResponse,
+    ) -> Result<String, NodeError>;
 }
 
 fn hex_of(bytes: &[u8]) -> String {
@@ -85,7 +99,13 @@ impl NodeState {
             shutting_down: CancellationToken::new(),
             drivers: TaskTracker::new(),
             crash_at: None,
+            attestations: Arc::default(),
         }
+    }
+
+    /// Routes trigger attestations' aggregates to `sink` (once; later calls are ignored).
+    pub fn set_attestation_sink(&self, sink: Arc<dyn AttestationSink>) {
+        let _ = self.attestations.set(sink);
     }
 
     /// `--dev` test hook: die at `point` (see [`crate::faults`]).
@@ -147,6 +167,10 @@ impl NodeState {
         let SubmissionPayload::Avs(profile) = &self.payload_mode else {
             return Ok(());
         };
+        if record.trigger.is_some() {
+            // A trigger attestation's payload is the claim operators sign, not an AVS task.
+            return Ok(());
+        }
         let task_id = record.task_id;
         let task = profile
             .task_from_payload(&record.payload)

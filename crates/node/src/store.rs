@@ -8,8 +8,11 @@ use redb::{Database, ReadableTable, TableDefinition};
 
 use crate::record::{Status, StoredResponse, TaskRecord};
 
+mod automation;
 mod evidence;
 mod lifecycle;
+
+pub use automation::{SecretKey, StoredSecret};
 
 /// `task_id (32)` → JSON [`TaskRecord`].
 const TASKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tasks");
@@ -103,6 +106,41 @@ fn finish_key(finished_at_ms: u64, seq: u64) -> [u8; 16] {
     k
 }
 
+/// The schema this node writes, in `meta["schema_version"]`. 1: tasks, responses, evidence
+/// and intake (databases from before the version was stored); 2: workflows, executions and
+/// secrets.
+pub const SCHEMA_VERSION: u64 = 2;
+
+/// Brings an older database up to [`SCHEMA_VERSION`] inside the opening transaction, one step
+/// at a time; refuses a database written by a newer node, whose rows this one cannot read.
+fn migrate(tx: &redb::WriteTransaction) -> Result<()> {
+    let mut meta = tx.open_table(META)?;
+    let found = meta.get("schema_version")?.map_or(1, |v| v.value());
+    if found > SCHEMA_VERSION {
+        return Err(StoreError(format!(
+            "the database has schema version {found}, newer than this node's {SCHEMA_VERSION}; \
+             run a newer quorate or restore a backup"
+        )));
+    }
+    for from in found..SCHEMA_VERSION {
+        match from {
+            // 1 → 2: the automation tables (new, empty).
+            1 => {
+                tx.open_table(automation::WORKFLOWS)?;
+                tx.open_table(automation::WORKFLOWS_BY_OWNER)?;
+                tx.open_table(automation::EXECUTIONS)?;
+                tx.open_table(automation::EXECUTIONS_BY_WORKFLOW)?;
+                tx.open_table(automation::EXECUTIONS_OPEN)?;
+                tx.open_table(automation::SECRETS)?;
+            }
+            _ => {}
+        }
+        tracing::info!(from, to = from + 1, "database schema migrated");
+    }
+    meta.insert("schema_version", SCHEMA_VERSION)?;
+    Ok(())
+}
+
 fn decode_task(bytes: &[u8]) -> Result<TaskRecord> {
     Ok(serde_json::from_slice(bytes)?)
 }
@@ -132,6 +170,7 @@ impl Store {
             tx.open_table(SUBMITTING)?;
             tx.open_table(INTAKE)?;
         }
+        migrate(&tx)?;
         tx.commit()?;
         Ok(Self {
             db: std::sync::Arc::new(db),
@@ -493,6 +532,7 @@ mod tests {
             updated_at_ms: 1,
             error: None,
             signatures: 0,
+            trigger: None,
         }
     }
 

@@ -73,6 +73,12 @@ pub struct Services {
     pub client: ClientServiceServer<ClientApi>,
     /// AuthService.
     pub auth: AuthServiceServer<AuthApi>,
+    /// WorkflowService (when automation is enabled).
+    pub workflow: Option<
+        quorate_api::pb::workflow_service_server::WorkflowServiceServer<
+            crate::automation::WorkflowApi,
+        >,
+    >,
 }
 
 fn read(path: &std::path::Path, what: &str) -> anyhow::Result<Vec<u8>> {
@@ -144,12 +150,14 @@ pub fn spawn(
             builder(c, tls_config(c, false)?)?
                 .add_service(services.client)
                 .add_service(services.auth)
+                .add_optional_service(services.workflow)
                 .add_service(reflection()?)
         }
         None => builder(c, tls_config(c, true)?)?
             .add_service(services.operator)
             .add_service(services.client)
             .add_service(services.auth)
+            .add_optional_service(services.workflow)
             .add_service(reflection()?),
     };
     let main =

@@ -91,4 +91,7 @@ pub struct Execution {
     pub steps: Vec<StepRecord>,
     /// The operators' attestation of the trigger (none for manual runs).
     pub proof: Option<ExecutionProof>,
+    /// What the owner passed to a manual run; steps see it under `trigger.data.input`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<serde_json::Value>,
 }

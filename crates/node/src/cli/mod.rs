@@ -5,3 +5,5 @@ pub mod consensus;
 pub mod demo;
 pub mod operator;
 pub mod task;
+pub mod trigger_watch;
+pub mod workflow;

@@ -4,6 +4,7 @@
 //! acknowledges the cursor.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -59,6 +60,9 @@ pub struct RunArgs {
     /// Start after this task sequence number (0: where this operator last acknowledged).
     #[arg(long, default_value_t = 0)]
     pub cursor: u64,
+    /// The workflow trigger watcher.
+    #[command(flatten)]
+    pub triggers: super::trigger_watch::TriggerWatchArgs,
 }
 
 /// Runs an operator until SIGTERM / Ctrl-C.
@@ -81,6 +85,7 @@ pub fn run(args: OperatorArgs) -> anyhow::Result<ExitCode> {
         (None, Some(i)) => dev_key(args.dev_seed, i),
         (None, None) => anyhow::bail!("give --bls-key-file, QUORATE_BLS_KEY or --dev-index"),
     };
+    let key = Arc::new(key);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -94,15 +99,18 @@ pub fn run(args: OperatorArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn operate(args: &RunArgs, key: &KeyPair) -> anyhow::Result<()> {
+async fn operate(args: &RunArgs, key: &Arc<KeyPair>) -> anyhow::Result<()> {
     let operator_id = key.operator_id();
     println!("quorate operator {operator_id} serving {}", args.node);
     let endpoint = args
         .tls
         .apply(Endpoint::from_shared(args.node.clone()).context("bad --node")?)?;
+    // The trigger watcher reports with the session token each sign-in of this loop renews.
+    let (tokens, watched) = tokio::sync::watch::channel(None);
+    super::trigger_watch::spawn(&args.triggers, &endpoint, Arc::clone(key), watched)?;
     let mut cursor = args.cursor;
     loop {
-        match session(&endpoint, args, key, &mut cursor).await {
+        match session(&endpoint, args, key, &mut cursor, &tokens).await {
             Ok(()) => info!("task stream ended; reconnecting"),
             Err(e) => warn!(error = %e, "node unreachable; retrying"),
         }
@@ -117,6 +125,7 @@ async fn session(
     args: &RunArgs,
     key: &KeyPair,
     cursor: &mut u64,
+    tokens: &tokio::sync::watch::Sender<Option<MetadataValue<Ascii>>>,
 ) -> anyhow::Result<()> {
     let channel: Channel = endpoint.connect().await?;
     let mut client = OperatorServiceClient::new(channel);
@@ -132,6 +141,7 @@ async fn session(
         })
         .await?;
     let mut token = session_token(subscribed.metadata())?;
+    tokens.send_replace(Some(token.clone()));
     let mut stream = subscribed.into_inner();
     while let Some(task) = stream.message().await? {
         let response = args.compute.apply(&task.payload);
@@ -171,6 +181,7 @@ async fn session(
             })
             .await?;
         token = session_token(acked.metadata())?;
+        tokens.send_replace(Some(token.clone()));
     }
     Ok(())
 }

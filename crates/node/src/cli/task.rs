@@ -145,11 +145,7 @@ struct Client {
 
 impl Client {
     fn req<T>(&self, msg: T) -> Request<T> {
-        let mut r = Request::new(msg);
-        if let Some(k) = &self.key {
-            r.metadata_mut().insert("x-api-key", k.clone());
-        }
-        r
+        with_api_key(self.key.as_ref(), msg)
     }
 
     async fn watch(&mut self, task_id: Vec<u8>) -> anyhow::Result<()> {
@@ -171,21 +167,50 @@ pub fn run(args: TaskArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run_async(args: TaskArgs) -> anyhow::Result<()> {
-    let endpoint = args.tls.apply(Channel::from_shared(args.node.clone())?)?;
-    let channel = endpoint
+/// `msg` as a request carrying `key` as `x-api-key` (none: no credentials). Shared by the
+/// node's client commands so they authenticate alike.
+pub(crate) fn with_api_key<T>(
+    key: Option<&MetadataValue<tonic::metadata::Ascii>>,
+    msg: T,
+) -> Request<T> {
+    let mut r = Request::new(msg);
+    if let Some(k) = key {
+        r.metadata_mut().insert("x-api-key", k.clone());
+    }
+    r
+}
+
+/// A channel to `node` with the TLS flags applied.
+pub(crate) async fn connect(
+    node: &str,
+    tls: &super::client_tls::ClientTlsArgs,
+) -> anyhow::Result<Channel> {
+    let endpoint = tls.apply(Channel::from_shared(node.to_owned())?)?;
+    endpoint
         .connect()
         .await
-        .with_context(|| format!("connecting to {}", args.node))?;
-    let api_key = match &args.api_key_file {
+        .with_context(|| format!("connecting to {node}"))
+}
+
+/// The API key from `--api-key-file` or else `--api-key`/`QUORATE_API_KEY`, as metadata.
+pub(crate) fn api_key_metadata(
+    api_key: Option<&str>,
+    api_key_file: Option<&std::path::Path>,
+) -> anyhow::Result<Option<MetadataValue<tonic::metadata::Ascii>>> {
+    let api_key = match api_key_file {
         Some(path) => Some(crate::secret::Secret::from_file(path)?.expose().to_string()),
-        None => args.api_key.clone(),
+        None => api_key.map(str::to_owned),
     };
-    let key = api_key
+    api_key
         .as_deref()
         .map(str::parse)
         .transpose()
-        .context("API key is not valid metadata")?;
+        .context("API key is not valid metadata")
+}
+
+async fn run_async(args: TaskArgs) -> anyhow::Result<()> {
+    let channel = connect(&args.node, &args.tls).await?;
+    let key = api_key_metadata(args.api_key.as_deref(), args.api_key_file.as_deref())?;
     let mut c = Client {
         inner: ClientServiceClient::new(channel),
         key,

@@ -18,6 +18,9 @@ impl NodeState {
         task_id: TaskId,
         aggregate: &AggregatedResponse,
     ) -> Result<(), NodeError> {
+        if let Some(claim) = self.store.task(&task_id)?.and_then(|r| r.trigger) {
+            return self.deliver_attestation(task_id, &claim, aggregate).await;
+        }
         let Some(payload) = self.submission_payload(task_id, aggregate)? else {
             return Ok(());
         };
@@ -50,6 +53,36 @@ impl NodeState {
             Ok(receipt) => {
                 crash_if(self.crash_at, CrashPoint::Submitting);
                 self.record_receipt(task_id, &receipt)
+            }
+            Err(e) => {
+                self.finish(&task_id, Status::Failed, Some(e.to_string()))?;
+                Ok(())
+            }
+        }
+    }
+
+    /// A trigger attestation's aggregate starts its workflow's execution instead of going to
+    /// the chain. Queuing is idempotent, so a restart that finds the task aggregated queues
+    /// nothing twice.
+    async fn deliver_attestation(
+        &self,
+        task_id: TaskId,
+        claim: &crate::record::TriggerClaim,
+        aggregate: &AggregatedResponse,
+    ) -> Result<(), NodeError> {
+        let Some(sink) = self.attestations.get() else {
+            let why = format!("task {task_id}: trigger attestation with automation disabled");
+            self.finish(&task_id, Status::Failed, Some(why))?;
+            return Ok(());
+        };
+        match sink.attested(claim, aggregate).await {
+            Ok(execution_id) => {
+                let json = serde_json::to_vec(&serde_json::json!({ "execution_id": execution_id }))
+                    .map_err(|e| NodeError::InvalidArgument(format!("task {task_id}: {e}")))?;
+                self.store.put_submission(&task_id, &json)?;
+                self.set_status(&task_id, Status::Submitted, None)?;
+                info!(%task_id, workflow_id = %claim.workflow_id, %execution_id, "trigger attested; execution queued");
+                Ok(())
             }
             Err(e) => {
                 self.finish(&task_id, Status::Failed, Some(e.to_string()))?;

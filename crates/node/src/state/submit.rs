@@ -63,7 +63,7 @@ impl NodeState {
                 task.status
             )));
         }
-        if let SubmissionPayload::Avs(profile) = &self.payload_mode {
+        if let (SubmissionPayload::Avs(profile), None) = (&self.payload_mode, &task.trigger) {
             profile
                 .check_response(&task.payload, &response)
                 .map_err(|e| {

@@ -1,0 +1,69 @@
+//! The connection to the node's `WorkflowService` and the credentials sent with each call:
+//! an API key exactly as `quorate task` sends it, or a wallet JWT as a bearer token.
+
+use anyhow::Context;
+use quorate_api::pb::workflow_service_client::WorkflowServiceClient;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::transport::Channel;
+use tonic::Request;
+
+use super::ConnArgs;
+use crate::cli::task;
+
+/// What identifies the caller.
+enum Credential {
+    /// No credentials (a `--dev` node on loopback accepts that).
+    None,
+    /// An API key, sent as `x-api-key` like `quorate task` does.
+    ApiKey(MetadataValue<Ascii>),
+    /// `Bearer <wallet JWT>`, sent as `authorization`.
+    Bearer(MetadataValue<Ascii>),
+}
+
+/// A connected client with its credentials.
+pub(super) struct Client {
+    /// The generated gRPC client.
+    pub(super) inner: WorkflowServiceClient<Channel>,
+    credential: Credential,
+}
+
+impl Client {
+    /// Reads the credentials (before connecting, so a bad key file fails fast), then connects.
+    pub(super) async fn connect(conn: &ConnArgs) -> anyhow::Result<Self> {
+        let credential = match &conn.token_file {
+            Some(path) => {
+                let token = crate::secret::Secret::from_file(path)?;
+                // The parse error never names the value, so the token cannot leak through it.
+                let value = format!("Bearer {}", token.expose())
+                    .parse()
+                    .context("the wallet token is not valid metadata")?;
+                Credential::Bearer(value)
+            }
+            None => {
+                match task::api_key_metadata(conn.api_key.as_deref(), conn.api_key_file.as_deref())?
+                {
+                    Some(key) => Credential::ApiKey(key),
+                    None => Credential::None,
+                }
+            }
+        };
+        let channel = task::connect(&conn.node, &conn.tls).await?;
+        Ok(Self {
+            inner: WorkflowServiceClient::new(channel),
+            credential,
+        })
+    }
+
+    /// `msg` as a request carrying the credentials.
+    pub(super) fn req<T>(&self, msg: T) -> Request<T> {
+        match &self.credential {
+            Credential::None => task::with_api_key(None, msg),
+            Credential::ApiKey(key) => task::with_api_key(Some(key), msg),
+            Credential::Bearer(token) => {
+                let mut r = Request::new(msg);
+                r.metadata_mut().insert("authorization", token.clone());
+                r
+            }
+        }
+    }
+}
