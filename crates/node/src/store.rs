@@ -123,17 +123,14 @@ fn migrate(tx: &redb::WriteTransaction) -> Result<()> {
         )));
     }
     for from in found..SCHEMA_VERSION {
-        match from {
-            // 1 → 2: the automation tables (new, empty).
-            1 => {
-                tx.open_table(automation::WORKFLOWS)?;
-                tx.open_table(automation::WORKFLOWS_BY_OWNER)?;
-                tx.open_table(automation::EXECUTIONS)?;
-                tx.open_table(automation::EXECUTIONS_BY_WORKFLOW)?;
-                tx.open_table(automation::EXECUTIONS_OPEN)?;
-                tx.open_table(automation::SECRETS)?;
-            }
-            _ => {}
+        // 1 → 2: the automation tables (new, empty). Later steps add their own arm here.
+        if from == 1 {
+            tx.open_table(automation::WORKFLOWS)?;
+            tx.open_table(automation::WORKFLOWS_BY_OWNER)?;
+            tx.open_table(automation::EXECUTIONS)?;
+            tx.open_table(automation::EXECUTIONS_BY_WORKFLOW)?;
+            tx.open_table(automation::EXECUTIONS_OPEN)?;
+            tx.open_table(automation::SECRETS)?;
         }
         tracing::info!(from, to = from + 1, "database schema migrated");
     }

@@ -153,9 +153,14 @@ impl Automation {
         let spec: WorkflowSpec = serde_json::from_str(spec_json)
             .map_err(|e| NodeError::InvalidArgument(format!("workflow JSON: {e}")))?;
         let now = now_ms() / 1000;
-        Plan::new(&spec, &self.inner.config.workflow, now).map_err(|e| {
-            NodeError::InvalidArgument(format!("workflow '{}': {e}", preview(&spec.name)))
-        })?;
+        // Validation parses cron schedules and ABIs: CPU work, kept off the async workers.
+        let (checked, limits) = (spec.clone(), self.inner.config.workflow.clone());
+        tokio::task::spawn_blocking(move || Plan::new(&checked, &limits, now).map(|_| ()))
+            .await
+            .map_err(|e| NodeError::Unavailable(format!("validation did not finish: {e}")))?
+            .map_err(|e| {
+                NodeError::InvalidArgument(format!("workflow '{}': {e}", preview(&spec.name)))
+            })?;
         let workflow = Workflow {
             id: format!("wf{}", hex::encode(rand::random::<[u8; 12]>())),
             owner: owner.to_owned(),

@@ -402,7 +402,7 @@ impl Store {
         let mut out = Vec::new();
         for entry in table.range(start.as_slice()..end.as_slice())? {
             let (key, value) = entry?;
-            let rest = &key.value()[owner.len() + 1..];
+            let rest = key.value().get(owner.len() + 1..).unwrap_or_default();
             let mut parts = rest.splitn(2, |b| *b == 0);
             let scope = parts.next().unwrap_or_default();
             let name = parts.next().unwrap_or_default();
@@ -456,3 +456,7 @@ fn prune_executions(
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "automation_tests.rs"]
+mod tests;
