@@ -141,6 +141,14 @@ pub enum WorkflowError {
         /// What is wrong.
         reason: String,
     },
+    /// A `{{…}}` reference does not parse or names no step.
+    #[error("node '{node}': bad reference: {reason}")]
+    Reference {
+        /// The node's id.
+        node: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The trigger is invalid.
     #[error("trigger: {0}")]
     Trigger(#[from] TriggerError),
@@ -208,6 +216,7 @@ impl Plan {
         let index = check_nodes(&spec.nodes, limits)?;
         let incoming = check_edges(&spec.nodes, &spec.edges, &index)?;
         let order = topological_order(&spec.nodes, &incoming)?;
+        check_references(&spec.nodes)?;
         Ok(Self { order, incoming })
     }
 
@@ -296,8 +305,9 @@ fn check_nodes<'a>(
 
 fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == '$')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+    // No `$`: template paths (`{{name.data}}`) take only these characters.
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn check_kind(node: &Node, limits: &WorkflowLimits) -> Result<(), WorkflowError> {
@@ -444,6 +454,62 @@ pub(crate) fn parse_function(signature: &str) -> Result<Function, String> {
         format!("function {trimmed}")
     };
     Function::parse(&text).map_err(|e| format!("'{}': {e}", preview(signature)))
+}
+
+/// Every `{{…}}` in a step must parse and name `trigger`, `secrets` or another step.
+fn check_references(nodes: &[Node]) -> Result<(), WorkflowError> {
+    let names: BTreeSet<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+    for node in nodes {
+        for template in templates(&node.kind) {
+            let bad = |reason: String| WorkflowError::Reference {
+                node: node.id.clone(),
+                reason,
+            };
+            let roots =
+                crate::template::reference_roots(template).map_err(|e| bad(e.to_string()))?;
+            for root in roots {
+                let known = root == "trigger"
+                    || root == "secrets"
+                    || (names.contains(root.as_str()) && root != node.name);
+                if !known {
+                    return Err(bad(format!(
+                        "'{{{{{root}…}}}}' names no earlier step, 'trigger' or 'secrets'"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The strings of a step that are rendered as templates.
+fn templates(kind: &NodeKind) -> Vec<&str> {
+    fn json_strings<'a>(value: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+        match value {
+            serde_json::Value::String(s) => out.push(s),
+            serde_json::Value::Array(items) => items.iter().for_each(|v| json_strings(v, out)),
+            serde_json::Value::Object(map) => map.values().for_each(|v| json_strings(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    match kind {
+        NodeKind::RestApi(n) => {
+            out.push(n.url.as_str());
+            out.extend(n.headers.values().map(String::as_str));
+            out.extend(n.body.as_deref());
+        }
+        NodeKind::Graphql(n) => {
+            out.extend([n.url.as_str(), n.query.as_str()]);
+            out.extend(n.headers.values().map(String::as_str));
+            n.variables.values().for_each(|v| json_strings(v, &mut out));
+        }
+        NodeKind::ContractRead(n) => out.extend(n.args.iter().map(String::as_str)),
+        NodeKind::Branch(n) => out.extend(n.conditions.iter().map(|c| c.expression.as_str())),
+        NodeKind::Filter(n) => out.extend([n.input.as_str(), n.expression.as_str()]),
+        NodeKind::CustomCode(n) => out.push(n.source.as_str()),
+    }
+    out
 }
 
 /// Checks the edges; returns each node's incoming edges.

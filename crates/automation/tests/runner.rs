@@ -272,8 +272,8 @@ async fn limits_end_steps_with_typed_errors_and_the_runner_keeps_serving() {
             "not a json array",
         ),
         (
-            json!({ "type": "rest_api", "method": "GET", "url": "{{nothing.data.url}}" }),
-            "nothing",
+            json!({ "type": "rest_api", "method": "GET", "url": "{{trigger.data.missing_url}}" }),
+            "missing_url",
         ),
     ];
     for (node, expected) in cases {

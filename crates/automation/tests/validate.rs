@@ -243,3 +243,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn references_to_unknown_steps_are_refused_at_creation() {
+    let mut unknown = base();
+    unknown["nodes"][1]["source"] = json!("return {{ghost.data.x}};");
+    match refuse(unknown) {
+        WorkflowError::Reference { node, reason } => {
+            assert_eq!(node, "b");
+            assert!(reason.contains("ghost"), "{reason}");
+        }
+        e => panic!("{e}"),
+    }
+    let mut unterminated = base();
+    unterminated["nodes"][0]["source"] = json!("return '{{trigger.data';");
+    assert!(matches!(
+        refuse(unterminated),
+        WorkflowError::Reference { .. }
+    ));
+    let mut fine = base();
+    fine["nodes"][2]["source"] =
+        json!("return '{{a.data}} {{trigger.data.number}} {{secrets.KEY}}';");
+    Plan::new(&spec(fine), &WorkflowLimits::default(), NOW).unwrap();
+}

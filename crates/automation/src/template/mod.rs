@@ -147,6 +147,35 @@ pub enum TemplateError {
     },
 }
 
+/// The root names (`trigger`, `secrets`, a step's name) of every `{{…}}` reference in
+/// `template`, checking the syntax without resolving anything: workflow validation uses it to
+/// refuse references to steps that do not exist before anything is stored.
+pub fn reference_roots(template: &str) -> Result<Vec<String>, TemplateError> {
+    let mut roots = Vec::new();
+    let mut pos = 0;
+    while let Some(found) = template.get(pos..).and_then(|rest| rest.find("{{")) {
+        let open = pos + found;
+        let inner_start = open + 2;
+        let close = template
+            .get(inner_start..)
+            .and_then(|rest| rest.find("}}"))
+            .map(|i| inner_start + i)
+            .ok_or(TemplateError::Unterminated { offset: open })?;
+        let reference = template.get(inner_start..close).unwrap_or_default().trim();
+        if reference.is_empty() {
+            return Err(TemplateError::EmptyReference { offset: open });
+        }
+        let (root, _) = parse_path(reference).map_err(|reason| TemplateError::BadPath {
+            reference: reference.chars().take(ERROR_ECHO_LEN).collect(),
+            offset: open,
+            reason,
+        })?;
+        roots.push(root.to_owned());
+        pos = close + 2;
+    }
+    Ok(roots)
+}
+
 /// Renders one template string.
 ///
 /// `max_len` bounds the byte length of [`Rendered::value`] (the text sent); it is checked before

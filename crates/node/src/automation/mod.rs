@@ -175,26 +175,12 @@ impl Automation {
             workflow.clone(),
             self.inner.config.max_workflows_per_owner,
         );
-        let created = off_async(move || {
-            if store.workflow_count(&record.owner)? >= max as u64 {
-                return Ok(None);
-            }
-            store.create_workflow(&record).map(Some)
-        })
-        .await?;
-        match created {
-            Some(true) => {}
-            Some(false) => {
-                return Err(NodeError::AlreadyExists(format!(
-                    "workflow {}",
-                    workflow.id
-                )))
-            }
-            None => {
-                return Err(NodeError::ResourceExhausted(format!(
-                    "at most {max} workflows per owner"
-                )))
-            }
+        let created = off_async(move || store.create_workflow(&record, max)).await?;
+        if !created {
+            // Ids are 96 random bits: a refusal is the owner's quota.
+            return Err(NodeError::ResourceExhausted(format!(
+                "at most {max} workflows per owner"
+            )));
         }
         self.inner.hub.track(&workflow);
         crate::metrics::workflow_created();

@@ -94,13 +94,23 @@ fn secret_key(key: &SecretKey<'_>) -> Vec<u8> {
 }
 
 impl Store {
-    /// Stores a new workflow; `false` if its id exists.
-    pub fn create_workflow(&self, workflow: &Workflow) -> Result<bool> {
+    /// Stores a new workflow; `false` if its id exists or its owner already has
+    /// `max_per_owner` workflows (counted in the same write transaction, so concurrent
+    /// creations cannot pass the limit together).
+    pub fn create_workflow(&self, workflow: &Workflow, max_per_owner: usize) -> Result<bool> {
         self.write(|| {
             let tx = self.db.begin_write()?;
             {
                 let mut workflows = tx.open_table(WORKFLOWS)?;
                 if workflows.get(workflow.id.as_bytes())?.is_some() {
+                    return Ok(false);
+                }
+                let (start, end) = prefix_range(workflow.owner.as_bytes());
+                let owned = tx
+                    .open_table(WORKFLOWS_BY_OWNER)?
+                    .range(start.as_slice()..end.as_slice())?
+                    .count();
+                if owned >= max_per_owner {
                     return Ok(false);
                 }
                 workflows.insert(

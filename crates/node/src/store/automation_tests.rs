@@ -58,7 +58,9 @@ fn a_version_1_database_is_migrated_and_a_newer_one_refused() {
         tx.commit().unwrap();
     }
     let store = Store::open(&path).unwrap();
-    assert!(store.create_workflow(&workflow("w1", "alice", 1)).unwrap());
+    assert!(store
+        .create_workflow(&workflow("w1", "alice", 1), 100)
+        .unwrap());
     {
         let tx = store.db.begin_read().unwrap();
         let meta = tx.open_table(META).unwrap();
@@ -92,12 +94,16 @@ fn workflows_page_newest_first_per_owner() {
     let store = Store::open(&scratch("pages")).unwrap();
     for i in 0..5u64 {
         assert!(store
-            .create_workflow(&workflow(&format!("a{i}"), "alice", 100 + i))
+            .create_workflow(&workflow(&format!("a{i}"), "alice", 100 + i), 100)
             .unwrap());
     }
-    assert!(store.create_workflow(&workflow("b0", "bob", 50)).unwrap());
+    assert!(store
+        .create_workflow(&workflow("b0", "bob", 50), 100)
+        .unwrap());
     assert!(
-        !store.create_workflow(&workflow("a0", "alice", 1)).unwrap(),
+        !store
+            .create_workflow(&workflow("a0", "alice", 1), 100)
+            .unwrap(),
         "ids are unique"
     );
     let (first, cursor) = store.workflows_of("alice", None, 2).unwrap();
@@ -128,7 +134,9 @@ fn executions_are_unique_kept_to_the_retention_and_reopened() {
     let path = scratch("executions");
     {
         let store = Store::open(&path).unwrap();
-        store.create_workflow(&workflow("w", "alice", 1)).unwrap();
+        store
+            .create_workflow(&workflow("w", "alice", 1), 100)
+            .unwrap();
         for i in 0..5 {
             assert!(store
                 .create_execution(
@@ -169,8 +177,8 @@ fn executions_are_unique_kept_to_the_retention_and_reopened() {
 fn deleting_a_workflow_removes_its_executions_and_scoped_secrets_only() {
     let store = Store::open(&scratch("delete")).unwrap();
     let (w, other) = (workflow("w", "alice", 1), workflow("w2", "alice", 2));
-    store.create_workflow(&w).unwrap();
-    store.create_workflow(&other).unwrap();
+    store.create_workflow(&w, 100).unwrap();
+    store.create_workflow(&other, 100).unwrap();
     store
         .create_execution(&execution("w", "e", ExecutionStatus::Queued), 10)
         .unwrap();
@@ -250,4 +258,20 @@ fn secrets_respect_create_update_and_the_owner_quota() {
     assert!(store.delete_secret(&key("A")).unwrap());
     assert!(!store.delete_secret(&key("A")).unwrap());
     assert_eq!(store.secrets_of("alice").unwrap().len(), 1);
+}
+
+#[test]
+fn the_owner_quota_is_checked_inside_the_write() {
+    let store = Store::open(&scratch("quota")).unwrap();
+    assert!(store
+        .create_workflow(&workflow("a", "alice", 1), 2)
+        .unwrap());
+    assert!(store
+        .create_workflow(&workflow("b", "alice", 2), 2)
+        .unwrap());
+    assert!(!store
+        .create_workflow(&workflow("c", "alice", 3), 2)
+        .unwrap());
+    assert!(store.create_workflow(&workflow("d", "bob", 3), 2).unwrap());
+    assert_eq!(store.workflow_count("alice").unwrap(), 2);
 }
