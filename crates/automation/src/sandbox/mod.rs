@@ -22,6 +22,7 @@
 //! for `std::thread` and tokio's blocking pool).
 
 mod engine;
+mod scripts;
 #[cfg(test)]
 mod tests;
 
