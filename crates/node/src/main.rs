@@ -24,6 +24,7 @@ mod lifecycle;
 mod metrics;
 mod operator_auth;
 mod operator_config;
+mod operator_pool;
 mod operator_svc;
 mod quota;
 mod ratelimit;

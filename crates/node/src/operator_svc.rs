@@ -40,6 +40,8 @@ pub struct OperatorApi {
     pub peers: Arc<RateLimiter>,
     /// Workflow automation (trigger streams and reports), when enabled.
     pub automation: Option<crate::automation::Automation>,
+    /// Operators seen, with their last authenticated call.
+    pub pool: Arc<crate::operator_pool::OperatorPool>,
 }
 
 type TaskStream = Pin<Box<dyn Stream<Item = Result<pb::Task, Status>> + Send>>;
@@ -139,6 +141,7 @@ impl OperatorApi {
             .and_then(|v| v.to_str().ok());
         let operator_id = quorate_api::parse_operator_id(operator_id).map_err(NodeError::from)?;
         self.auth.check_session(token, &operator_id)?;
+        self.pool.seen(&operator_id);
         Ok(operator_id)
     }
 
@@ -165,6 +168,8 @@ impl OperatorApi {
         body: T,
     ) -> Result<Response<T>, NodeError> {
         let token = self.auth.issue_session(operator_id)?;
+        // Issued only after a proof of the key: a heartbeat.
+        self.pool.seen(operator_id);
         let value = MetadataValue::try_from(token.as_str())
             .map_err(|e| NodeError::Unavailable(format!("session token: {e}")))?;
         let mut response = Response::new(body);
@@ -243,6 +248,7 @@ impl OperatorService for OperatorApi {
         // aggregated before this.
         self.auth
             .check_session(token.as_deref(), &submission.operator_id)?;
+        self.pool.seen(&submission.operator_id);
         let outcome = self.state.submit_signature(submission).await?;
         Ok(Response::new(verdict(outcome)))
     }

@@ -32,6 +32,9 @@ use crate::{
     operator_config, operator_svc, quota, ratelimit, transport,
 };
 
+/// Most operators the operator pool keeps (beyond it the longest-silent one is forgotten).
+const OPERATOR_POOL_CAPACITY: usize = 10_000;
+
 /// How long each server gets to finish its in-flight requests at shutdown.
 const SERVER_STOP_GRACE: Duration = Duration::from_secs(5);
 
@@ -208,6 +211,7 @@ fn services(
     state: &NodeState,
     backend: &Backend,
     automation: Option<&Automation>,
+    pool: &Arc<crate::operator_pool::OperatorPool>,
     stop: &CancellationToken,
 ) -> anyhow::Result<transport::Services> {
     let operator_api = operator_svc::OperatorApi {
@@ -224,6 +228,7 @@ fn services(
             config.peer_rate_burst,
         )),
         automation: automation.cloned(),
+        pool: Arc::clone(pool),
     };
     let (client_api, auth_api) = access::client_apis(config, state, stop)?;
     let limit = config.max_message_bytes;
@@ -233,6 +238,7 @@ fn services(
                 automation: automation.clone(),
                 auth: Arc::clone(&client_api.auth),
                 peers: Arc::clone(&client_api.peers),
+                pool: Arc::clone(pool),
             },
         )
         .max_decoding_message_size(limit)
@@ -256,6 +262,7 @@ async fn start_automation(
     config: &NodeConfig,
     state: &NodeState,
     backend: &mut Backend,
+    pool: &Arc<crate::operator_pool::OperatorPool>,
     stop: &CancellationToken,
 ) -> anyhow::Result<Option<Automation>> {
     if !config.automation.enabled {
@@ -271,6 +278,7 @@ async fn start_automation(
         key,
         reference_block: backend.sign_in_block.clone(),
         chain: backend.chain_reader.take(),
+        pool: Arc::clone(pool),
     };
     Ok(Some(
         Automation::start(state.clone(), parts, stop.clone()).await?,
@@ -321,7 +329,10 @@ async fn serve(mut config: NodeConfig, aggregator: AggregatorConfig) -> anyhow::
     };
     let state = open_state(&config, aggregator, &backend, scheme).await?;
     // Before recovery: an attestation aggregated before a crash is handed to it again.
-    let automation = start_automation(&config, &state, &mut backend, &stop).await?;
+    let pool = Arc::new(crate::operator_pool::OperatorPool::new(
+        OPERATOR_POOL_CAPACITY,
+    ));
+    let automation = start_automation(&config, &state, &mut backend, &pool, &stop).await?;
     let report = state.recover().await?;
     info!(
         tasks = report.tasks,
@@ -335,7 +346,14 @@ async fn serve(mut config: NodeConfig, aggregator: AggregatorConfig) -> anyhow::
     let http_addr = http.local_addr()?;
     let (grpc_url, operator_url) = listeners.urls()?;
 
-    let services = services(&mut config, &state, &backend, automation.as_ref(), &stop)?;
+    let services = services(
+        &mut config,
+        &state,
+        &backend,
+        automation.as_ref(),
+        &pool,
+        &stop,
+    )?;
     if let (Some(automation), Some(first)) = (&automation, backend.dev_keys.first()) {
         let key = crate::compute::dev_key(config.dev_seed, 0);
         debug_assert_eq!(key.operator_id(), first.operator_id());

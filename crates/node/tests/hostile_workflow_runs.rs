@@ -346,6 +346,42 @@ async fn trigger_reports_need_the_session_a_fitting_reason_and_the_quorum() {
         .into_inner();
     assert_eq!(wf.total_execution, 1);
 
+    // The operator pool (admin: the anonymous dev caller) saw every reporter, with their
+    // reports and their open trigger streams... once they open one.
+    let mut watchers = Vec::new();
+    for (key, token) in keys.iter().zip(&tokens).take(2) {
+        let request = with_session(
+            pb::SyncTriggersRequest {
+                operator_id: key.operator_id().as_bytes().to_vec(),
+            },
+            token,
+        );
+        watchers.push(op.sync_triggers(request).await.unwrap().into_inner());
+    }
+    let first = watchers[0].message().await.unwrap().unwrap();
+    assert_eq!(first.workflow_id, w.id, "the live trigger is streamed");
+    let pool = c
+        .list_operators(pb::ListOperatorsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .operators;
+    let entry = |key: &KeyPair| {
+        pool.iter()
+            .find(|o| o.operator_id == key.operator_id().as_bytes().to_vec())
+            .cloned()
+    };
+    for (i, key) in keys.iter().enumerate() {
+        let e = entry(key).unwrap_or_else(|| panic!("operator {i} missing from the pool"));
+        assert!(
+            e.trigger_reports >= 1 && e.last_seen_ms >= e.first_seen_ms,
+            "{i}: {e:?}"
+        );
+        assert_eq!(e.connected, i < 2, "{i}: {e:?}");
+    }
+    assert_eq!(entry(&keys[0]).unwrap().triggers_watched, 1);
+    drop(watchers);
+
     // A cancelled workflow takes no reports.
     c.cancel_workflow(pb::WorkflowIdRequest { id: w.id.clone() })
         .await

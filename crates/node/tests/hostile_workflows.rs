@@ -237,6 +237,13 @@ async fn owners_are_isolated_and_roles_are_enforced() {
         code(c.delete_workflow(as_key(id_req(id), "ops-key")).await),
     ];
     assert_eq!(ops, [Code::PermissionDenied; 4]);
+    // The operator pool is for admins only.
+    for key in ["ops-key", "alice-key"] {
+        let pool = c
+            .list_operators(as_key(pb::ListOperatorsRequest {}, key))
+            .await;
+        assert_eq!(code(pool), Code::PermissionDenied, "{key}");
+    }
     assert_eq!(count(&mut c, "ops-key").await, 0);
 
     // No credentials on a node with API keys.

@@ -36,6 +36,7 @@ impl Automation {
                 "operator {operator_id}: bad workflow id"
             )));
         }
+        self.inner.pool.reported(&operator_id);
         if !self.inner.reporters.allow(&operator_id.to_string()) {
             return Err(NodeError::ResourceExhausted(format!(
                 "operator {operator_id}: trigger report rate limit"

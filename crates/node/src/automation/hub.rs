@@ -2,7 +2,7 @@
 //! a broadcast of every change after it.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use quorate_api::pb;
 use quorate_automation::trigger::Trigger;
@@ -109,6 +109,20 @@ impl TriggerHub {
     }
 }
 
+/// Marks an operator's trigger stream closed in the pool when its task ends.
+struct StreamGuard {
+    /// The pool.
+    pool: Arc<crate::operator_pool::OperatorPool>,
+    /// Whose stream.
+    operator_id: quorate_domain::OperatorId,
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        self.pool.trigger_stream(&self.operator_id, false);
+    }
+}
+
 /// A `SyncTriggers` stream.
 pub(crate) type TriggerStream =
     std::pin::Pin<Box<dyn futures::Stream<Item = Result<pb::TriggerUpdate, tonic::Status>> + Send>>;
@@ -132,12 +146,20 @@ impl super::Automation {
             })?;
         let (mut updates, snapshot) = self.inner.hub.subscribe();
         let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let (pool, operator_id) = (Arc::clone(&self.inner.pool), *operator_id);
+        pool.trigger_stream(&operator_id, true);
         tokio::spawn(async move {
             let _slot = slot;
+            // Closed however the stream ends.
+            let _open = StreamGuard {
+                pool: Arc::clone(&pool),
+                operator_id,
+            };
             for update in snapshot {
                 if tx.send(Ok(update)).await.is_err() {
                     return;
                 }
+                pool.watching(&operator_id, true);
             }
             loop {
                 let update = tokio::select! {
@@ -145,7 +167,10 @@ impl super::Automation {
                     u = updates.recv() => u,
                 };
                 let item = match update {
-                    Ok(update) => Ok(update),
+                    Ok(update) => {
+                        pool.watching(&operator_id, !update.removed);
+                        Ok(update)
+                    }
                     Err(broadcast::error::RecvError::Lagged(n)) => Err(tonic::Status::aborted(
                         format!("{n} trigger updates missed; resubscribe"),
                     )),

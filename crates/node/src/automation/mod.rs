@@ -68,6 +68,8 @@ struct Inner {
     reporters: RateLimiter,
     /// `SyncTriggers` streams per operator.
     trigger_streams: Arc<WatcherLimit>,
+    /// Who follows the triggers and reports them.
+    pool: Arc<crate::operator_pool::OperatorPool>,
 }
 
 /// What starting the service needs besides the node.
@@ -80,6 +82,8 @@ pub(crate) struct AutomationParts {
     pub(crate) reference_block: watch::Receiver<u64>,
     /// Chain reads for contract-read steps (chain mode).
     pub(crate) chain: Option<Arc<dyn ContractReader>>,
+    /// The node's operator pool.
+    pub(crate) pool: Arc<crate::operator_pool::OperatorPool>,
 }
 
 impl Automation {
@@ -134,6 +138,7 @@ impl Automation {
                 reference_block: parts.reference_block,
                 reporters,
                 trigger_streams,
+                pool: parts.pool,
             }),
         };
         state.set_attestation_sink(Arc::new(automation.clone()));

@@ -31,6 +31,8 @@ pub(crate) struct WorkflowApi {
     pub(crate) auth: Arc<Authenticator>,
     /// Failed authentications, per remote IP.
     pub(crate) peers: Arc<RateLimiter>,
+    /// The operator pool (`ListOperators`).
+    pub(crate) pool: Arc<crate::operator_pool::OperatorPool>,
 }
 
 type Reply<T> = Result<Response<T>, Status>;
@@ -383,6 +385,14 @@ impl WorkflowService for WorkflowApi {
         Ok(Response::new(pb::ListSecretsResponse { secrets }))
     }
 
+    async fn list_operators(
+        &self,
+        request: Request<pb::ListOperatorsRequest>,
+    ) -> Reply<pb::ListOperatorsResponse> {
+        let caller = self.caller(&request)?;
+        Ok(Response::new(self.operators(&caller)?))
+    }
+
     async fn delete_secret(
         &self,
         request: Request<pb::DeleteSecretRequest>,
@@ -404,6 +414,30 @@ impl WorkflowService for WorkflowApi {
 }
 
 impl WorkflowApi {
+    /// The operator pool, for admins.
+    fn operators(&self, caller: &Caller) -> Result<pb::ListOperatorsResponse, NodeError> {
+        if caller.role != crate::auth::Role::Admin {
+            return Err(NodeError::PermissionDenied(format!(
+                "{} is not an admin",
+                caller.name
+            )));
+        }
+        let operators = self
+            .pool
+            .snapshot()
+            .into_iter()
+            .map(|(id, e)| pb::OperatorInfo {
+                operator_id: id.as_bytes().to_vec(),
+                connected: e.trigger_streams > 0,
+                first_seen_ms: e.first_seen_ms,
+                last_seen_ms: e.last_seen_ms,
+                triggers_watched: e.triggers_watched,
+                trigger_reports: e.trigger_reports,
+            })
+            .collect();
+        Ok(pb::ListOperatorsResponse { operators })
+    }
+
     /// Creates or updates a secret of the caller (a workflow-scoped one needs a workflow the
     /// caller may change). The value is sealed before it is stored and never echoed.
     async fn put_secret(
