@@ -9,6 +9,7 @@
 //! nextest run` does not start a devnet; `--test e2e` does.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod automation;
 mod eigensdk;
 mod env;
 mod faults;
@@ -63,6 +64,10 @@ pub struct E2eArgs {
     /// reorg, reverting submissions).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub faults: bool,
+    /// Workflow automation on a chain-mode node with operator trigger watchers (block and
+    /// event triggers, secrets, attestation threshold, restart); after the node steps.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub automation: bool,
     /// Then register and deregister operators while a node runs (live operator sets).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub live_operators: bool,
@@ -206,6 +211,17 @@ async fn run_async(args: E2eArgs) -> Result<()> {
             Err(e) => {
                 failed += 1;
                 println!("FAIL intake reorg: {e:#}");
+            }
+        }
+    }
+
+    // Workflow automation: a node with operator trigger watchers, against a local server.
+    if args.automation {
+        match automation::run(&env).await {
+            Ok(n) => passed += n,
+            Err(e) => {
+                failed += 1;
+                println!("FAIL automation: {e:#}");
             }
         }
     }
