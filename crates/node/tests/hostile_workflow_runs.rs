@@ -525,3 +525,63 @@ async fn runaway_scripts_time_out_and_steps_cannot_reach_loopback() {
     let again = run(&mut c, &good.id).await;
     assert!(again.success);
 }
+
+/// A workflow past its `expired_at` is completed by the node on its own: its trigger is
+/// withdrawn from operators' streams and it takes no more runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_workflow_is_completed_and_its_trigger_withdrawn() {
+    let dir = Scratch::new("wf-expiry");
+    let node = start_quiet(&dir, "dev_block_time_ms = 600000\n");
+    let mut c = wf(&node.grpc).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let spec = json!({
+        "name": "short-lived",
+        "expired_at": now + 2,
+        "trigger": { "type": "block", "interval": 5 },
+        "nodes": [{ "id": "n", "name": "n", "type": "custom_code", "source": "return 1;" }]
+    });
+    let w = create(&mut c, &spec.to_string()).await;
+    assert_eq!(w.status, "active");
+    let key = dev_key(1, 0);
+    let mut op = operator_client(&node.grpc).await;
+    let (token, _tasks) = sign_in(&mut op, &key, 0).await;
+    let request = with_session(
+        pb::SyncTriggersRequest {
+            operator_id: key.operator_id().as_bytes().to_vec(),
+        },
+        &token,
+    );
+    let mut stream = op.sync_triggers(request).await.unwrap().into_inner();
+    let live = stream.message().await.unwrap().unwrap();
+    assert_eq!(
+        (live.workflow_id.as_str(), live.removed),
+        (w.id.as_str(), false)
+    );
+    // The sweep runs every 5 s: within 15 s the trigger is withdrawn and the status final.
+    let withdrawn = tokio::time::timeout(Duration::from_secs(15), stream.message())
+        .await
+        .expect("the expired trigger was never withdrawn")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (withdrawn.workflow_id.as_str(), withdrawn.removed),
+        (w.id.as_str(), true)
+    );
+    let got = c
+        .get_workflow(pb::WorkflowIdRequest { id: w.id.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.status, "completed");
+    let run = c
+        .trigger_workflow(pb::TriggerWorkflowRequest {
+            id: w.id.clone(),
+            blocking: true,
+            trigger_data_json: String::new(),
+        })
+        .await;
+    assert_eq!(run.unwrap_err().code(), Code::FailedPrecondition);
+}

@@ -41,6 +41,9 @@ use hub::TriggerHub;
 pub(crate) use hub::TriggerStream;
 use secrets::SecretVault;
 
+/// How often live workflows past their `expired_at` are completed.
+const EXPIRY_SWEEP: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The automation service. Cheap to clone.
 #[derive(Clone)]
 pub(crate) struct Automation {
@@ -115,8 +118,9 @@ impl Automation {
             },
             config.queue_capacity,
             config.concurrent_executions,
-            stop,
+            stop.clone(),
         );
+        let stop_expiry = stop;
         let hub = TriggerHub::new();
         let loaded = store.clone();
         for workflow in off_async(move || loaded.all_workflows()).await? {
@@ -142,11 +146,43 @@ impl Automation {
             }),
         };
         state.set_attestation_sink(Arc::new(automation.clone()));
+        tokio::spawn(automation.clone().expire_workflows(stop_expiry));
         tracing::info!(
             live_triggers = automation.inner.hub.len(),
             "automation started"
         );
         Ok(automation)
+    }
+
+    /// Completes live workflows whose `expired_at` has passed, withdrawing their triggers from
+    /// operators; runs until `stop`.
+    async fn expire_workflows(self, stop: CancellationToken) {
+        let mut tick = tokio::time::interval(EXPIRY_SWEEP);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let now = now_ms() / 1000;
+            let store = self.inner.store.clone();
+            let expired = off_async(move || {
+                let mut done = Vec::new();
+                for workflow in store.all_workflows()? {
+                    let due = workflow.status.is_live()
+                        && workflow.spec.expired_at != 0
+                        && now >= workflow.spec.expired_at;
+                    if due {
+                        done.extend(store.update_workflow(&workflow.id, |w| w.expire_if_due(now))?);
+                    }
+                }
+                Ok(done)
+            })
+            .await;
+            match expired {
+                Ok(done) => done.iter().for_each(|w| self.inner.hub.track(w)),
+                Err(e) => tracing::warn!(error = %e, "workflow expiry sweep failed"),
+            }
+        }
     }
 
     /// Validates and stores a new workflow of `owner`; nothing is stored when it is refused.
