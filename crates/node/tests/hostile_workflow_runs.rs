@@ -13,15 +13,13 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use common::operator::*;
+use common::workflow::{code_workflow, wf, Wf};
 use common::*;
 use quorate_automation::claim_digest;
 use quorate_automation::trigger::TriggerReason;
 use quorate_bls::KeyPair;
 use serde_json::{json, Value};
-use tonic::transport::Channel;
 use tonic::{Code, Request};
-
-type Wf = pb::workflow_service_client::WorkflowServiceClient<Channel>;
 
 const WINDOW_MS: u64 = 2000;
 
@@ -47,20 +45,6 @@ fn start_quiet(dir: &Scratch, extra_toml: &str) -> Node {
             "0",
         ],
     )
-}
-
-async fn wf(grpc: &str) -> Wf {
-    Wf::connect(grpc.to_string()).await.unwrap()
-}
-
-/// A manual workflow of one custom_code step running `source`.
-fn code_workflow(name: &str, source: &str) -> String {
-    json!({
-        "name": name,
-        "trigger": { "type": "manual" },
-        "nodes": [{ "id": "run", "name": "run", "type": "custom_code", "source": source }]
-    })
-    .to_string()
 }
 
 /// A manual workflow of one GET step to `url`.

@@ -11,12 +11,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::workflow::{code_workflow, wf, Wf};
 use common::*;
 use serde_json::{json, Value};
-use tonic::transport::Channel;
 use tonic::{Code, Request};
-
-type Wf = pb::workflow_service_client::WorkflowServiceClient<Channel>;
 
 const KEYS: &str = r#"
 [[api_keys]]
@@ -60,20 +58,6 @@ fn start(dir: &Scratch, extra_toml: &str, extra: &[&str]) -> Node {
     ];
     args.extend_from_slice(extra);
     start_node(&dir.0.join("node.redb"), &args)
-}
-
-async fn wf(grpc: &str) -> Wf {
-    Wf::connect(grpc.to_string()).await.unwrap()
-}
-
-/// A manual workflow of one custom_code step running `source`.
-fn code_workflow(name: &str, source: &str) -> String {
-    json!({
-        "name": name,
-        "trigger": { "type": "manual" },
-        "nodes": [{ "id": "run", "name": "run", "type": "custom_code", "source": source }]
-    })
-    .to_string()
 }
 
 async fn create(c: &mut Wf, key: &str, spec: &str) -> pb::Workflow {

@@ -152,28 +152,64 @@ pub enum TemplateError {
 /// refuse references to steps that do not exist before anything is stored.
 pub fn reference_roots(template: &str) -> Result<Vec<String>, TemplateError> {
     let mut roots = Vec::new();
+    for raw in split(template)? {
+        let Raw::Reference { inner, offset } = raw else {
+            continue;
+        };
+        let reference = inner.trim();
+        if reference.is_empty() {
+            return Err(TemplateError::EmptyReference { offset });
+        }
+        let (root, _) = parse_path(reference).map_err(|reason| TemplateError::BadPath {
+            reference: reference.chars().take(ERROR_ECHO_LEN).collect(),
+            offset,
+            reason,
+        })?;
+        roots.push(root.to_owned());
+    }
+    Ok(roots)
+}
+
+/// A piece of a template before anything is resolved.
+enum Raw<'t> {
+    /// Literal text.
+    Text(&'t str),
+    /// The inside of a `{{…}}` that starts at byte `offset`.
+    Reference {
+        /// Between the braces, untrimmed.
+        inner: &'t str,
+        /// Where its `{{` is.
+        offset: usize,
+    },
+}
+
+/// Splits `template` at its `{{…}}` references; a `{{` without `}}` is an error.
+fn split(template: &str) -> Result<Vec<Raw<'_>>, TemplateError> {
+    let mut raws = Vec::new();
     let mut pos = 0;
     while let Some(found) = template.get(pos..).and_then(|rest| rest.find("{{")) {
         let open = pos + found;
+        if open > pos {
+            raws.push(Raw::Text(template.get(pos..open).unwrap_or_default()));
+        }
         let inner_start = open + 2;
         let close = template
             .get(inner_start..)
             .and_then(|rest| rest.find("}}"))
             .map(|i| inner_start + i)
             .ok_or(TemplateError::Unterminated { offset: open })?;
-        let reference = template.get(inner_start..close).unwrap_or_default().trim();
-        if reference.is_empty() {
-            return Err(TemplateError::EmptyReference { offset: open });
-        }
-        let (root, _) = parse_path(reference).map_err(|reason| TemplateError::BadPath {
-            reference: reference.chars().take(ERROR_ECHO_LEN).collect(),
+        let inner = template.get(inner_start..close).unwrap_or_default();
+        raws.push(Raw::Reference {
+            inner,
             offset: open,
-            reason,
-        })?;
-        roots.push(root.to_owned());
+        });
         pos = close + 2;
     }
-    Ok(roots)
+    let rest = template.get(pos..).unwrap_or_default();
+    if !rest.is_empty() {
+        raws.push(Raw::Text(rest));
+    }
+    Ok(raws)
 }
 
 /// Renders one template string.
@@ -296,34 +332,17 @@ impl<'c, 'a> Renderer<'c, 'a> {
     /// Splits a template into pieces, resolving references and enforcing the length budget.
     fn parse<'t>(&mut self, template: &'t str) -> Result<Vec<Piece<'t, 'a>>, TemplateError> {
         let mut pieces = Vec::new();
-        let mut pos = 0;
-        while let Some(found) = template.get(pos..).and_then(|rest| rest.find("{{")) {
-            let open = pos + found;
-            if open > pos {
-                let text = template.get(pos..open).unwrap_or_default();
-                self.charge(text.len())?;
-                pieces.push(Piece::Text(text));
-            }
-            let inner_start = open + 2;
-            let close = template
-                .get(inner_start..)
-                .and_then(|rest| rest.find("}}"))
-                .map(|i| inner_start + i)
-                .ok_or(TemplateError::Unterminated { offset: open })?;
-            let inner = template.get(inner_start..close).unwrap_or_default();
-            let piece = self.resolve(inner, open)?;
+        for raw in split(template)? {
+            let piece = match raw {
+                Raw::Text(text) => Piece::Text(text),
+                Raw::Reference { inner, offset } => self.resolve(inner, offset)?,
+            };
             self.charge(match &piece {
                 Piece::Text(t) => t.len(),
                 Piece::Data(d) => d.len(),
                 Piece::Secret(s) => s.len(),
             })?;
             pieces.push(piece);
-            pos = close + 2;
-        }
-        let rest = template.get(pos..).unwrap_or_default();
-        if !rest.is_empty() {
-            self.charge(rest.len())?;
-            pieces.push(Piece::Text(rest));
         }
         Ok(pieces)
     }

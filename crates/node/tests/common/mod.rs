@@ -10,6 +10,8 @@ pub use quorate_api::pb;
 
 /// Operator sign-in helpers.
 pub mod operator;
+/// WorkflowService helpers.
+pub mod workflow;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_quorate");
 
