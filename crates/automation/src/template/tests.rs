@@ -314,8 +314,11 @@ proptest! {
                 prop_assert!(!used("S") || template.contains("secrets.S"));
             }
             Err(e) => {
+                // A secret is never looked up into an error. A template that types the value
+                // itself may see its own text echoed (`{{a#^#{{secrets.S}}` is a bad path); in
+                // an execution the runner's redactor of every secret covers that.
                 let shown = format!("{e} {e:?}");
-                prop_assert!(!shown.contains(&secret));
+                prop_assert!(template.contains(&secret) || !shown.contains(&secret));
             }
         }
         let json_template = json!({ "a": template, "b": [template] });
