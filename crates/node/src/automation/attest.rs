@@ -6,7 +6,7 @@
 use quorate_api::{pb, SignatureSubmission};
 use quorate_automation::trigger::TriggerReason;
 use quorate_automation::{
-    attested_execution_id, check_reason, claim_digest, trigger_claim, ExecutionProof, ReasonWindow,
+    attested_execution_id, check_reason, trigger_claim, ExecutionProof, ReasonWindow,
 };
 use quorate_domain::{AggregatedResponse, OperatorId, TaskId};
 use quorate_runtime::SignatureOutcome;
@@ -70,7 +70,8 @@ impl Automation {
             ))
         })?;
         let claim = trigger_claim(&workflow_id, &reason);
-        let digest = claim_digest(&workflow_id, &reason);
+        // The digest operators signed (`claim_digest`), from the claim already built.
+        let digest = alloy_primitives::keccak256(&claim);
         let task_id = TaskId::new(digest.0)
             .map_err(|e| NodeError::InvalidArgument(format!("workflow {workflow_id}: {e}")))?;
         self.open_attestation(task_id, &workflow.owner, &workflow_id, reason, &claim)

@@ -77,6 +77,15 @@ fn prefix_range(prefix: &[u8]) -> (Vec<u8>, Vec<u8>) {
     (start, end)
 }
 
+/// Where a newest-first page ends: just below the cursor when it lies in `(start, end]`,
+/// else at `end` (a cursor from another range never reaches into it).
+fn page_end(before: Option<&[u8]>, start: &[u8], end: Vec<u8>) -> Vec<u8> {
+    match before {
+        Some(cursor) if cursor > start && cursor <= end.as_slice() => cursor.to_vec(),
+        _ => end,
+    }
+}
+
 fn owner_key(workflow: &Workflow) -> Vec<u8> {
     join(&[
         workflow.owner.as_bytes(),
@@ -187,12 +196,7 @@ impl Store {
         let index = tx.open_table(WORKFLOWS_BY_OWNER)?;
         let workflows = tx.open_table(WORKFLOWS)?;
         let (start, end) = prefix_range(owner.as_bytes());
-        let upper = match before {
-            Some(cursor) if cursor > start.as_slice() && cursor <= end.as_slice() => {
-                cursor.to_vec()
-            }
-            _ => end,
-        };
+        let upper = page_end(before, &start, end);
         let mut out = Vec::new();
         let mut last = None;
         for entry in index.range(start.as_slice()..upper.as_slice())?.rev() {
@@ -340,12 +344,7 @@ impl Store {
         let index = tx.open_table(EXECUTIONS_BY_WORKFLOW)?;
         let executions = tx.open_table(EXECUTIONS)?;
         let (start, end) = prefix_range(workflow_id.as_bytes());
-        let upper = match before {
-            Some(cursor) if cursor > start.as_slice() && cursor <= end.as_slice() => {
-                cursor.to_vec()
-            }
-            _ => end,
-        };
+        let upper = page_end(before, &start, end);
         let mut out = Vec::new();
         for entry in index.range(start.as_slice()..upper.as_slice())?.rev() {
             let (key, id) = entry?;
