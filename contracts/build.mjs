@@ -15,19 +15,43 @@ const root = process.env.CONTRACTS_ROOT ? path.resolve(process.env.CONTRACTS_ROO
 const solc = createRequire(path.join(here, 'package.json'))('solc');
 const check = process.argv.includes('--check');
 
-/** The contracts compiled, each from src/<name>.sol. */
-const CONTRACTS = ['AttestationTaskManager'];
+/**
+ * Two compilations, each with its own import remappings, because the two trees pin different
+ * OpenZeppelin majors (the vendored middleware uses 4.9, account-abstraction 0.7 needs 5.0):
+ * - `middleware`: our AVS contracts against the vendored EigenLayer middleware (`lib/`);
+ * - `aa`: the ERC-4337 EntryPoint and SimpleAccountFactory from the npm package
+ *   `@account-abstraction/contracts` (0.7.0, pinned in package.json), our session-key account
+ *   (`src/aa/`) and the ERC-1967 proxy whose creation code fixes the accounts' addresses.
+ * Each contract is written to out/<name>.json.
+ */
+const AA = 'node_modules/@account-abstraction/contracts/';
+const OZ5 = 'node_modules/@openzeppelin/contracts/';
 const MIDDLEWARE = 'lib/eigenlayer-middleware/';
-const REMAPPINGS = [
-  `eigenlayer-middleware/=${MIDDLEWARE}`,
-  `eigenlayer-contracts/=${MIDDLEWARE}lib/eigenlayer-contracts/`,
-  `@openzeppelin/=${MIDDLEWARE}lib/openzeppelin-contracts/`,
-  `@openzeppelin-upgrades/=${MIDDLEWARE}lib/openzeppelin-contracts-upgradeable/`,
+const GROUPS = [
+  {
+    contracts: [['src/AttestationTaskManager.sol', 'AttestationTaskManager']],
+    remappings: [
+      `eigenlayer-middleware/=${MIDDLEWARE}`,
+      `eigenlayer-contracts/=${MIDDLEWARE}lib/eigenlayer-contracts/`,
+      `@openzeppelin/=${MIDDLEWARE}lib/openzeppelin-contracts/`,
+      `@openzeppelin-upgrades/=${MIDDLEWARE}lib/openzeppelin-contracts-upgradeable/`,
+    ],
+  },
+  {
+    contracts: [
+      [`${AA}core/EntryPoint.sol`, 'EntryPoint'],
+      [`${AA}samples/SimpleAccountFactory.sol`, 'SimpleAccountFactory'],
+      ['src/aa/SessionKeyAccount.sol', 'SessionKeyAccount'],
+      ['src/aa/SessionKeyAccountFactory.sol', 'SessionKeyAccountFactory'],
+      ['src/aa/WalletTarget.sol', 'WalletTarget'],
+      [`${OZ5}proxy/ERC1967/ERC1967Proxy.sol`, 'ERC1967Proxy'],
+    ],
+    remappings: [`@account-abstraction/contracts/=${AA}`, `@openzeppelin/contracts/=${OZ5}`],
+  },
 ];
 const SETTINGS = {
   optimizer: { enabled: true, runs: 200 },
   evmVersion: 'shanghai',
-  remappings: REMAPPINGS,
   metadata: { bytecodeHash: 'ipfs' },
   outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
 };
@@ -43,30 +67,39 @@ function findImport(name) {
   return { contents: fs.readFileSync(file, 'utf8') };
 }
 
-const sources = {};
-for (const name of CONTRACTS) {
-  const unit = `src/${name}.sol`;
-  sources[unit] = { content: fs.readFileSync(path.join(root, unit), 'utf8') };
-}
-const input = { language: 'Solidity', sources, settings: SETTINGS };
-const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImport }));
-const errors = (output.errors ?? []).filter((e) => e.severity === 'error');
-for (const e of output.errors ?? []) {
-  if (e.severity === 'error' || !e.sourceLocation?.file?.startsWith('lib/')) {
-    console.error(e.formattedMessage);
+/** Compiles one group; exits on a compile error. */
+function compile(group) {
+  const sources = {};
+  for (const [unit] of group.contracts) {
+    sources[unit] = { content: fs.readFileSync(path.join(root, unit), 'utf8') };
   }
+  const settings = { ...SETTINGS, remappings: group.remappings };
+  const input = { language: 'Solidity', sources, settings };
+  const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImport }));
+  const errors = (output.errors ?? []).filter((e) => e.severity === 'error');
+  for (const e of output.errors ?? []) {
+    const file = e.sourceLocation?.file ?? '';
+    if (e.severity === 'error' || !(file.startsWith('lib/') || file.startsWith('node_modules/'))) {
+      console.error(e.formattedMessage);
+    }
+  }
+  if (errors.length > 0) {
+    console.error(`build.mjs: ${errors.length} compile error(s)`);
+    process.exit(1);
+  }
+  return output;
 }
-if (errors.length > 0) {
-  console.error(`build.mjs: ${errors.length} compile error(s)`);
-  process.exit(1);
-}
+
+const built = GROUPS.flatMap((group) => {
+  const output = compile(group);
+  return group.contracts.map(([unit, name]) => [name, output.contracts[unit][name]]);
+});
 if (process.env.LIST_SOURCES) {
   fs.writeFileSync(process.env.LIST_SOURCES, [...loaded].sort().join('\n') + '\n');
 }
 
 let stale = 0;
-for (const name of CONTRACTS) {
-  const c = output.contracts[`src/${name}.sol`][name];
+for (const [name, c] of built) {
   const artifact = {
     contractName: name,
     compiler: `solc-js ${solc.version()}`,

@@ -41,11 +41,11 @@ fn contracts_dir() -> PathBuf {
     xtask.parent().unwrap_or(xtask).join("contracts")
 }
 
-/// Proves `contracts/out` is the build of `contracts/src`: installs the pinned solc-js from
+/// Proves `contracts/out` is the build of `contracts/src`: installs the pinned solc-js and contract packages from
 /// `contracts/package-lock.json` if it is missing, then recompiles with `build.mjs --check`.
 fn contracts_check() -> anyhow::Result<()> {
     let dir = contracts_dir();
-    if !dir.join("node_modules/solc/package.json").exists() {
+    if !dir.join("node_modules/@account-abstraction/contracts/package.json").exists() {
         let mut npm = Command::new("npm");
         npm.args(["ci", "--no-audit", "--no-fund", "--prefix"])
             .arg(&dir);
