@@ -19,8 +19,10 @@ use super::tx::Chain;
 
 mod attestation;
 mod avs;
+mod wallets;
 pub use attestation::creation_bytecode as attestation_task_manager_bytecode;
 use avs::{deploy_middleware_and_avs, grant_avs_permissions};
+pub use wallets::{deploy_wallet_contracts, WalletContracts};
 
 /// Constructor `_version` of every core contract (2..=31 bytes, see notes §8).
 const VERSION: &str = "v1.3.0";

@@ -41,13 +41,22 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use self::anvil::Anvil;
-use self::deploy::Contracts;
+use self::deploy::{Contracts, WalletContracts};
 use self::operators::{DevnetOperator, OperatorPlan, QuorumKind};
 use self::tx::Chain;
 
 /// Anvil's first two default accounts: the owner/task generator and the aggregator.
 const OWNER_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const AGGREGATOR_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+/// Anvil's accounts 2 to 5: the wallet contracts' deployer, a node's bundler, and two wallet
+/// owners for tests and examples.
+const WALLET_DEPLOYER_KEY: &str =
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+const BUNDLER_KEY: &str = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6";
+const WALLET_OWNER_KEYS: [&str; 2] = [
+    "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+    "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+];
 
 /// What devnet to bring up (the options of `cargo xtask devnet`).
 #[derive(clap::Args, Clone, Debug)]
@@ -98,6 +107,53 @@ pub struct DevnetInfo {
     pub operators: Vec<DevnetOperator>,
     /// Block after the last registration.
     pub ready_block: u64,
+    /// ERC-4337 contracts and accounts for smart-wallet steps (absent in files written before
+    /// they were deployed).
+    #[serde(default)]
+    pub wallets: Option<WalletInfo>,
+}
+
+/// The smart-wallet part of a devnet.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WalletInfo {
+    /// Contract addresses.
+    pub contracts: WalletContracts,
+    /// A funded account for a node's bundler (sends `handleOps`).
+    pub bundler: Account,
+    /// Funded EOAs to own wallets.
+    pub owners: Vec<Account>,
+}
+
+fn account(key: &str) -> Result<Account> {
+    let signer: PrivateKeySigner = key.parse()?;
+    Ok(Account {
+        address: signer.address(),
+        private_key: key.into(),
+    })
+}
+
+/// Deploys the wallet contracts on `chain` (which must sign for anvil's account 2) and names
+/// the bundler and owner accounts.
+pub async fn deploy_wallets(chain: &Chain) -> Result<WalletInfo> {
+    let deployer = account(WALLET_DEPLOYER_KEY)?;
+    let contracts = deploy::deploy_wallet_contracts(chain, deployer.address).await?;
+    Ok(WalletInfo {
+        contracts,
+        bundler: account(BUNDLER_KEY)?,
+        owners: WALLET_OWNER_KEYS
+            .iter()
+            .map(|k| account(k))
+            .collect::<Result<_>>()?,
+    })
+}
+
+/// Signers of the wallet accounts (deployer, bundler, owners).
+pub fn wallet_signers() -> Result<Vec<PrivateKeySigner>> {
+    [WALLET_DEPLOYER_KEY, BUNDLER_KEY]
+        .iter()
+        .chain(WALLET_OWNER_KEYS.iter())
+        .map(|k| Ok(k.parse()?))
+        .collect()
 }
 
 /// The repository root (this crate lives two levels below it): anvil is installed under its
@@ -188,6 +244,7 @@ pub async fn up(args: &DevnetArgs) -> Result<Devnet> {
     let aggregator: PrivateKeySigner = AGGREGATOR_KEY.parse()?;
     let plans = plan_operators(args.operators, args.quorums, args.seed);
     let mut signers = vec![owner.clone(), aggregator.clone()];
+    signers.extend(wallet_signers()?);
     signers.extend(plans.iter().map(|p| p.signer.clone()));
     let chain = Chain::connect(&anvil.url, &signers)?;
     let chain_id = chain
@@ -206,6 +263,7 @@ pub async fn up(args: &DevnetArgs) -> Result<Devnet> {
         .position(|k| *k == QuorumKind::Slashable)
         .map(|q| q as u8);
     let registered = operators::register_operators(&chain, &contracts, &plans, slashable).await?;
+    let wallets = deploy_wallets(&chain).await?;
     let ready_block = chain.provider.get_block_number().await?;
     eprintln!(
         "devnet: {} operators in {} quorums registered in {:.1?} (block {ready_block}, {} RPC calls)",
@@ -249,6 +307,7 @@ pub async fn up(args: &DevnetArgs) -> Result<Devnet> {
         quorums: kinds,
         operators,
         ready_block,
+        wallets: Some(wallets),
     };
     Ok(Devnet {
         anvil,
