@@ -30,11 +30,15 @@ pub use attest::{
 };
 pub use http_client::{HttpClientConfig, ReqwestHttpClient};
 pub use model::{
-    BranchCondition, BranchNode, ContractReadNode, CustomCodeNode, Edge, Execution, ExecutionProof,
-    ExecutionStatus, FilterNode, GraphqlNode, Node, NodeKind, NotRunnable, RestApiNode, StepRecord,
-    Workflow, WorkflowSpec, WorkflowStatus,
+    BranchCondition, BranchNode, ContractReadNode, ContractWriteNode, CustomCodeNode, Edge,
+    EthTransferNode, Execution, ExecutionProof, ExecutionStatus, FilterNode, GraphqlNode, Node,
+    NodeKind, NotRunnable, RestApiNode, StepRecord, WalletRef, Workflow, WorkflowSpec,
+    WorkflowStatus,
 };
-pub use ports::{ContractReader, HttpClient, HttpError, HttpRequest, HttpResponse, ReadError};
+pub use ports::{
+    ContractReader, HttpClient, HttpError, HttpRequest, HttpResponse, ReadError, WalletCallOutcome,
+    WalletCallRequest, WalletRefusal, WalletSendError, WalletSender,
+};
 pub use runner::{RunOutcome, Runner, RunnerLimits};
 pub use steps::StepError;
 pub use validate::{Plan, WorkflowError, WorkflowLimits};

@@ -105,3 +105,89 @@ pub trait ContractReader: Send + Sync {
     /// Calls `to` with `calldata` at the latest block.
     async fn call(&self, to: Address, calldata: Bytes) -> Result<Bytes, ReadError>;
 }
+
+/// A call a step makes from the workflow's smart wallet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletCallRequest {
+    /// The step's node id (for logs and records).
+    pub node_id: String,
+    /// Destination.
+    pub to: Address,
+    /// Wei sent.
+    pub value: alloy_primitives::U256,
+    /// Calldata (empty for a plain transfer).
+    pub data: Bytes,
+}
+
+/// A call that reached the chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WalletCallOutcome {
+    /// Whether the wallet's call succeeded.
+    pub success: bool,
+    /// The UserOperation and the receipt, as the step's record shows them.
+    pub record: serde_json::Value,
+    /// What the call returned (when it succeeded).
+    pub return_data: Bytes,
+    /// The decoded revert reason (when it did not).
+    pub revert_reason: Option<String>,
+}
+
+/// Why a wallet call was refused or failed before it reached the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WalletRefusal {
+    /// The workflow's wallet is not the owner's, or the owner has no wallet address.
+    NotOwner,
+    /// The owner has not authorized the node on this wallet.
+    NoSession,
+    /// The authorization expired.
+    SessionExpired,
+    /// The owner revoked the authorization.
+    SessionRevoked,
+    /// The call would exceed the authorization's spending limit.
+    SpendingLimitExceeded,
+    /// The wallet cannot pay the value and gas.
+    InsufficientFunds,
+    /// The call reverts.
+    Reverted,
+    /// The EntryPoint refused the operation.
+    Rejected,
+    /// The node has no wallets configured, or the chain failed.
+    Unavailable,
+}
+
+impl WalletRefusal {
+    /// The refusal's name in records (`session_expired`, …).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NotOwner => "not_owner",
+            Self::NoSession => "no_session",
+            Self::SessionExpired => "session_expired",
+            Self::SessionRevoked => "session_revoked",
+            Self::SpendingLimitExceeded => "spending_limit_exceeded",
+            Self::InsufficientFunds => "insufficient_funds",
+            Self::Reverted => "reverted",
+            Self::Rejected => "rejected",
+            Self::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// A refused wallet call: which rule, and the node's message (wallet, limits, reason).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} ({})", .message, .kind.label())]
+pub struct WalletSendError {
+    /// Which rule refused it.
+    pub kind: WalletRefusal,
+    /// What the owner reads.
+    pub message: String,
+}
+
+/// Sends calls from one workflow's smart wallet. The node binds one to each execution (owner,
+/// wallet, authorization), so a step can only act from its own workflow's wallet.
+#[async_trait]
+#[auto_impl(&, Arc, Box)]
+pub trait WalletSender: Send + Sync {
+    /// Sends one call as a UserOperation and waits for its receipt.
+    async fn send(&self, call: WalletCallRequest) -> Result<WalletCallOutcome, WalletSendError>;
+}

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::model::{Node, StepRecord, WorkflowSpec};
-use crate::ports::{ContractReader, HttpClient};
+use crate::ports::{ContractReader, HttpClient, WalletSender};
 use crate::sandbox::Sandbox;
 use crate::secrets::{Redactor, SecretSet};
 use crate::steps::{self, StepContext, StepError, StepFailure, StepOutput};
@@ -90,13 +90,16 @@ impl Runner {
     }
 
     /// Runs `workflow` (validated into `plan`) once. `trigger_data` is what the steps see as
-    /// `trigger.data`; `secrets` are the owner's and the workflow's, opened for this run.
+    /// `trigger.data`; `secrets` are the owner's and the workflow's, opened for this run;
+    /// `wallet` sends the wallet steps' calls from this workflow's wallet (without one, those
+    /// steps fail as unavailable).
     pub async fn run(
         &self,
         workflow: &WorkflowSpec,
         plan: &Plan,
         trigger_data: Value,
         secrets: &SecretSet,
+        wallet: Option<&dyn WalletSender>,
     ) -> RunOutcome {
         let redactor = Redactor::new(secrets.values());
         let mut values = Map::new();
@@ -110,7 +113,9 @@ impl Runner {
             if !is_active(&plan.incoming[index], &ran) {
                 continue;
             }
-            let (step, output) = self.run_step(node, &values, secrets, &redactor).await;
+            let (step, output) = self
+                .run_step(node, &values, secrets, wallet, &redactor)
+                .await;
             let failed = step
                 .error
                 .as_ref()
@@ -140,6 +145,7 @@ impl Runner {
         node: &Node,
         values: &Map<String, Value>,
         secrets: &SecretSet,
+        wallet: Option<&dyn WalletSender>,
         redactor: &Redactor,
     ) -> (StepRecord, StepOutput) {
         let started_at_ms = now_ms();
@@ -148,17 +154,28 @@ impl Runner {
             secrets,
             http: self.http.as_ref(),
             chain: self.chain.as_deref(),
+            wallet,
             sandbox: &self.sandbox,
             limits: &self.limits,
         };
         let span = tracing::info_span!("step", node_id = %node.id, kind = node.kind.label());
-        let result = tracing::Instrument::instrument(steps::run(&node.kind, &context), span).await;
+        let result = tracing::Instrument::instrument(steps::run(node, &context), span).await;
         let (output, error) = match result {
             Ok(output) => match self.check_output_size(&output) {
                 Ok(()) => (output, None),
                 Err(error) => (StepOutput::failed(output.inputs), Some(error)),
             },
-            Err(StepFailure { inputs, error }) => (StepOutput::failed(inputs), Some(error)),
+            Err(StepFailure {
+                inputs,
+                data,
+                error,
+            }) => (
+                StepOutput {
+                    data,
+                    ..StepOutput::failed(inputs)
+                },
+                Some(error),
+            ),
         };
         let record = StepRecord {
             node_id: node.id.clone(),

@@ -113,7 +113,7 @@ proptest! {
         let runner = Runner::new(Arc::new(NoHttp), None, Arc::new(sandbox), RunnerLimits::default());
         let trigger = json!({ "pick": if pick_a { "a" } else { "b" } });
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-        let outcome = runtime.block_on(runner.run(&spec, &plan, trigger, &SecretSet::new()));
+        let outcome = runtime.block_on(runner.run(&spec, &plan, trigger, &SecretSet::new(), None));
         prop_assert!(outcome.success, "{:?}", outcome.error);
         let ran: BTreeSet<usize> = outcome.steps.iter().map(|s| s.name[1..].parse().unwrap()).collect();
         let want = expected(n, &edges, &labels, pick_a);

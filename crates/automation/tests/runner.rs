@@ -121,7 +121,7 @@ async fn run(runner: &Runner, workflow: Value) -> RunOutcome {
     let spec: WorkflowSpec = serde_json::from_value(workflow).unwrap();
     let plan = Plan::new(&spec, &WorkflowLimits::default(), 0).unwrap();
     let trigger = json!({ "number": 42, "owner": "0x00000000000000000000000000000000000000aa" });
-    runner.run(&spec, &plan, trigger, &secrets()).await
+    runner.run(&spec, &plan, trigger, &secrets(), None).await
 }
 
 fn workflow(base: &str) -> Value {

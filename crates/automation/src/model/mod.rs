@@ -6,7 +6,7 @@ mod workflow;
 
 pub use execution::{Execution, ExecutionProof, ExecutionStatus, StepRecord};
 pub use node::{
-    BranchCondition, BranchNode, ContractReadNode, CustomCodeNode, Edge, FilterNode, GraphqlNode,
-    Node, NodeKind, RestApiNode,
+    BranchCondition, BranchNode, ContractReadNode, ContractWriteNode, CustomCodeNode, Edge,
+    EthTransferNode, FilterNode, GraphqlNode, Node, NodeKind, RestApiNode,
 };
-pub use workflow::{NotRunnable, Workflow, WorkflowSpec, WorkflowStatus};
+pub use workflow::{NotRunnable, WalletRef, Workflow, WorkflowSpec, WorkflowStatus};

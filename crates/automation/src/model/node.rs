@@ -40,6 +40,10 @@ pub enum NodeKind {
     Filter(FilterNode),
     /// JavaScript run in the sandbox.
     CustomCode(CustomCodeNode),
+    /// A contract call from the workflow's smart wallet, as an ERC-4337 UserOperation.
+    ContractWrite(ContractWriteNode),
+    /// ETH sent from the workflow's smart wallet, as an ERC-4337 UserOperation.
+    EthTransfer(EthTransferNode),
 }
 
 impl NodeKind {
@@ -52,7 +56,14 @@ impl NodeKind {
             Self::Branch(_) => "branch",
             Self::Filter(_) => "filter",
             Self::CustomCode(_) => "custom_code",
+            Self::ContractWrite(_) => "contract_write",
+            Self::EthTransfer(_) => "eth_transfer",
         }
+    }
+
+    /// Whether the step acts on chain from the workflow's wallet.
+    pub fn uses_wallet(&self) -> bool {
+        matches!(self, Self::ContractWrite(_) | Self::EthTransfer(_))
     }
 }
 
@@ -108,6 +119,38 @@ pub struct ContractReadNode {
     /// One template per parameter of `method`.
     #[serde(default)]
     pub args: Vec<String>,
+}
+
+/// A contract call sent from the workflow's smart wallet (a UserOperation through the
+/// EntryPoint). The call is encoded as for [`ContractReadNode`]; `method`'s return types, when
+/// given, decode what the call returned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContractWriteNode {
+    /// The contract.
+    pub address: Address,
+    /// Raw calldata; when absent, it is encoded from `method` and `args`.
+    #[serde(default)]
+    pub calldata: Option<Bytes>,
+    /// The function's signature (with return types to decode the result).
+    #[serde(default)]
+    pub method: Option<String>,
+    /// One template per parameter of `method`.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Wei sent with the call (a template; decimal or 0x-hex). Absent: none.
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+/// ETH sent from the workflow's smart wallet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EthTransferNode {
+    /// The recipient (a template rendering to a 0x address).
+    pub destination: String,
+    /// Wei to send (a template; decimal or 0x-hex).
+    pub amount: String,
 }
 
 /// Ordered conditions. Each outgoing edge names the condition it follows (`Edge::condition`).

@@ -27,6 +27,26 @@ pub struct WorkflowSpec {
     /// The DAG's edges; a node without incoming edges runs first.
     #[serde(default)]
     pub edges: Vec<Edge>,
+    /// The owner's smart wallet that `contract_write` and `eth_transfer` steps act from.
+    /// Absent: the owner's wallet of salt 0 from the node's default factory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet: Option<WalletRef>,
+}
+
+/// Which of the owner's smart wallets a workflow uses: (factory, owner, salt) fix its address.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WalletRef {
+    /// The salt (decimal or 0x-hex string, or a number); 0 when absent.
+    #[serde(default)]
+    pub salt: alloy_primitives::U256,
+    /// The account factory; the node's default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factory: Option<alloy_primitives::Address>,
+    /// The wallet's address, when the owner wants it checked: the node refuses a workflow whose
+    /// address is not the owner's wallet of this salt and factory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<alloy_primitives::Address>,
 }
 
 /// Where a workflow is in its life.

@@ -31,10 +31,7 @@ pub(super) async fn run(
         "method": node.method,
         "args": rendered_args.iter().map(|a| a.redacted.clone()).collect::<Vec<_>>(),
     });
-    let fail = |error: StepError| StepFailure {
-        inputs: inputs.clone(),
-        error,
-    };
+    let fail = |error: StepError| StepFailure::new(inputs.clone(), error);
     let calldata = match (&node.calldata, &function) {
         (Some(raw), _) => raw.clone(),
         (None, Some(function)) => {
@@ -89,7 +86,10 @@ pub(super) async fn run(
 }
 
 /// Parses each rendered argument as its parameter's type and encodes the call.
-fn encode_call(function: &alloy_json_abi::Function, args: &[&str]) -> Result<Bytes, StepError> {
+pub(super) fn encode_call(
+    function: &alloy_json_abi::Function,
+    args: &[&str],
+) -> Result<Bytes, StepError> {
     let mut values: Vec<DynSolValue> = Vec::with_capacity(args.len());
     for (param, arg) in function.inputs.iter().zip(args) {
         let ty = param.resolve().map_err(|e| StepError::Abi {

@@ -33,26 +33,22 @@ pub(super) async fn rest(
     });
     let request = HttpRequest {
         method: node.method.to_ascii_uppercase(),
-        url: parse_url(&url.value).map_err(|error| StepFailure {
-            inputs: inputs.clone(),
-            error,
-        })?,
+        url: parse_url(&url.value).map_err(|error| StepFailure::new(inputs.clone(), error))?,
         headers: headers
             .into_iter()
             .map(|(k, (value, _))| (k, value))
             .collect(),
         body: body.map(|b| b.value.as_bytes().to_vec()),
     };
-    let response = send(request, context).await.map_err(|error| StepFailure {
-        inputs: inputs.clone(),
-        error,
-    })?;
+    let response = send(request, context)
+        .await
+        .map_err(|error| StepFailure::new(inputs.clone(), error))?;
     if response.status >= 400 {
         let error = StepError::Status {
             status: response.status,
             body: body_preview(&response.body),
         };
-        return Err(StepFailure { inputs, error });
+        return Err(StepFailure::new(inputs, error));
     }
     let headers: Map<String, Value> = response
         .headers
@@ -91,10 +87,7 @@ pub(super) async fn graphql(
         "query": query.redacted,
         "variables": variables.redacted,
     });
-    let fail = |error: StepError| StepFailure {
-        inputs: inputs.clone(),
-        error,
-    };
+    let fail = |error: StepError| StepFailure::new(inputs.clone(), error);
     let body = json!({ "query": query.value.as_str(), "variables": variables.value });
     let mut header_list: Vec<(String, String)> = headers
         .into_iter()

@@ -5,13 +5,16 @@ mod abi_json;
 mod contract_read;
 mod http;
 mod script;
+mod wallet;
 
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use crate::model::NodeKind;
-use crate::ports::{ContractReader, HttpClient, HttpError, ReadError};
+use crate::ports::{
+    ContractReader, HttpClient, HttpError, ReadError, WalletSendError, WalletSender,
+};
 use crate::runner::RunnerLimits;
 use crate::sandbox::{Sandbox, SandboxError};
 use crate::secrets::SecretSet;
@@ -80,6 +83,9 @@ pub enum StepError {
         /// The limit.
         millis: u64,
     },
+    /// The smart wallet refused the call, or the call reverted.
+    #[error("wallet: {0}")]
+    Wallet(WalletSendError),
     /// The output is larger than allowed.
     #[error("output is {bytes} bytes, the limit is {limit}")]
     OutputTooLarge {
@@ -100,6 +106,8 @@ pub(crate) struct StepContext<'a> {
     pub(crate) http: &'a dyn HttpClient,
     /// Chain port, if configured.
     pub(crate) chain: Option<&'a dyn ContractReader>,
+    /// The execution's smart wallet, if the node has wallets.
+    pub(crate) wallet: Option<&'a dyn WalletSender>,
     /// JavaScript sandbox (shared, so blocking work can hold a clone).
     pub(crate) sandbox: &'a Arc<Sandbox>,
     /// Limits.
@@ -141,34 +149,53 @@ impl StepOutput {
     }
 }
 
-/// A failed step: the inputs it had rendered so far, and why.
+/// A failed step: the inputs it had rendered so far, what it produced before failing (a
+/// reverted UserOperation's record), and why.
 pub(crate) struct StepFailure {
     /// Rendered inputs, secrets as `***` (Null if it failed before rendering).
     pub(crate) inputs: Value,
+    /// Output recorded despite the failure (Null for most).
+    pub(crate) data: Value,
     /// Why.
     pub(crate) error: StepError,
 }
 
+impl StepFailure {
+    /// A failure after rendering `inputs`.
+    pub(crate) fn new(inputs: Value, error: StepError) -> Self {
+        Self {
+            inputs,
+            data: Value::Null,
+            error,
+        }
+    }
+
+    /// The same failure with `inputs` (when it was raised before they were attached).
+    pub(crate) fn with_inputs(mut self, inputs: &Value) -> Self {
+        self.inputs = inputs.clone();
+        self
+    }
+}
+
 impl<E: Into<StepError>> From<E> for StepFailure {
     fn from(error: E) -> Self {
-        Self {
-            inputs: Value::Null,
-            error: error.into(),
-        }
+        Self::new(Value::Null, error.into())
     }
 }
 
 /// Runs one step.
 pub(crate) async fn run(
-    kind: &NodeKind,
+    node: &crate::model::Node,
     context: &StepContext<'_>,
 ) -> Result<StepOutput, StepFailure> {
-    match kind {
-        NodeKind::RestApi(node) => http::rest(node, context).await,
-        NodeKind::Graphql(node) => http::graphql(node, context).await,
-        NodeKind::ContractRead(node) => contract_read::run(node, context).await,
-        NodeKind::Branch(node) => script::branch(node, context).await,
-        NodeKind::Filter(node) => script::filter(node, context).await,
-        NodeKind::CustomCode(node) => script::custom_code(node, context).await,
+    match &node.kind {
+        NodeKind::RestApi(kind) => http::rest(kind, context).await,
+        NodeKind::Graphql(kind) => http::graphql(kind, context).await,
+        NodeKind::ContractRead(kind) => contract_read::run(kind, context).await,
+        NodeKind::Branch(kind) => script::branch(kind, context).await,
+        NodeKind::Filter(kind) => script::filter(kind, context).await,
+        NodeKind::CustomCode(kind) => script::custom_code(kind, context).await,
+        NodeKind::ContractWrite(kind) => wallet::contract_write(kind, &node.id, context).await,
+        NodeKind::EthTransfer(kind) => wallet::eth_transfer(kind, &node.id, context).await,
     }
 }

@@ -30,7 +30,7 @@ pub(super) async fn branch(
         match outcome {
             Ok(true) => return Ok(chosen(tried, Some(condition.id.clone()))),
             Ok(false) => {}
-            Err(error) => return Err(StepFailure { inputs, error }),
+            Err(error) => return Err(StepFailure::new(inputs, error)),
         }
     }
     Ok(chosen(tried, None))
@@ -53,10 +53,7 @@ pub(super) async fn filter(
     let input = context.render(&node.input)?;
     let expression = context.render(&node.expression)?;
     let inputs = json!({ "input": input.redacted, "expression": expression.redacted });
-    let fail = |error: StepError| StepFailure {
-        inputs: inputs.clone(),
-        error,
-    };
+    let fail = |error: StepError| StepFailure::new(inputs.clone(), error);
     let items = match serde_json::from_str::<Value>(input.value.as_str()) {
         Ok(Value::Array(items)) => items,
         Ok(other) => {
@@ -95,10 +92,7 @@ pub(super) async fn custom_code(
     let code = source.value.as_str().to_owned();
     let outcome = blocking(context, move |sandbox, vars| sandbox.run_code(&code, &vars))
         .await
-        .map_err(|error| StepFailure {
-            inputs: inputs.clone(),
-            error,
-        })?;
+        .map_err(|error| StepFailure::new(inputs.clone(), error))?;
     Ok(StepOutput {
         inputs,
         data: outcome.value,

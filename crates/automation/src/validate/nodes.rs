@@ -152,7 +152,38 @@ fn check_kind(node: &Node, limits: &WorkflowLimits) -> Result<(), WorkflowError>
                 + serde_json::to_string(&graphql.variables).map_or(usize::MAX, |s| s.len());
             too_long("query and variables", size, limits.max_body_bytes).map_or(Ok(()), Err)
         }
-        NodeKind::ContractRead(read) => check_contract_read(node, read),
+        NodeKind::ContractRead(read) => check_call(
+            node,
+            read.calldata.is_some(),
+            read.method.as_deref(),
+            &read.args,
+        ),
+        NodeKind::ContractWrite(write) => {
+            if write.address == alloy_primitives::Address::ZERO {
+                return Err(bad("the contract address is zero".into()));
+            }
+            if let Some(e) = write
+                .value
+                .as_deref()
+                .and_then(|v| too_long("value", v.len(), limits.max_expression_bytes))
+            {
+                return Err(e);
+            }
+            check_call(
+                node,
+                write.calldata.is_some(),
+                write.method.as_deref(),
+                &write.args,
+            )
+        }
+        NodeKind::EthTransfer(transfer) => {
+            if transfer.destination.trim().is_empty() || transfer.amount.trim().is_empty() {
+                return Err(bad("destination and amount are required".into()));
+            }
+            let size = transfer.destination.len() + transfer.amount.len();
+            too_long("destination and amount", size, limits.max_expression_bytes)
+                .map_or(Ok(()), Err)
+        }
         NodeKind::Branch(branch) => {
             if branch.conditions.is_empty() || branch.conditions.len() > limits.max_conditions {
                 return Err(bad(format!("1 to {} conditions", limits.max_conditions)));
@@ -202,27 +233,30 @@ fn check_kind(node: &Node, limits: &WorkflowLimits) -> Result<(), WorkflowError>
     }
 }
 
-fn check_contract_read(
+/// A contract call (read or write): raw calldata, or a method with one argument per parameter.
+fn check_call(
     node: &Node,
-    read: &crate::model::ContractReadNode,
+    has_calldata: bool,
+    method: Option<&str>,
+    args: &[String],
 ) -> Result<(), WorkflowError> {
     let bad_abi = |reason: String| WorkflowError::BadAbi {
         node: node.id.clone(),
         reason,
     };
-    let function = match &read.method {
+    let function = match method {
         Some(signature) => Some(parse_function(signature).map_err(bad_abi)?),
         None => None,
     };
-    match (&read.calldata, &function) {
-        (None, None) => Err(bad_abi("give calldata, or a method and its args".into())),
-        (None, Some(f)) if f.inputs.len() != read.args.len() => Err(bad_abi(format!(
+    match (has_calldata, &function) {
+        (false, None) => Err(bad_abi("give calldata, or a method and its args".into())),
+        (false, Some(f)) if f.inputs.len() != args.len() => Err(bad_abi(format!(
             "{} takes {} arguments, {} given",
             f.name,
             f.inputs.len(),
-            read.args.len()
+            args.len()
         ))),
-        (Some(_), _) if !read.args.is_empty() => Err(bad_abi(
+        (true, _) if !args.is_empty() => Err(bad_abi(
             "args are encoded from a method; with raw calldata give none".into(),
         )),
         _ => Ok(()),
@@ -293,6 +327,11 @@ fn templates(kind: &NodeKind) -> Vec<&str> {
         NodeKind::Branch(n) => out.extend(n.conditions.iter().map(|c| c.expression.as_str())),
         NodeKind::Filter(n) => out.extend([n.input.as_str(), n.expression.as_str()]),
         NodeKind::CustomCode(n) => out.push(n.source.as_str()),
+        NodeKind::ContractWrite(n) => {
+            out.extend(n.args.iter().map(String::as_str));
+            out.extend(n.value.as_deref());
+        }
+        NodeKind::EthTransfer(n) => out.extend([n.destination.as_str(), n.amount.as_str()]),
     }
     out
 }

@@ -210,7 +210,7 @@ async fn run_job(parts: &ExecutorParts, job: Job) {
                 Some(
                     parts
                         .runner
-                        .run(&workflow.spec, &plan, data, &secrets)
+                        .run(&workflow.spec, &plan, data, &secrets, None)
                         .await,
                 )
             }
