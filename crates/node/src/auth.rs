@@ -43,6 +43,10 @@ pub struct ApiKey {
     pub key_sha256: Option<String>,
     /// What it may do.
     pub role: Role,
+    /// The holder's Ethereum address: the owner of its smart wallets (a wallet sign-in's
+    /// address plays this part for wallet callers). Without one, wallet calls are refused.
+    #[serde(default)]
+    pub address: Option<alloy_primitives::Address>,
 }
 
 impl ApiKey {
@@ -74,6 +78,9 @@ pub struct Caller {
     pub name: String,
     /// Role.
     pub role: Role,
+    /// The caller's Ethereum address, owner of its smart wallets: a wallet sign-in's address,
+    /// or an API key's `address`.
+    pub address: Option<alloy_primitives::Address>,
 }
 impl Caller {
     /// Whether it may read the task.
@@ -123,6 +130,7 @@ impl Authenticator {
                     caller: Caller {
                         name: k.name.clone(),
                         role: k.role,
+                        address: k.address,
                     },
                 })
             })
@@ -172,6 +180,7 @@ impl Authenticator {
             })?;
             let claims = wallet.verify(token)?;
             return Ok(Caller {
+                address: claims.sub.parse().ok(),
                 name: claims.sub,
                 role: Role::Client,
             });
@@ -181,6 +190,7 @@ impl Authenticator {
             return Ok(Caller {
                 name: "dev".into(),
                 role: Role::Admin,
+                address: None,
             });
         }
         let key = api_key
@@ -206,6 +216,7 @@ mod tests {
             key: Some(key.into()),
             key_sha256: None,
             role,
+            address: None,
         }
     }
 
@@ -218,6 +229,7 @@ mod tests {
                 key: None,
                 key_sha256: Some(hex::encode(sha256(b"k2"))),
                 role: Role::Client,
+                address: None,
             },
         ])
         .unwrap();

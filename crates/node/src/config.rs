@@ -201,6 +201,8 @@ pub struct NodeConfig {
     pub runtime: crate::runtime_config::RuntimeSettings,
     /// Workflow automation (`[automation]` table; see `docs/automation.md`).
     pub automation: crate::automation::AutomationConfig,
+    /// Smart wallets (`[wallets]` table; see `docs/wallets.md`).
+    pub wallets: crate::smart_wallet::WalletsConfig,
 }
 
 fn serialize_redacted_url<S: serde::Serializer>(
@@ -269,6 +271,7 @@ impl Default for NodeConfig {
             storage_failure_grace_ms: 2_000,
             runtime: crate::runtime_config::RuntimeSettings::default(),
             automation: crate::automation::AutomationConfig::default(),
+            wallets: crate::smart_wallet::WalletsConfig::default(),
         }
     }
 }

@@ -33,6 +33,7 @@ mod runtime_config;
 mod secret;
 mod serve;
 mod siwe;
+mod smart_wallet;
 mod state;
 mod store;
 mod transport;

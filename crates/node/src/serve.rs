@@ -211,6 +211,7 @@ fn services(
     state: &NodeState,
     backend: &Backend,
     automation: Option<&Automation>,
+    wallets: Option<&Arc<crate::smart_wallet::SmartWallets>>,
     pool: &Arc<crate::operator_pool::OperatorPool>,
     stop: &CancellationToken,
 ) -> anyhow::Result<transport::Services> {
@@ -244,7 +245,20 @@ fn services(
         .max_decoding_message_size(limit)
         .max_encoding_message_size(limit)
     });
+    let wallet = wallets.map(|wallets| {
+        quorate_api::pb::wallet_service_server::WalletServiceServer::new(
+            crate::smart_wallet::WalletApi {
+                wallets: Arc::clone(wallets),
+                automation: automation.cloned(),
+                auth: Arc::clone(&client_api.auth),
+                peers: Arc::clone(&client_api.peers),
+            },
+        )
+        .max_decoding_message_size(limit)
+        .max_encoding_message_size(limit)
+    });
     Ok(transport::Services {
+        wallet,
         operator: OperatorServiceServer::new(operator_api)
             .max_decoding_message_size(limit)
             .max_encoding_message_size(limit),
@@ -263,6 +277,7 @@ async fn start_automation(
     state: &NodeState,
     backend: &mut Backend,
     pool: &Arc<crate::operator_pool::OperatorPool>,
+    wallets: Option<Arc<crate::smart_wallet::SmartWallets>>,
     stop: &CancellationToken,
 ) -> anyhow::Result<Option<Automation>> {
     if !config.automation.enabled {
@@ -279,6 +294,7 @@ async fn start_automation(
         reference_block: backend.sign_in_block.clone(),
         chain: backend.chain_reader.take(),
         pool: Arc::clone(pool),
+        wallets,
     };
     Ok(Some(
         Automation::start(state.clone(), parts, stop.clone()).await?,
@@ -332,7 +348,20 @@ async fn serve(mut config: NodeConfig, aggregator: AggregatorConfig) -> anyhow::
     let pool = Arc::new(crate::operator_pool::OperatorPool::new(
         OPERATOR_POOL_CAPACITY,
     ));
-    let automation = start_automation(&config, &state, &mut backend, &pool, &stop).await?;
+    let wallets = match config.wallets.enabled {
+        true => Some(
+            crate::smart_wallet::SmartWallets::start(
+                &config.wallets,
+                config.rpc_url.as_deref(),
+                state.store.clone(),
+            )
+            .await
+            .context("smart wallets")?,
+        ),
+        false => None,
+    };
+    let automation =
+        start_automation(&config, &state, &mut backend, &pool, wallets.clone(), &stop).await?;
     let report = state.recover().await?;
     info!(
         tasks = report.tasks,
@@ -351,6 +380,7 @@ async fn serve(mut config: NodeConfig, aggregator: AggregatorConfig) -> anyhow::
         &state,
         &backend,
         automation.as_ref(),
+        wallets.as_ref(),
         &pool,
         &stop,
     )?;

@@ -11,6 +11,8 @@ use crate::record::{Status, StoredResponse, TaskRecord};
 mod automation;
 mod evidence;
 mod lifecycle;
+mod wallets;
+pub use wallets::{SessionRecord, WalletRecord};
 
 pub use automation::{SecretKey, StoredSecret};
 
@@ -108,8 +110,8 @@ fn finish_key(finished_at_ms: u64, seq: u64) -> [u8; 16] {
 
 /// The schema this node writes, in `meta["schema_version"]`. 1: tasks, responses, evidence
 /// and intake (databases from before the version was stored); 2: workflows, executions and
-/// secrets.
-pub const SCHEMA_VERSION: u64 = 2;
+/// secrets; 3: smart wallets and session grants.
+pub const SCHEMA_VERSION: u64 = 3;
 
 /// Brings an older database up to [`SCHEMA_VERSION`] inside the opening transaction, one step
 /// at a time; refuses a database written by a newer node, whose rows this one cannot read.
@@ -131,6 +133,11 @@ fn migrate(tx: &redb::WriteTransaction) -> Result<()> {
             tx.open_table(automation::EXECUTIONS_BY_WORKFLOW)?;
             tx.open_table(automation::EXECUTIONS_OPEN)?;
             tx.open_table(automation::SECRETS)?;
+        }
+        // 2 → 3: the smart-wallet tables (new, empty).
+        if from == 2 {
+            tx.open_table(wallets::WALLETS)?;
+            tx.open_table(wallets::WALLET_SESSIONS)?;
         }
         tracing::info!(from, to = from + 1, "database schema migrated");
     }

@@ -79,6 +79,10 @@ pub struct Services {
             crate::automation::WorkflowApi,
         >,
     >,
+    /// WalletService (when smart wallets are enabled).
+    pub wallet: Option<
+        quorate_api::pb::wallet_service_server::WalletServiceServer<crate::smart_wallet::WalletApi>,
+    >,
 }
 
 fn read(path: &std::path::Path, what: &str) -> anyhow::Result<Vec<u8>> {
@@ -151,6 +155,7 @@ pub fn spawn(
                 .add_service(services.client)
                 .add_service(services.auth)
                 .add_optional_service(services.workflow)
+                .add_optional_service(services.wallet)
                 .add_service(reflection()?)
         }
         None => builder(c, tls_config(c, true)?)?

@@ -90,6 +90,10 @@ pub struct Workflow {
     pub id: String,
     /// The owner's address (lower-case hex), the only caller who may see or change it.
     pub owner: String,
+    /// The owner's Ethereum address, whose smart wallet the workflow's wallet steps act from
+    /// (None: an owner without one, whose workflows cannot have wallet steps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_address: Option<alloy_primitives::Address>,
     /// What the owner submitted, validated.
     pub spec: WorkflowSpec,
     /// Life-cycle status.

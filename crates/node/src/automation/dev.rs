@@ -52,7 +52,7 @@ async fn ensure_sample(automation: &Automation) -> Result<(), crate::error::Node
     if existing.iter().any(|w| w.spec.name == name) {
         return Ok(());
     }
-    let workflow = automation.create_workflow(DEV_OWNER, SAMPLE).await?;
+    let workflow = automation.create_workflow(DEV_OWNER, None, SAMPLE).await?;
     info!(workflow_id = %workflow.id, "dev sample workflow created (a block trigger every 5 blocks)");
     Ok(())
 }

@@ -51,6 +51,8 @@ pub(crate) struct ExecutorParts {
     pub(crate) vault: SecretVault,
     /// Shape limits the workflows were validated with.
     pub(crate) limits: quorate_automation::WorkflowLimits,
+    /// Smart wallets, bound to each execution's workflow for its wallet steps.
+    pub(crate) wallets: Option<Arc<crate::smart_wallet::SmartWallets>>,
 }
 
 impl Executor {
@@ -203,27 +205,39 @@ async fn run_job(parts: &ExecutorParts, job: Job) {
         return;
     }
     set_executing(parts, &workflow.id, true).await;
-    let outcome = match Plan::new(&workflow.spec, &parts.limits, 0) {
-        Ok(plan) => match parts.vault.open_for(&workflow.owner, &workflow.id).await {
-            Ok(secrets) => {
-                let data = trigger_data(&execution);
-                Some(
-                    parts
-                        .runner
-                        .run(&workflow.spec, &plan, data, &secrets, None)
-                        .await,
-                )
-            }
+    let outcome =
+        match Plan::new(&workflow.spec, &parts.limits, 0) {
+            Ok(plan) => match parts.vault.open_for(&workflow.owner, &workflow.id).await {
+                Ok(secrets) => {
+                    let data = trigger_data(&execution);
+                    let wallet = parts.wallets.as_ref().map(|wallets| {
+                        crate::smart_wallet::ExecutionWallet {
+                            wallets: Arc::clone(wallets),
+                            workflow_id: workflow.id.clone(),
+                            owner: workflow.owner_address,
+                            wallet: workflow.spec.wallet.clone(),
+                        }
+                    });
+                    let wallet = wallet
+                        .as_ref()
+                        .map(|w| w as &dyn quorate_automation::WalletSender);
+                    Some(
+                        parts
+                            .runner
+                            .run(&workflow.spec, &plan, data, &secrets, wallet)
+                            .await,
+                    )
+                }
+                Err(e) => {
+                    execution.error = Some(format!("secrets: {e}"));
+                    None
+                }
+            },
             Err(e) => {
-                execution.error = Some(format!("secrets: {e}"));
+                execution.error = Some(format!("workflow no longer valid: {e}"));
                 None
             }
-        },
-        Err(e) => {
-            execution.error = Some(format!("workflow no longer valid: {e}"));
-            None
-        }
-    };
+        };
     if let Some(outcome) = outcome {
         execution.success = outcome.success;
         execution.error = outcome.error;

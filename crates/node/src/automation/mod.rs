@@ -73,6 +73,8 @@ struct Inner {
     trigger_streams: Arc<WatcherLimit>,
     /// Who follows the triggers and reports them.
     pool: Arc<crate::operator_pool::OperatorPool>,
+    /// Smart wallets (checked when a workflow with wallet steps is created).
+    wallets: Option<Arc<crate::smart_wallet::SmartWallets>>,
 }
 
 /// What starting the service needs besides the node.
@@ -87,6 +89,8 @@ pub(crate) struct AutomationParts {
     pub(crate) chain: Option<Arc<dyn ContractReader>>,
     /// The node's operator pool.
     pub(crate) pool: Arc<crate::operator_pool::OperatorPool>,
+    /// Smart wallets, for wallet steps (when `[wallets]` is enabled).
+    pub(crate) wallets: Option<Arc<crate::smart_wallet::SmartWallets>>,
 }
 
 impl Automation {
@@ -115,6 +119,7 @@ impl Automation {
                 runner,
                 vault: vault.clone(),
                 limits: config.workflow.clone(),
+                wallets: parts.wallets.clone(),
             },
             config.queue_capacity,
             config.concurrent_executions,
@@ -143,6 +148,7 @@ impl Automation {
                 reporters,
                 trigger_streams,
                 pool: parts.pool,
+                wallets: parts.wallets,
             }),
         };
         state.set_attestation_sink(Arc::new(automation.clone()));
@@ -185,10 +191,13 @@ impl Automation {
         }
     }
 
-    /// Validates and stores a new workflow of `owner`; nothing is stored when it is refused.
+    /// Validates and stores a new workflow of `owner` (whose Ethereum address, if any, is
+    /// `owner_address`); nothing is stored when it is refused. A workflow with wallet steps
+    /// must name a wallet of its owner.
     pub(crate) async fn create_workflow(
         &self,
         owner: &str,
+        owner_address: Option<alloy_primitives::Address>,
         spec_json: &str,
     ) -> Result<Workflow, NodeError> {
         let spec: WorkflowSpec = serde_json::from_str(spec_json)
@@ -202,9 +211,22 @@ impl Automation {
             .map_err(|e| {
                 NodeError::InvalidArgument(format!("workflow '{}': {e}", preview(&spec.name)))
             })?;
+        if spec.nodes.iter().any(|n| n.kind.uses_wallet()) || spec.wallet.is_some() {
+            let wallets = self.inner.wallets.as_ref().ok_or_else(|| {
+                NodeError::InvalidArgument(
+                    "this node has no smart wallets: contract_write and eth_transfer steps \
+                     cannot run"
+                        .into(),
+                )
+            })?;
+            wallets
+                .workflow_wallet(owner_address, spec.wallet.as_ref())
+                .await?;
+        }
         let workflow = Workflow {
             id: format!("wf{}", hex::encode(rand::random::<[u8; 12]>())),
             owner: owner.to_owned(),
+            owner_address,
             spec,
             status: WorkflowStatus::Active,
             total_execution: 0,
@@ -226,6 +248,15 @@ impl Automation {
         self.inner.hub.track(&workflow);
         crate::metrics::workflow_created();
         Ok(workflow)
+    }
+
+    /// The workflows of `owner` (at most the per-owner quota exist).
+    pub(crate) async fn workflows_of(&self, owner: &str) -> Result<Vec<Workflow>, NodeError> {
+        let (store, owner) = (self.inner.store.clone(), owner.to_owned());
+        let max = self.inner.config.max_workflows_per_owner;
+        Ok(off_async(move || store.workflows_of(&owner, None, max))
+            .await?
+            .0)
     }
 
     /// A workflow the caller may read; someone else's is reported as missing.

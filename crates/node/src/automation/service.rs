@@ -172,7 +172,7 @@ impl WorkflowService for WorkflowApi {
         let caller = self.writer(&request)?;
         let workflow = self
             .automation
-            .create_workflow(&caller.name, &request.get_ref().spec_json)
+            .create_workflow(&caller.name, caller.address, &request.get_ref().spec_json)
             .await?;
         Ok(Response::new(workflow_wire(&workflow)))
     }

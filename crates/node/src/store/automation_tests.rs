@@ -22,6 +22,7 @@ fn workflow(id: &str, owner: &str, created_at: u64) -> Workflow {
     Workflow {
         id: id.into(),
         owner: owner.into(),
+        owner_address: None,
         spec,
         status: WorkflowStatus::Active,
         total_execution: 0,
