@@ -163,6 +163,7 @@ pub fn spawn(
             .add_service(services.client)
             .add_service(services.auth)
             .add_optional_service(services.workflow)
+            .add_optional_service(services.wallet)
             .add_service(reflection()?),
     };
     let main =

@@ -19,6 +19,7 @@ mod node;
 mod proxy;
 mod scenarios;
 mod submit;
+mod wallets;
 
 use std::time::Instant;
 
@@ -68,6 +69,11 @@ pub struct E2eArgs {
     /// event triggers, secrets, attestation threshold, restart); after the node steps.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub automation: bool,
+    /// Smart wallets on a chain-mode node: a workflow deploys a fresh ERC-4337 wallet, writes
+    /// and sends ETH from it; then every refusal (other owner, grants, revert, limit, revoked,
+    /// expired).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub wallets: bool,
     /// Then register and deregister operators while a node runs (live operator sets).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub live_operators: bool,
@@ -222,6 +228,17 @@ async fn run_async(args: E2eArgs) -> Result<()> {
             Err(e) => {
                 failed += 1;
                 println!("FAIL automation: {e:#}");
+            }
+        }
+    }
+
+    // Smart wallets: a node with the wallet table, two owners and their workflows.
+    if args.wallets {
+        match wallets::run(&env).await {
+            Ok(n) => passed += n,
+            Err(e) => {
+                failed += 1;
+                println!("FAIL wallets: {e:#}");
             }
         }
     }
