@@ -65,6 +65,8 @@ enum Cli {
     Execution(cli::workflow::ExecutionArgs),
     /// Client of a running node: write-only secrets that workflow steps read.
     Secret(cli::workflow::SecretArgs),
+    /// Client of a running node: smart wallets, their nonces and session-key grants.
+    Wallet(cli::wallet::WalletArgs),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +79,7 @@ fn main() -> ExitCode {
         Cli::Workflow(args) => cli::workflow::run_workflow(args),
         Cli::Execution(args) => cli::workflow::run_execution(args),
         Cli::Secret(args) => cli::workflow::run_secret(args),
+        Cli::Wallet(args) => cli::wallet::run(args),
     };
     match result {
         Ok(code) => code,

@@ -48,6 +48,10 @@ pub const EXECUTIONS_MANUAL: &str = "quorate_node_executions_manual_total";
 pub const EXECUTIONS_SUCCEEDED: &str = "quorate_node_executions_succeeded_total";
 /// Counter: executions that finished with a failed step (or were interrupted).
 pub const EXECUTIONS_FAILED: &str = "quorate_node_executions_failed_total";
+/// Counter: UserOperations the node bundled that reached the chain (successful or reverted).
+pub const WALLET_OPERATIONS: &str = "quorate_node_wallet_operations_total";
+/// Counter: wallet calls refused before anything was sent (grant, limit, revert, funds).
+pub const WALLET_CALLS_REFUSED: &str = "quorate_node_wallet_calls_refused_total";
 
 /// Every node metric name.
 // Read by the tests that keep docs/metrics.md complete.
@@ -74,6 +78,8 @@ pub const ALL: &[&str] = &[
     EXECUTIONS_MANUAL,
     EXECUTIONS_SUCCEEDED,
     EXECUTIONS_FAILED,
+    WALLET_OPERATIONS,
+    WALLET_CALLS_REFUSED,
 ];
 
 /// Values of the `to` label of [`TASK_TRANSITIONS`].
@@ -225,6 +231,16 @@ pub fn execution_finished(success: bool) {
         EXECUTIONS_SUCCEEDED
     } else {
         EXECUTIONS_FAILED
+    })
+    .increment(1);
+}
+
+/// A wallet call ended: `sent` when its UserOperation reached the chain, else refused first.
+pub fn wallet_call(sent: bool) {
+    metrics::counter!(if sent {
+        WALLET_OPERATIONS
+    } else {
+        WALLET_CALLS_REFUSED
     })
     .increment(1);
 }

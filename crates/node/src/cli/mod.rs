@@ -6,4 +6,5 @@ pub mod demo;
 pub mod operator;
 pub mod task;
 pub mod trigger_watch;
+pub mod wallet;
 pub mod workflow;

@@ -76,7 +76,7 @@ impl WalletSender for ExecutionWallet {
             node_id = %call.node_id,
             to = %call.to
         );
-        async move {
+        let result = async move {
             let locator = self
                 .wallets
                 .workflow_wallet(self.owner, self.wallet.as_ref())
@@ -132,6 +132,8 @@ impl WalletSender for ExecutionWallet {
             })
         }
         .instrument(span)
-        .await
+        .await;
+        crate::metrics::wallet_call(result.is_ok());
+        result
     }
 }

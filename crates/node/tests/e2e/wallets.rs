@@ -184,14 +184,15 @@ fn write_config(
     dir: &std::path::Path,
     env: &Env,
     session_key: &PrivateKeySigner,
-) -> Result<(std::path::PathBuf, [String; 2])> {
+) -> Result<(std::path::PathBuf, [String; 4])> {
     let wallets = env
         .devnet
         .info
         .wallets
         .as_ref()
         .context("the devnet has no wallet contracts")?;
-    let keys = [0, 1].map(|_| format!("e2e-{}", alloy::hex::encode(rand::random::<[u8; 16]>())));
+    let keys =
+        [0, 1, 2, 3].map(|_| format!("e2e-{}", alloy::hex::encode(rand::random::<[u8; 16]>())));
     let file = |name: &str, text: &str| -> Result<std::path::PathBuf> {
         use std::os::unix::fs::PermissionsExt;
         let path = dir.join(name);
@@ -207,12 +208,17 @@ fn write_config(
     let toml = format!(
         "[[api_keys]]\nname = \"alice\"\nkey = \"{}\"\nrole = \"client\"\naddress = \"{}\"\n\n\
          [[api_keys]]\nname = \"bob\"\nkey = \"{}\"\nrole = \"client\"\naddress = \"{}\"\n\n\
+         [[api_keys]]\nname = \"carol\"\nkey = \"{}\"\nrole = \"client\"\n\n\
+         [[api_keys]]\nname = \"auditor\"\nkey = \"{}\"\nrole = \"readonly\"\naddress = \"{}\"\n\n\
          [wallets]\nenabled = true\nentry_point = \"{}\"\ndefault_factory = \"{}\"\n\
          session_key_file = {:?}\nbundler_key_file = {:?}\n",
         keys[0],
         wallets.owners[0].address,
         keys[1],
         wallets.owners[1].address,
+        keys[2],
+        keys[3],
+        wallets.owners[0].address,
         wallets.contracts.entry_point,
         wallets.contracts.session_key_account_factory,
         session_file.display().to_string(),
@@ -313,16 +319,36 @@ pub async fn run(env: &Env) -> Result<u32> {
         }
         other => bail!("a stranger's grant: {other:?}"),
     }
-    alice
-        .authorize(
-            chain_id,
-            wallet,
-            session_key.address(),
-            until,
-            &alice_signer,
-        )
-        .await
-        .map_err(|s| anyhow!("AuthorizeSession: {s}"))?;
+    // The owner's grant through the CLI (`quorate wallet authorize` signs it locally).
+    let owner_key = dir.join("alice.key");
+    std::fs::write(&owner_key, &wallets.owners[0].private_key)?;
+    let out = std::process::Command::new(node::quorate_bin()?)
+        .args([
+            "wallet",
+            "--node",
+            &grpc,
+            "authorize",
+            "--valid-for",
+            "3600",
+        ])
+        .args(["--spend-limit", &LIMIT.to_string(), "--owner-key-file"])
+        .arg(&owner_key)
+        .env("QUORATE_API_KEY", &keys[0])
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "quorate wallet authorize: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let session: Value = serde_json::from_slice(&out.stdout)?;
+    ensure!(
+        session["wallet"]
+            .as_str()
+            .and_then(|w| w.parse::<Address>().ok())
+            == Some(wallet)
+            && session["spend_limit"] == json!(LIMIT.to_string()),
+        "quorate wallet authorize printed {session}"
+    );
 
     // ---- 3: the workflow deploys the wallet, writes and sends ----
     let target = wallets.contracts.wallet_target;
@@ -414,6 +440,43 @@ pub async fn run(env: &Env) -> Result<u32> {
         }
         other => bail!("bob's workflow on alice's wallet: {other:?}"),
     }
+
+    // ---- 4b: callers that may not touch wallets ----
+    let mut carol = Owner::connect(&grpc, &keys[2], PrivateKeySigner::random()).await?;
+    match carol.wallet().await {
+        Err(e)
+            if e.downcast_ref::<tonic::Status>().map(|s| s.code())
+                == Some(tonic::Code::FailedPrecondition) => {}
+        other => bail!("a caller without an address got a wallet: {other:?}"),
+    }
+    match carol
+        .create(&write_then_send(target, Address::ZERO, 1))
+        .await
+    {
+        Err(s) if s.code() == tonic::Code::FailedPrecondition => {}
+        other => bail!("a caller without an address created a wallet workflow: {other:?}"),
+    }
+    let mut auditor = Owner::connect(&grpc, &keys[3], alice_signer.clone()).await?;
+    match auditor
+        .authorize(
+            chain_id,
+            wallet,
+            session_key.address(),
+            until,
+            &alice_signer,
+        )
+        .await
+    {
+        Err(s) if s.code() == tonic::Code::PermissionDenied => {}
+        other => bail!("a read-only key authorized a session: {other:?}"),
+    }
+    let anonymous = tonic::Request::new(pb::GetWalletRequest::default());
+    match alice.wallets.get_wallet(anonymous).await {
+        Err(s) if s.code() == tonic::Code::Unauthenticated => {}
+        other => bail!("no credentials got a wallet: {other:?}"),
+    }
+    println!("ok   wallets: no address (FAILED_PRECONDITION, also for a wallet workflow), a read-only key (PERMISSION_DENIED) and no credentials (UNAUTHENTICATED) are refused");
+    passed += 1;
 
     // ---- 5: a reverting call fails with its reason; the transfer after it does not run ----
     let nonce_before = alice.nonce().await?;

@@ -1,5 +1,6 @@
 //! The connection to the node's `WorkflowService` and the credentials sent with each call:
-//! an API key exactly as `quorate task` sends it, or a wallet JWT as a bearer token.
+//! an API key exactly as `quorate task` sends it, or a wallet JWT as a bearer token. The
+//! credentials ([`Credentials`]) serve the other services' clients too (`quorate wallet`).
 
 use anyhow::Context;
 use quorate_api::pb::workflow_service_client::WorkflowServiceClient;
@@ -20,16 +21,12 @@ enum Credential {
     Bearer(MetadataValue<Ascii>),
 }
 
-/// A connected client with its credentials.
-pub(super) struct Client {
-    /// The generated gRPC client.
-    pub(super) inner: WorkflowServiceClient<Channel>,
-    credential: Credential,
-}
+/// The caller's credentials, read from the [`ConnArgs`], added to each request.
+pub(in crate::cli) struct Credentials(Credential);
 
-impl Client {
-    /// Reads the credentials (before connecting, so a bad key file fails fast), then connects.
-    pub(super) async fn connect(conn: &ConnArgs) -> anyhow::Result<Self> {
+impl Credentials {
+    /// Reads the credentials of `conn` (its key or token file, if any).
+    pub(in crate::cli) fn load(conn: &ConnArgs) -> anyhow::Result<Self> {
         let credential = match &conn.token_file {
             Some(path) => {
                 let token = crate::secret::Secret::from_file(path)?;
@@ -47,16 +44,12 @@ impl Client {
                 }
             }
         };
-        let channel = task::connect(&conn.node, &conn.tls).await?;
-        Ok(Self {
-            inner: WorkflowServiceClient::new(channel),
-            credential,
-        })
+        Ok(Self(credential))
     }
 
     /// `msg` as a request carrying the credentials.
-    pub(super) fn req<T>(&self, msg: T) -> Request<T> {
-        match &self.credential {
+    pub(in crate::cli) fn req<T>(&self, msg: T) -> Request<T> {
+        match &self.0 {
             Credential::None => task::with_api_key(None, msg),
             Credential::ApiKey(key) => task::with_api_key(Some(key), msg),
             Credential::Bearer(token) => {
@@ -65,5 +58,29 @@ impl Client {
                 r
             }
         }
+    }
+}
+
+/// A connected client with its credentials.
+pub(super) struct Client {
+    /// The generated gRPC client.
+    pub(super) inner: WorkflowServiceClient<Channel>,
+    credentials: Credentials,
+}
+
+impl Client {
+    /// Reads the credentials (before connecting, so a bad key file fails fast), then connects.
+    pub(super) async fn connect(conn: &ConnArgs) -> anyhow::Result<Self> {
+        let credentials = Credentials::load(conn)?;
+        let channel = task::connect(&conn.node, &conn.tls).await?;
+        Ok(Self {
+            inner: WorkflowServiceClient::new(channel),
+            credentials,
+        })
+    }
+
+    /// `msg` as a request carrying the credentials.
+    pub(super) fn req<T>(&self, msg: T) -> Request<T> {
+        self.credentials.req(msg)
     }
 }

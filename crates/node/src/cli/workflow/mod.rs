@@ -17,6 +17,8 @@ use serde_json::json;
 use tonic::Code;
 
 use client::Client;
+pub(in crate::cli) use client::Credentials;
+pub(in crate::cli) use output::{listing, print};
 
 /// How to reach and authenticate to the node (the flags of `quorate task`, plus a wallet JWT).
 #[derive(clap::Args, Debug, Clone)]
@@ -242,7 +244,8 @@ pub fn run_secret(args: SecretArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn block_on(
+/// Runs one command's future on a single-threaded runtime; success is exit code 0.
+pub(in crate::cli) fn block_on(
     fut: impl std::future::Future<Output = anyhow::Result<()>>,
 ) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -5,7 +5,7 @@ use quorate_api::pb;
 use serde_json::{json, Value};
 
 /// Prints one JSON object on stdout.
-pub(super) fn print(value: &Value, pretty: bool) -> anyhow::Result<()> {
+pub(in crate::cli) fn print(value: &Value, pretty: bool) -> anyhow::Result<()> {
     let text = if pretty {
         serde_json::to_string_pretty(value)?
     } else {
@@ -16,7 +16,7 @@ pub(super) fn print(value: &Value, pretty: bool) -> anyhow::Result<()> {
 }
 
 /// `{"items":[…],"next_cursor":…}`; the cursor is `null` on the last page.
-pub(super) fn listing(items: impl Iterator<Item = Value>, next_cursor: &str) -> Value {
+pub(in crate::cli) fn listing(items: impl Iterator<Item = Value>, next_cursor: &str) -> Value {
     json!({
         "items": items.collect::<Vec<_>>(),
         "next_cursor": non_empty(next_cursor),
