@@ -16,34 +16,15 @@ pub(super) async fn run(
     node: &ContractReadNode,
     context: &StepContext<'_>,
 ) -> Result<StepOutput, StepFailure> {
-    let function = node
-        .method
-        .as_deref()
-        .map(parse_function)
-        .transpose()
-        .map_err(|reason| StepError::Abi { reason })?;
-    let mut rendered_args = Vec::with_capacity(node.args.len());
-    for arg in &node.args {
-        rendered_args.push(context.render(arg)?);
-    }
+    let call = CallInput::render(node.method.as_deref(), &node.args, context)?;
     let inputs = json!({
         "address": node.address.to_checksum(None),
         "method": node.method,
-        "args": rendered_args.iter().map(|a| a.redacted.clone()).collect::<Vec<_>>(),
+        "args": call.redacted_args(),
     });
     let fail = |error: StepError| StepFailure::new(inputs.clone(), error);
-    let calldata = match (&node.calldata, &function) {
-        (Some(raw), _) => raw.clone(),
-        (None, Some(function)) => {
-            let args: Vec<&str> = rendered_args.iter().map(|a| a.value.as_str()).collect();
-            encode_call(function, &args).map_err(fail)?
-        }
-        (None, None) => {
-            return Err(fail(StepError::Abi {
-                reason: "no calldata and no method".into(),
-            }))
-        }
-    };
+    let calldata = call.calldata(node.calldata.as_ref()).map_err(fail)?;
+    let function = call.function;
     let chain = context.chain.ok_or(StepError::NoChain).map_err(fail)?;
     let timeout = context.limits.step_timeout();
     let result = match tokio::time::timeout(timeout, chain.call(node.address, calldata)).await {
@@ -85,11 +66,54 @@ pub(super) async fn run(
     })
 }
 
+/// A contract call's rendered parts: the parsed method and its rendered arguments.
+pub(super) struct CallInput {
+    /// The method, when the step gives one.
+    pub(super) function: Option<alloy_json_abi::Function>,
+    /// Each argument rendered (sending and redacted forms).
+    rendered: Vec<crate::template::Rendered>,
+}
+
+impl CallInput {
+    /// Parses `method` and renders `args` (shared by contract reads and writes).
+    pub(super) fn render(
+        method: Option<&str>,
+        args: &[String],
+        context: &StepContext<'_>,
+    ) -> Result<Self, StepError> {
+        let function = method
+            .map(parse_function)
+            .transpose()
+            .map_err(|reason| StepError::Abi { reason })?;
+        let mut rendered = Vec::with_capacity(args.len());
+        for arg in args {
+            rendered.push(context.render(arg)?);
+        }
+        Ok(Self { function, rendered })
+    }
+
+    /// The arguments as the record shows them (secrets as `***`).
+    pub(super) fn redacted_args(&self) -> Vec<String> {
+        self.rendered.iter().map(|a| a.redacted.clone()).collect()
+    }
+
+    /// `raw` when given, else the method's call with the arguments.
+    pub(super) fn calldata(&self, raw: Option<&Bytes>) -> Result<Bytes, StepError> {
+        match (raw, &self.function) {
+            (Some(raw), _) => Ok(raw.clone()),
+            (None, Some(function)) => {
+                let args: Vec<&str> = self.rendered.iter().map(|a| a.value.as_str()).collect();
+                encode_call(function, &args)
+            }
+            (None, None) => Err(StepError::Abi {
+                reason: "no calldata and no method".into(),
+            }),
+        }
+    }
+}
+
 /// Parses each rendered argument as its parameter's type and encodes the call.
-pub(super) fn encode_call(
-    function: &alloy_json_abi::Function,
-    args: &[&str],
-) -> Result<Bytes, StepError> {
+fn encode_call(function: &alloy_json_abi::Function, args: &[&str]) -> Result<Bytes, StepError> {
     let mut values: Vec<DynSolValue> = Vec::with_capacity(args.len());
     for (param, arg) in function.inputs.iter().zip(args) {
         let ty = param.resolve().map_err(|e| StepError::Abi {

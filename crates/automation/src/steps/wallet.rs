@@ -10,11 +10,10 @@ use alloy_primitives::{Address, Bytes, U256};
 use serde_json::{json, Map, Value};
 
 use super::abi_json::to_json;
-use super::contract_read::encode_call;
+use super::contract_read::CallInput;
 use super::{StepContext, StepError, StepFailure, StepOutput};
 use crate::model::{ContractWriteNode, EthTransferNode};
 use crate::ports::{WalletCallRequest, WalletRefusal, WalletSendError};
-use crate::validate::parse_function;
 
 /// A contract call from the wallet.
 pub(super) async fn contract_write(
@@ -22,16 +21,7 @@ pub(super) async fn contract_write(
     node_id: &str,
     context: &StepContext<'_>,
 ) -> Result<StepOutput, StepFailure> {
-    let function = node
-        .method
-        .as_deref()
-        .map(parse_function)
-        .transpose()
-        .map_err(|reason| StepError::Abi { reason })?;
-    let mut rendered_args = Vec::with_capacity(node.args.len());
-    for arg in &node.args {
-        rendered_args.push(context.render(arg)?);
-    }
+    let call = CallInput::render(node.method.as_deref(), &node.args, context)?;
     let value = match &node.value {
         Some(template) => Some(context.render(template)?),
         None => None,
@@ -39,7 +29,7 @@ pub(super) async fn contract_write(
     let inputs = json!({
         "address": node.address.to_checksum(None),
         "method": node.method,
-        "args": rendered_args.iter().map(|a| a.redacted.clone()).collect::<Vec<_>>(),
+        "args": call.redacted_args(),
         "value": value.as_ref().map(|v| v.redacted.clone()),
     });
     let fail = |error: StepError| StepFailure::new(inputs.clone(), error);
@@ -47,18 +37,8 @@ pub(super) async fn contract_write(
         Some(v) => parse_wei(&v.value).map_err(fail)?,
         None => U256::ZERO,
     };
-    let data = match (&node.calldata, &function) {
-        (Some(raw), _) => raw.clone(),
-        (None, Some(function)) => {
-            let args: Vec<&str> = rendered_args.iter().map(|a| a.value.as_str()).collect();
-            encode_call(function, &args).map_err(fail)?
-        }
-        (None, None) => {
-            return Err(fail(StepError::Abi {
-                reason: "no calldata and no method".into(),
-            }))
-        }
-    };
+    let data = call.calldata(node.calldata.as_ref()).map_err(fail)?;
+    let function = call.function;
     let request = WalletCallRequest {
         node_id: node_id.to_owned(),
         to: node.address,

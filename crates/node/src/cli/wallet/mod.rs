@@ -20,6 +20,7 @@ use serde_json::json;
 
 use super::workflow::{block_on, listing, print, ConnArgs};
 use client::Client;
+use quorate_api::pb::wallet_service_client::WalletServiceClient;
 
 /// Arguments of `quorate wallet`.
 #[derive(clap::Args, Debug, Clone)]
@@ -100,7 +101,7 @@ pub fn run(args: WalletArgs) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     block_on(async move {
-        let mut c = Client::connect(&args.conn).await?;
+        let mut c = Client::connect(&args.conn, WalletServiceClient::new).await?;
         wallet(&mut c, args.command, owner).await
     })
 }

@@ -1,6 +1,6 @@
 //! The connection to the node's `WorkflowService` and the credentials sent with each call:
 //! an API key exactly as `quorate task` sends it, or a wallet JWT as a bearer token. The
-//! credentials ([`Credentials`]) serve the other services' clients too (`quorate wallet`).
+//! generic [`Client`] serves the other services' clients too (`quorate wallet`).
 
 use anyhow::Context;
 use quorate_api::pb::workflow_service_client::WorkflowServiceClient;
@@ -22,7 +22,7 @@ enum Credential {
 }
 
 /// The caller's credentials, read from the [`ConnArgs`], added to each request.
-pub(in crate::cli) struct Credentials(Credential);
+pub(super) struct Credentials(Credential);
 
 impl Credentials {
     /// Reads the credentials of `conn` (its key or token file, if any).
@@ -61,26 +61,33 @@ impl Credentials {
     }
 }
 
-/// A connected client with its credentials.
-pub(super) struct Client {
+/// A connected gRPC client (`C`: a generated service client) with its credentials.
+pub(in crate::cli) struct Client<C> {
     /// The generated gRPC client.
-    pub(super) inner: WorkflowServiceClient<Channel>,
+    pub(in crate::cli) inner: C,
     credentials: Credentials,
 }
 
-impl Client {
-    /// Reads the credentials (before connecting, so a bad key file fails fast), then connects.
-    pub(super) async fn connect(conn: &ConnArgs) -> anyhow::Result<Self> {
+impl<C> Client<C> {
+    /// Reads the credentials (before connecting, so a bad key file fails fast), then connects
+    /// and wraps the channel in the service client `make` builds.
+    pub(in crate::cli) async fn connect(
+        conn: &ConnArgs,
+        make: fn(Channel) -> C,
+    ) -> anyhow::Result<Self> {
         let credentials = Credentials::load(conn)?;
         let channel = task::connect(&conn.node, &conn.tls).await?;
         Ok(Self {
-            inner: WorkflowServiceClient::new(channel),
+            inner: make(channel),
             credentials,
         })
     }
 
     /// `msg` as a request carrying the credentials.
-    pub(super) fn req<T>(&self, msg: T) -> Request<T> {
+    pub(in crate::cli) fn req<T>(&self, msg: T) -> Request<T> {
         self.credentials.req(msg)
     }
 }
+
+/// The `WorkflowService` client.
+pub(super) type WorkflowClient = Client<WorkflowServiceClient<Channel>>;

@@ -16,9 +16,10 @@ use quorate_api::pb;
 use serde_json::json;
 use tonic::Code;
 
-use client::Client;
-pub(in crate::cli) use client::Credentials;
+pub(in crate::cli) use client::Client as ServiceClient;
+use client::WorkflowClient as Client;
 pub(in crate::cli) use output::{listing, print};
+use quorate_api::pb::workflow_service_client::WorkflowServiceClient;
 
 /// How to reach and authenticate to the node (the flags of `quorate task`, plus a wallet JWT).
 #[derive(clap::Args, Debug, Clone)]
@@ -213,7 +214,7 @@ pub fn run_workflow(args: WorkflowArgs) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     block_on(async move {
-        let mut c = Client::connect(&args.conn).await?;
+        let mut c = Client::connect(&args.conn, WorkflowServiceClient::new).await?;
         workflow(&mut c, args.command, spec_json).await
     })
 }
@@ -221,7 +222,7 @@ pub fn run_workflow(args: WorkflowArgs) -> anyhow::Result<ExitCode> {
 /// Runs one `quorate execution` command.
 pub fn run_execution(args: ExecutionArgs) -> anyhow::Result<ExitCode> {
     block_on(async move {
-        let mut c = Client::connect(&args.conn).await?;
+        let mut c = Client::connect(&args.conn, WorkflowServiceClient::new).await?;
         execution(&mut c, args.command).await
     })
 }
@@ -239,7 +240,7 @@ pub fn run_secret(args: SecretArgs) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     block_on(async move {
-        let mut c = Client::connect(&args.conn).await?;
+        let mut c = Client::connect(&args.conn, WorkflowServiceClient::new).await?;
         secret(&mut c, args.command, value).await
     })
 }
