@@ -45,7 +45,10 @@ fn contracts_dir() -> PathBuf {
 /// `contracts/package-lock.json` if it is missing, then recompiles with `build.mjs --check`.
 fn contracts_check() -> anyhow::Result<()> {
     let dir = contracts_dir();
-    if !dir.join("node_modules/@account-abstraction/contracts/package.json").exists() {
+    if !dir
+        .join("node_modules/@account-abstraction/contracts/package.json")
+        .exists()
+    {
         let mut npm = Command::new("npm");
         npm.args(["ci", "--no-audit", "--no-fund", "--prefix"])
             .arg(&dir);
