@@ -222,7 +222,13 @@ impl Bundler {
             let user_op_hash = user_op.hash(self.config.entry_point, self.config.chain_id);
             self.simulate_handle_ops(wallet, &user_op).await?;
             let receipt = self.submit(&user_op).await?;
-            read_receipt(wallet, user_op, user_op_hash, &receipt, return_data)
+            let operation = SentOperation {
+                entry_point: self.config.entry_point,
+                wallet,
+                user_op,
+                user_op_hash,
+            };
+            read_receipt(operation, &receipt, return_data)
         }
         .instrument(span)
         .await
@@ -418,19 +424,36 @@ fn inner_call(wallet: Address, call: &WalletCall) -> TransactionRequest {
         .with_input(call.data.clone())
 }
 
+/// An operation `handleOps` carried, to find in the receipt.
+struct SentOperation {
+    /// The EntryPoint: only its logs count (a called contract can emit look-alikes).
+    entry_point: Address,
+    /// The wallet.
+    wallet: Address,
+    /// The operation.
+    user_op: UserOperation,
+    /// Its hash (the events' first indexed topic).
+    user_op_hash: B256,
+}
+
 /// The operation's outcome from the `handleOps` receipt's EntryPoint events.
 fn read_receipt(
-    wallet: Address,
-    user_op: UserOperation,
-    user_op_hash: B256,
+    sent: SentOperation,
     receipt: &TransactionReceipt,
     return_data: Bytes,
 ) -> Result<WalletReceipt, WalletError> {
+    let SentOperation {
+        entry_point,
+        wallet,
+        user_op,
+        user_op_hash,
+    } = sent;
     let mut event = None;
     let mut revert_reason = None;
     let mut deployed = false;
     for log in receipt.inner.logs() {
-        if log.topics().get(1) != Some(&user_op_hash) {
+        // Another contract's log, or another operation's.
+        if log.address() != entry_point || log.topics().get(1) != Some(&user_op_hash) {
             continue;
         }
         if let Ok(found) = IEntryPoint::UserOperationEvent::decode_log_data(log.data()) {
