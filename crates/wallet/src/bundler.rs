@@ -197,7 +197,18 @@ impl Bundler {
         wallet: Address,
         grant: &SignedGrant,
     ) -> Result<(U256, bool), WalletError> {
-        if !self.is_deployed(wallet).await? {
+        let deployed = self.is_deployed(wallet).await?;
+        self.session_state_at(wallet, grant, deployed).await
+    }
+
+    /// [`Self::session_state`] when whether the wallet is deployed is already known.
+    async fn session_state_at(
+        &self,
+        wallet: Address,
+        grant: &SignedGrant,
+        deployed: bool,
+    ) -> Result<(U256, bool), WalletError> {
+        if !deployed {
             return Ok((U256::ZERO, false));
         }
         let hash = grant_hash(self.config.chain_id, wallet, &grant.grant);
@@ -216,9 +227,11 @@ impl Bundler {
         let span = info_span!("user_op", %wallet, to = %call.to);
         async move {
             let _one_at_a_time = self.sending.lock().await;
-            self.check_session(wallet, &call).await?;
+            // Read once: nothing else sends for this wallet while the lock is held.
+            let deployed = self.is_deployed(wallet).await?;
+            self.check_session(wallet, &call, deployed).await?;
             let return_data = self.simulate_call(wallet, &call).await?;
-            let user_op = self.build(wallet, &call).await?;
+            let user_op = self.build(wallet, &call, deployed).await?;
             let user_op_hash = user_op.hash(self.config.entry_point, self.config.chain_id);
             self.simulate_handle_ops(wallet, &user_op).await?;
             let receipt = self.submit(&user_op).await?;
@@ -236,7 +249,12 @@ impl Bundler {
 
     /// The node-side session rules: the grant names this node's key, has not expired, is not
     /// revoked on chain, and leaves room for the call's value.
-    async fn check_session(&self, wallet: Address, call: &WalletCall) -> Result<(), WalletError> {
+    async fn check_session(
+        &self,
+        wallet: Address,
+        call: &WalletCall,
+        deployed: bool,
+    ) -> Result<(), WalletError> {
         let grant = &call.grant.grant;
         if grant.key != self.session_key.address() {
             return Err(WalletError::BadGrant {
@@ -252,7 +270,7 @@ impl Bundler {
                 valid_until: grant.valid_until,
             });
         }
-        let (spent, revoked) = self.session_state(wallet, &call.grant).await?;
+        let (spent, revoked) = self.session_state_at(wallet, &call.grant, deployed).await?;
         if revoked {
             return Err(WalletError::SessionRevoked { wallet });
         }
@@ -273,15 +291,23 @@ impl Bundler {
         wallet: Address,
         call: &WalletCall,
     ) -> Result<Bytes, WalletError> {
-        let tx = inner_call(wallet, call);
+        self.eth_call(inner_call(wallet, call), "simulating the call")
+            .await?
+            .map_err(|reason| WalletError::CallReverted { wallet, reason })
+    }
+
+    /// An `eth_call`: its return data, or the decoded reason it reverted with (an RPC failure
+    /// is an error, `what` saying which call).
+    async fn eth_call(
+        &self,
+        tx: TransactionRequest,
+        what: &str,
+    ) -> Result<Result<Bytes, String>, WalletError> {
         match self.provider.call(tx).await {
-            Ok(data) => Ok(data),
+            Ok(data) => Ok(Ok(data)),
             Err(e) => match e.as_error_resp().and_then(|r| r.as_revert_data()) {
-                Some(data) => Err(WalletError::CallReverted {
-                    wallet,
-                    reason: decode_revert(&data),
-                }),
-                None => Err(WalletError::Rpc(format!("simulating the call: {e}"))),
+                Some(data) => Ok(Err(decode_revert(&data))),
+                None => Err(WalletError::Rpc(format!("{what}: {e}"))),
             },
         }
     }
@@ -292,9 +318,9 @@ impl Bundler {
         &self,
         wallet: Address,
         call: &WalletCall,
+        deployed: bool,
     ) -> Result<UserOperation, WalletError> {
         let rpc = |what: &str, e: &dyn std::fmt::Display| WalletError::Rpc(format!("{what}: {e}"));
-        let deployed = self.is_deployed(wallet).await?;
         let nonce = self.nonce(wallet).await?;
         let call_gas = self
             .provider
@@ -367,17 +393,10 @@ impl Bundler {
         wallet: Address,
         op: &UserOperation,
     ) -> Result<(), WalletError> {
-        let tx = self.handle_ops_tx(op);
-        match self.provider.call(tx).await {
-            Ok(_) => Ok(()),
-            Err(e) => match e.as_error_resp().and_then(|r| r.as_revert_data()) {
-                Some(data) => Err(WalletError::Rejected {
-                    wallet,
-                    reason: decode_revert(&data),
-                }),
-                None => Err(WalletError::Rpc(format!("simulating handleOps: {e}"))),
-            },
-        }
+        self.eth_call(self.handle_ops_tx(op), "simulating handleOps")
+            .await?
+            .map(|_| ())
+            .map_err(|reason| WalletError::Rejected { wallet, reason })
     }
 
     fn handle_ops_tx(&self, op: &UserOperation) -> TransactionRequest {

@@ -65,14 +65,23 @@ alloy::sol! {
 /// of every account address.
 const ERC1967_PROXY_ARTIFACT: &str = include_str!("../../../contracts/out/ERC1967Proxy.json");
 
-/// The proxy's creation code. The artifact is committed and checked in CI, so failing to read
-/// it is a build defect; it is still an error, not a panic.
-pub(crate) fn proxy_creation_code() -> Result<alloy::primitives::Bytes, serde_json::Error> {
+/// The proxy's creation code, parsed from the artifact once per process (every address
+/// computation needs it). The artifact is committed and checked in CI, so failing to read it is
+/// a build defect; it is still an error, not a panic.
+pub(crate) fn proxy_creation_code() -> Result<&'static alloy::primitives::Bytes, String> {
     #[derive(serde::Deserialize)]
     struct Artifact {
         bytecode: alloy::primitives::Bytes,
     }
-    serde_json::from_str::<Artifact>(ERC1967_PROXY_ARTIFACT).map(|a| a.bytecode)
+    static CODE: std::sync::OnceLock<Result<alloy::primitives::Bytes, String>> =
+        std::sync::OnceLock::new();
+    CODE.get_or_init(|| {
+        serde_json::from_str::<Artifact>(ERC1967_PROXY_ARTIFACT)
+            .map(|a| a.bytecode)
+            .map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map_err(Clone::clone)
 }
 
 #[cfg(test)]
@@ -145,7 +154,7 @@ mod tests {
 
     #[test]
     fn proxy_creation_code_reads() {
-        let code = proxy_creation_code().unwrap_or_default();
+        let code = proxy_creation_code().cloned().unwrap_or_default();
         assert!(code.len() > 500, "{} bytes", code.len());
     }
 }

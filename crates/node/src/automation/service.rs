@@ -119,11 +119,8 @@ impl Automation {
         workflow_id: &str,
     ) -> Result<Vec<Execution>, NodeError> {
         let ids: Vec<String> = if workflow_id.is_empty() {
-            let (store, owner) = (self.inner.store.clone(), caller.name.clone());
-            let max = self.inner.config.max_workflows_per_owner;
-            off_async(move || store.workflows_of(&owner, None, max))
+            self.workflows_of(&caller.name)
                 .await?
-                .0
                 .into_iter()
                 .map(|w| w.id)
                 .collect()

@@ -194,6 +194,13 @@ impl SmartWallets {
 
     /// Records the wallet for its owner (bounded) and returns it with its state.
     pub(crate) async fn wallet(&self, locator: &WalletLocator) -> Result<WalletState, NodeError> {
+        let record = self.record(locator).await?;
+        self.state_of(record).await
+    }
+
+    /// Records the wallet for its owner if new (at most `max_wallets_per_owner`); returns the
+    /// stored row.
+    async fn record(&self, locator: &WalletLocator) -> Result<WalletRecord, NodeError> {
         let record = WalletRecord {
             address: address_of(locator)?,
             owner: locator.owner,
@@ -201,17 +208,25 @@ impl SmartWallets {
             salt: locator.salt,
             created_at_ms: now_ms(),
         };
-        let (store, max, wanted) = (
-            self.store.clone(),
-            self.config.max_wallets_per_owner,
-            record.clone(),
-        );
-        let record = off_async(move || store.put_wallet(&wanted, max))
+        let (store, max) = (self.store.clone(), self.config.max_wallets_per_owner);
+        off_async(move || store.put_wallet(&record, max))
             .await?
-            .ok_or_else(|| {
-                NodeError::ResourceExhausted(format!("at most {max} wallets per owner"))
-            })?;
-        self.state_of(record).await
+            .ok_or_else(|| NodeError::ResourceExhausted(format!("at most {max} wallets per owner")))
+    }
+
+    /// Whether `record` is the wallet a workflow of `owner` naming `wallet` acts from (the same
+    /// defaults as [`Self::workflow_wallet`]: salt 0, the default factory).
+    pub(crate) fn is_workflow_wallet(
+        &self,
+        owner: Option<Address>,
+        wallet: Option<&WalletRef>,
+        record: &WalletRecord,
+    ) -> bool {
+        let salt = wallet.map_or(U256::ZERO, |w| w.salt);
+        let factory = wallet
+            .and_then(|w| w.factory)
+            .unwrap_or(self.default_factory);
+        owner == Some(record.owner) && salt == record.salt && factory == record.factory
     }
 
     /// A recorded wallet with whether it is deployed and its grant.
@@ -282,7 +297,7 @@ impl SmartWallets {
             )));
         }
         // The wallet is recorded too, so ListWallets shows every wallet with a grant.
-        self.wallet(locator).await?;
+        self.record(locator).await?;
         let session = SessionRecord {
             wallet,
             owner: locator.owner,

@@ -102,16 +102,12 @@ impl WalletApi {
         let mut by_status = BTreeMap::new();
         if let Some(automation) = &self.automation {
             for workflow in automation.workflows_of(&caller.name).await? {
-                let uses = workflow.owner_address == Some(state.record.owner)
-                    && workflow.spec.nodes.iter().any(|n| n.kind.uses_wallet())
-                    && workflow.spec.wallet.clone().unwrap_or_default().salt == state.record.salt
-                    && workflow
-                        .spec
-                        .wallet
-                        .as_ref()
-                        .and_then(|w| w.factory)
-                        .unwrap_or(self.wallets.default_factory)
-                        == state.record.factory;
+                let uses = workflow.spec.nodes.iter().any(|n| n.kind.uses_wallet())
+                    && self.wallets.is_workflow_wallet(
+                        workflow.owner_address,
+                        workflow.spec.wallet.as_ref(),
+                        &state.record,
+                    );
                 if uses {
                     *by_status
                         .entry(workflow.status.label().to_owned())
