@@ -57,9 +57,47 @@ fn one_invalid(c: &mut Criterion) {
     g.finish();
 }
 
+/// Five invalid signatures at fixed, spread positions among 100 of one digest (the benchmark's
+/// "5 % invalid at random" task): the search as the runtime runs it.
+fn five_invalid(c: &mut Criterion) {
+    let mut g = c.benchmark_group("locate_five_invalid");
+    let n = 100;
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let keys: Vec<KeyPair> = (0..n).map(|_| KeyPair::random(&mut rng)).collect();
+    let m = MessagePoint::hash(&[9; 32]);
+    let bad = [3usize, 27, 28, 61, 90];
+    let sigs: Vec<Signature> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let s = k.sign_hashed_point(&m);
+            if bad.contains(&i) {
+                let p = G1Projective::from(*s.as_affine()) + G1Projective::generator();
+                Signature::from_affine(p.into_affine()).unwrap()
+            } else {
+                s
+            }
+        })
+        .collect();
+    let items: Vec<_> = sigs
+        .iter()
+        .zip(keys.iter().map(|k| k.public_g2()))
+        .collect();
+    for (name, locate_min) in [("bisection", usize::MAX), ("locator", 8)] {
+        g.bench_with_input(BenchmarkId::new(name, n), &items, |b, items| {
+            b.iter(|| {
+                let found =
+                    verify_same_digest_locating_from(&mut rng, &m, black_box(items), locate_min);
+                assert_eq!(found, bad.to_vec());
+            })
+        });
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
-    targets = one_invalid
+    targets = one_invalid, five_invalid
 }
 criterion_main!(benches);

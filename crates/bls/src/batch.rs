@@ -29,11 +29,12 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use ark_bn254::{G1Affine, G1Projective, G2Affine, G2Projective};
-use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
-use ark_ff::{BigInt, Zero};
+use ark_ec::{AffineRepr, CurveGroup};
+use ark_ff::Zero;
 use quorate_domain::BatchItem;
 use rand_core::{CryptoRng, RngCore};
 
+use crate::msm::msm_u128;
 use crate::pairing::{neg_g2_prepared, pairing_product};
 use crate::points::{G2Prepared, G2PublicKey, MessagePoint, Signature};
 use crate::scheme::Bn254Scheme;
@@ -207,14 +208,11 @@ impl<'a> Batch<'a> {
 
     /// The sums of `range` with coefficients `weight(i)·rᵢ` (`weight` small and public).
     fn weighted_sums(&self, range: Range<usize>, weight: impl Fn(usize) -> u64) -> Sums {
-        let scalar = |i: usize| {
-            let s = u128::from(self.coeffs[i]) * u128::from(weight(i));
-            BigInt::new([s as u64, (s >> 64) as u64, 0, 0])
-        };
-        let scalars: Vec<BigInt<4>> = range.clone().map(scalar).collect();
-        let sig = G1Projective::msm_bigint(&self.sigs[range.clone()], &scalars);
+        let scalar = |i: usize| u128::from(self.coeffs[i]) * u128::from(weight(i));
+        let scalars: Vec<u128> = range.clone().map(scalar).collect();
+        let sig = msm_u128::<G1Projective>(&self.sigs[range.clone()], &scalars);
         let mut bases: Vec<Vec<G2Affine>> = vec![Vec::new(); self.messages.len()];
-        let mut scalars: Vec<Vec<BigInt<4>>> = vec![Vec::new(); self.messages.len()];
+        let mut scalars: Vec<Vec<u128>> = vec![Vec::new(); self.messages.len()];
         let mut by_key = vec![G1Projective::zero(); self.key_list.len()];
         for i in range {
             if let Some(p) = self.solo[i] {
@@ -240,7 +238,7 @@ impl<'a> Batch<'a> {
                 if b.is_empty() {
                     G2Projective::zero()
                 } else {
-                    G2Projective::msm_bigint(b, s)
+                    msm_u128::<G2Projective>(b, s)
                 }
             })
             .collect();

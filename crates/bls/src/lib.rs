@@ -27,6 +27,7 @@ mod encoding;
 mod error;
 mod hash;
 mod keys;
+mod msm;
 mod pairing;
 mod points;
 mod scheme;
