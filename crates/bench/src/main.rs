@@ -132,6 +132,10 @@ pub struct WorkerArgs {
     #[arg(long, default_value_t = 1)]
     #[serde(default = "one")]
     pub threads: usize,
+    /// Quorate eager mode's `verification_linger`, in milliseconds (0: off).
+    #[arg(long, default_value_t = 0)]
+    #[serde(default)]
+    pub linger_ms: u64,
 }
 
 fn one() -> usize {
@@ -272,6 +276,7 @@ pub fn worker(args: WorkerArgs) -> Result<()> {
                     mode,
                     args.inflight,
                     args.threads,
+                    std::time::Duration::from_millis(args.linger_ms),
                     Rc::clone(&kept),
                 )?);
                 driver::run(target, Rc::clone(&data), &stream, &drive, baseline).await

@@ -37,12 +37,13 @@ pub struct Quorate {
 
 impl Quorate {
     /// Registers the operators and starts an aggregator with `threads` verification threads
-    /// (inside a tokio runtime).
+    /// and eager mode's `linger` (inside a tokio runtime).
     pub fn start(
         data: Rc<Data>,
         mode: VerificationMode,
         inflight: usize,
         threads: usize,
+        linger: Duration,
         kept: Rc<RefCell<Kept>>,
     ) -> Result<Self> {
         let scheme = Arc::new(Bn254Scheme);
@@ -68,6 +69,7 @@ impl Quorate {
         let config = AggregatorConfig {
             verification_mode: mode,
             verification_threads: threads.max(1),
+            verification_linger: linger,
             max_active_tasks: inflight + 16,
             // Thousands of tasks can finish while the one-thread driver is busy feeding;
             // a lagging subscriber would lose their responses.

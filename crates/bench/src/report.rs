@@ -381,7 +381,7 @@ pub fn markdown(
     md.push_str(&scaling_section(rows, cpu, cpus2));
     md.push_str(&latency_section(rows));
     md.push_str(&checked_section(rows));
-    md.push_str(METHOD);
+    md.push_str(&METHOD.replace("{linger}", &crate::orchestrate::EAGER_LINGER_MS.to_string()));
     md
 }
 
@@ -556,6 +556,11 @@ part, which keeps other tenants of the machine out of the figure. A signature is
 gets a verdict (eigensdk, eager) or when its task's checked aggregate is delivered (optimistic: \
 its per-signature answer is 'accepted unverified'). The two-core runs are the exception \
 (see *Two cores vs one*).\n\
+- **Eager mode's linger.** Quorate eager runs with `verification_linger` = {linger} ms: a task \
+holds its streaming signatures up to that long and checks them together, and the signature \
+that could complete the task releases them at once (so a task's answer is not delayed; the \
+verdicts of the signatures before it are, by at most the linger). The default is 0 (each \
+arrival checked at once).\n\
 - **Warm-up with fixed faulty operators.** Quorate quarantines an operator at its first failed \
 check, but by then the first wave of tasks (one per slot) has taken the faulty signatures in \
 unchecked. For Quorate on those workloads that first wave is handed in untimed and the next \

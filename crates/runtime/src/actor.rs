@@ -20,6 +20,14 @@ use crate::tally::TaskTally;
 use crate::util::lock;
 use crate::verifier::{PoolError, VerificationPool, VerifyItem};
 
+/// Sleeps until `at`, or forever when there is no deadline.
+async fn sleep_until_or_never(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// A caller's answer channel for one signature (absent for replayed buffered signatures).
 pub(crate) type Reply = Option<oneshot::Sender<Result<SignatureOutcome, AggregationError>>>;
 
@@ -59,6 +67,8 @@ pub(crate) struct TaskActor<S: SignatureScheme, R> {
     pub(crate) evidence: tokio::sync::broadcast::Sender<EquivocationEvidence>,
     /// Operators whose signatures are checked alone (shared by every task).
     pub(crate) quarantine: Arc<crate::quarantine::Quarantine>,
+    /// Eager mode's linger: signatures held to be checked together.
+    pub(crate) hold: crate::hold::Hold<S>,
 }
 
 impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
@@ -93,12 +103,8 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
         let expired = tokio::time::sleep_until(expiry);
         tokio::pin!(cancelled, expired);
         loop {
-            let window = async {
-                match window_end {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            };
+            let window = sleep_until_or_never(window_end);
+            let held = sleep_until_or_never(self.hold.deadline());
             tokio::select! {
                 biased;
                 _ = &mut cancelled => {
@@ -106,6 +112,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
                 }
                 _ = &mut expired => {
                     // No more time for a window: answer with a digest that holds now, if any.
+                    self.release_hold().await?;
                     if let Some(w) = winner {
                         if self.settle(&w).await? {
                             return self.finalize(&w).await;
@@ -117,6 +124,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
                     };
                 }
                 _ = window => {
+                    self.release_hold().await?;
                     if let Some(w) = winner {
                         if self.settle(&w).await? {
                             return self.finalize(&w).await;
@@ -126,6 +134,9 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
                         winner = None;
                         window_end = None;
                     }
+                }
+                _ = held => {
+                    self.release_hold().await?;
                 }
                 first = self.rx.recv() => {
                     let Some(first) = first else {
@@ -138,14 +149,16 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
                             Err(_) => break,
                         }
                     }
-                    self.handle_batch(batch).await?;
-                    // Invalid holders dropped while admitting may have taken the winner's
-                    // stake away.
-                    if winner.is_some_and(|w| !self.holds(&w)) {
-                        winner = None;
-                        window_end = None;
+                    let batch = self.hold.offer(batch, Instant::now(), &self.tally);
+                    if !batch.is_empty() {
+                        self.handle_batch(batch).await?;
                     }
                 }
+            }
+            // Invalid holders dropped while admitting may have taken the winner's stake away.
+            if winner.is_some_and(|w| !self.holds(&w)) {
+                winner = None;
+                window_end = None;
             }
             if winner.is_none() {
                 winner = self.find_winner().await?;
@@ -169,6 +182,15 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
                 window_end = None;
             }
         }
+    }
+
+    /// Checks the signatures the hold kept back, if any.
+    async fn release_hold(&mut self) -> Result<(), AggregationError> {
+        let held = self.hold.take();
+        if held.is_empty() {
+            return Ok(());
+        }
+        self.handle_batch(held).await
     }
 
     /// Whether the digest's counted signers meet every threshold.

@@ -56,11 +56,15 @@ pub struct AggregatorConfig {
     /// Finished-task events kept for [`subscribe`](crate::AggregatorCore::subscribe)rs; a
     /// subscriber further behind loses the oldest (`Lagged`). Allocated up front. Default 1 024.
     pub event_buffer: usize,
-    /// Longest wait for more signatures before a verification batch below
-    /// `max_verification_batch` is dispatched, used only while traffic is concurrent (the
-    /// previous batch merged several jobs): eager mode then gets real batches under load,
-    /// while a lone request on an idle node is not delayed. Aggregate checks end the wait.
-    /// Zero (the default) dispatches at once.
+    /// Eager mode: how long a task may hold a stream of signatures so that they are checked
+    /// together (one batch of one digest shares one Miller-loop pair) instead of one batch
+    /// per arrival. A signature that could complete a threshold, with the held and counted
+    /// stake of its digest, releases the hold at once, so a task's answer is never delayed;
+    /// what waits, at most this long, is the verdict of signatures that could not yet complete
+    /// anything. Adaptive: holding starts only while signatures stream in (the previous one
+    /// arrived less than this long ago), so a lone signature is checked at once. At most
+    /// `max_verification_batch` signatures are held per task. Zero (the default) checks each
+    /// arrival at once. Optimistic mode never holds.
     pub verification_linger: Duration,
     /// How long an operator whose signature failed a check is verified on its own (never in
     /// a batch or an optimistic aggregate); doubles with each failure inside the period, up to

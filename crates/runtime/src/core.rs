@@ -19,8 +19,9 @@ use tracing::{debug, info_span, warn, Instrument};
 
 use crate::actor::{ErrorLog, QueuedRequest, SignatureRequest, TaskActor};
 use crate::cached_registry::CachedRegistry;
-use crate::config::AggregatorConfig;
+use crate::config::{AggregatorConfig, VerificationMode};
 use crate::evidence::EquivocationEvidence;
+use crate::hold::Hold;
 use crate::metrics::{Rejection, RuntimeMetrics, StatsSnapshot};
 use crate::outcome::SignatureOutcome;
 use crate::pending::{BufferOutcome, PendingBuffer};
@@ -89,7 +90,6 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
                 threads: config.verification_threads,
                 queue_capacity: config.verification_queue_capacity,
                 max_batch: config.max_verification_batch,
-                linger: config.verification_linger,
             },
         ));
         let (events, _) = broadcast::channel(config.event_buffer.max(1));
@@ -237,6 +237,14 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
             started: Instant::now(),
             evidence: shared.evidence.clone(),
             quarantine: Arc::clone(&shared.quarantine),
+            hold: Hold::new(
+                match shared.config.verification_mode {
+                    VerificationMode::Eager => shared.config.verification_linger,
+                    // Optimistic mode counts at once and checks once per task: nothing to hold.
+                    VerificationMode::Optimistic => Duration::ZERO,
+                },
+                shared.config.max_verification_batch,
+            ),
         };
         let handle = TaskHandle {
             signatures: tx.clone(),

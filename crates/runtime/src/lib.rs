@@ -15,6 +15,7 @@ mod cached_registry;
 mod config;
 mod core;
 mod evidence;
+mod hold;
 pub mod memory;
 pub mod metrics;
 mod operator_metrics;

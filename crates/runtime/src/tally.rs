@@ -334,6 +334,31 @@ impl<S: SignatureScheme> TaskTally<S> {
             .all(|((t, signed), total)| t.is_met(*signed, *total))
     }
 
+    /// The operator's stake per quorum of the task, if it is in the set.
+    pub(crate) fn stakes_of(&self, operator_id: &OperatorId) -> Option<&[Stake]> {
+        let pos = self.set.position(operator_id)?;
+        self.set.operators.get(pos).map(|op| op.stakes.as_slice())
+    }
+
+    /// Whether the digest would meet every threshold with `extra` stake per quorum added to
+    /// what its counted signers hold (a digest without a slot holds nothing yet).
+    pub(crate) fn would_meet(&self, digest: &ResponseDigest, extra: &[Stake]) -> bool {
+        let signed = self
+            .index_of(digest)
+            .and_then(|d| self.digests.get(d))
+            .map(|d| d.signed_stake.as_slice())
+            .unwrap_or_default();
+        self.thresholds
+            .iter()
+            .zip(&self.set.total_stakes)
+            .enumerate()
+            .all(|(q, (t, total))| {
+                let have = signed.get(q).copied().unwrap_or(Stake::ZERO);
+                let more = extra.get(q).copied().unwrap_or(Stake::ZERO);
+                t.is_met(have.saturating_add(more), *total)
+            })
+    }
+
     /// The digest at an index.
     pub(crate) fn digest(&self, digest_index: usize) -> Option<&DigestTally<S>> {
         self.digests.get(digest_index)

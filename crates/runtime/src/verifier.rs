@@ -78,7 +78,8 @@ enum Job<S: SignatureScheme> {
 ///
 /// Two lanes: aggregate checks (optimistic mode's one check per task) go through a priority
 /// lane the dispatcher always serves first, so a task's answer never waits behind a queue of
-/// per-signature work. An optional linger lets a batch fill before dispatch under load.
+/// per-signature work. The pool never waits for a batch to fill: eager mode's linger is the
+/// task's (see `crate::hold`), where signatures of one digest share one Miller-loop pair.
 pub(crate) struct VerificationPool<S: SignatureScheme> {
     /// Per-signature work (`Items`, `Alone`).
     tx: Mutex<Option<mpsc::Sender<Job<S>>>>,
@@ -97,10 +98,6 @@ pub(crate) struct PoolSizing {
     pub queue_capacity: usize,
     /// Most signatures merged into one batch.
     pub max_batch: usize,
-    /// Longest wait for more jobs before dispatching a batch below `max_batch`, used only
-    /// while traffic is concurrent (the previous batch merged several jobs), so a lone
-    /// request on an idle node is never delayed. Zero: dispatch at once.
-    pub linger: std::time::Duration,
 }
 
 /// The dispatcher's receiving ends.
@@ -128,15 +125,8 @@ impl<S: SignatureScheme> Lanes<S> {
             .or_else(|| self.normal.try_recv().ok())
     }
 
-    /// Merges queued jobs into `jobs` up to `max_batch` signatures; with a linger, waits for
-    /// more until the deadline (an aggregate check arriving ends the wait at once).
-    async fn fill(
-        &mut self,
-        jobs: &mut Vec<Job<S>>,
-        mut size: usize,
-        max_batch: usize,
-        linger: std::time::Duration,
-    ) {
+    /// Merges the jobs queued now into `jobs`, up to `max_batch` signatures.
+    fn fill(&mut self, jobs: &mut Vec<Job<S>>, mut size: usize, max_batch: usize) {
         while size < max_batch {
             match self.try_next() {
                 Some(job) => {
@@ -146,32 +136,13 @@ impl<S: SignatureScheme> Lanes<S> {
                 None => break,
             }
         }
-        // An aggregate check in the batch is waited for by a whole task: never linger then.
-        let urgent = jobs.iter().any(|j| matches!(j, Job::Sum { .. }));
-        if urgent || linger.is_zero() || size >= max_batch {
-            return;
-        }
-        let deadline = tokio::time::Instant::now() + linger;
-        while size < max_batch {
-            let job = tokio::select! {
-                biased;
-                Some(job) = self.priority.recv() => {
-                    jobs.push(job);
-                    return;
-                }
-                Some(job) = self.normal.recv() => job,
-                _ = tokio::time::sleep_until(deadline) => return,
-            };
-            size += job.len();
-            jobs.push(job);
-        }
     }
 }
 
 impl<S: SignatureScheme> VerificationPool<S> {
     /// Starts the dispatcher (inside a tokio runtime) with `sizing.threads` concurrent batches,
-    /// a queue of `sizing.queue_capacity` jobs, at most `sizing.max_batch` signatures merged per
-    /// check, and `sizing.linger` to wait for more before a batch goes.
+    /// a queue of `sizing.queue_capacity` jobs and at most `sizing.max_batch` signatures merged
+    /// per check.
     pub(crate) fn start_with(scheme: Arc<S>, sizing: PoolSizing) -> Self {
         let (tx, normal) = mpsc::channel::<Job<S>>(sizing.queue_capacity.max(1));
         let (priority_tx, priority) = mpsc::channel::<Job<S>>(sizing.queue_capacity.max(1));
@@ -181,8 +152,6 @@ impl<S: SignatureScheme> VerificationPool<S> {
         let max_batch = sizing.max_batch.max(1);
         let mut lanes = Lanes { priority, normal };
         tokio::spawn(async move {
-            // Linger only while traffic is concurrent: an idle node answers at once.
-            let mut concurrent = false;
             loop {
                 // Take a slot first: while every slot is busy, jobs pile up and merge.
                 let Ok(permit) = Arc::clone(&dispatcher_slots).acquire_owned().await else {
@@ -193,13 +162,7 @@ impl<S: SignatureScheme> VerificationPool<S> {
                 };
                 let size = first.len();
                 let mut jobs = vec![first];
-                let linger = if concurrent {
-                    sizing.linger
-                } else {
-                    std::time::Duration::ZERO
-                };
-                lanes.fill(&mut jobs, size, max_batch, linger).await;
-                concurrent = jobs.len() > 1;
+                lanes.fill(&mut jobs, size, max_batch);
                 let scheme = Arc::clone(&scheme);
                 tokio::task::spawn_blocking(move || {
                     run_jobs(&*scheme, jobs);
@@ -527,16 +490,12 @@ mod tests {
         priority_tx.send(sum).await.unwrap();
         // The dispatcher takes the aggregate check first...
         assert!(matches!(lanes.next().await, Some(Job::Sum { .. })));
-        // ...and a lingering batch that an aggregate check joins is dispatched at once.
+        // ...and an aggregate check queued while a batch fills is merged into it first.
         let first = lanes.next().await.unwrap();
         let mut jobs = vec![first];
         let (sum, _rx) = sum_job(&keys, [201; 32], false);
         priority_tx.send(sum).await.unwrap();
-        let started = std::time::Instant::now();
-        lanes
-            .fill(&mut jobs, 4, 1_000, std::time::Duration::from_secs(30))
-            .await;
-        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        lanes.fill(&mut jobs, 4, 1_000);
         assert_eq!(
             jobs.len(),
             6,
@@ -546,7 +505,7 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn lingering_and_lone_checks_give_the_same_verdicts() {
+    async fn merged_and_lone_checks_give_the_same_verdicts() {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(12);
         let keys: Vec<KeyPair> = (0..6).map(|_| KeyPair::random(&mut rng)).collect();
         let pool = Arc::new(VerificationPool::start_with(
@@ -555,7 +514,6 @@ mod tests {
                 threads: 1,
                 queue_capacity: 64,
                 max_batch: 64,
-                linger: std::time::Duration::from_millis(20),
             },
         ));
         let mut handles = Vec::new();

@@ -11,6 +11,7 @@ mod forgery_and_equivocation;
 mod indices_and_metrics;
 mod lifecycle;
 mod limits_and_faults;
+mod linger;
 mod optimistic_and_real_bls;
 mod quarantine;
 
