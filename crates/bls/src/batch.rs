@@ -17,7 +17,10 @@
 //! On failure a range of at least [`LOCATE_MIN_ITEMS`] items first tries the single-invalid
 //! locator ([`locate`]): two more final exponentiations instead of one per bisection level.
 //! Otherwise, or when the locator finds two or more invalid items, the range is bisected with
-//! the same coefficients. The left half's sums are computed by MSM and the right half's as
+//! the same coefficients (and its halves skip the locator: they likely hold several too). Items
+//! are reordered so that each message-side group is contiguous and the key-side items follow,
+//! sorted by key; a range spanning several groups is split at the group boundary nearest its
+//! middle, so a half's check pairs only its own groups. The left half's sums are computed by MSM and the right half's as
 //! `parent − left`; because the pairing product is a homomorphism, the right half's GT value is
 //! the parent's divided by the left's, known without a check (and a failed parent whose value is
 //! unknown, with a passing left half, has a known-bad right half), and a known-bad single item
@@ -113,6 +116,12 @@ struct Batch<'a> {
     coeffs: Vec<u64>,
     /// Failing ranges at least this long try the locator before bisecting.
     locate_min: usize,
+    /// The caller's index of each item: items are reordered so that every message-side group
+    /// is contiguous (then the key-side items, by key), which lets the search split a failing
+    /// range between groups, where a half's check costs only its own groups' pairs.
+    order: Vec<usize>,
+    /// Where a message-side group, or the key-side items, begin (ascending, after 0).
+    boundaries: Vec<usize>,
     /// Final exponentiations run so far (for tests of the search's economy).
     checks: std::cell::Cell<usize>,
 }
@@ -154,7 +163,6 @@ impl<'a> Batch<'a> {
         groups: Vec<usize>,
         messages: Vec<G1Affine>,
     ) -> Self {
-        let coeffs: Vec<u64> = (0..sigs.len()).map(|_| rng.next_u64().max(1)).collect();
         let mut sizes = vec![0usize; messages.len()];
         for &g in &groups {
             if let Some(n) = sizes.get_mut(g) {
@@ -162,6 +170,31 @@ impl<'a> Batch<'a> {
             }
         }
         let key_side = key_side_groups(&sizes, &groups, &keys);
+        let on_key_side = |i: usize| groups.get(i).and_then(|&g| key_side.get(g)) == Some(&true);
+        // Message-side groups first, each contiguous; then the key-side items, by key.
+        let mut order: Vec<usize> = (0..sigs.len()).collect();
+        order.sort_by_key(|&i| {
+            let side = on_key_side(i);
+            let within = if side {
+                keys.get(i).map(|k| k.as_affine().x)
+            } else {
+                None
+            };
+            (side, if side { 0 } else { groups[i] }, within, i)
+        });
+        let boundaries = order
+            .windows(2)
+            .enumerate()
+            .filter(|(_, w)| {
+                let (a, b) = (w[0], w[1]);
+                on_key_side(a) != on_key_side(b) || (!on_key_side(b) && groups[a] != groups[b])
+            })
+            .map(|(pos, _)| pos + 1)
+            .collect();
+        let sigs: Vec<G1Affine> = order.iter().map(|&i| sigs[i]).collect();
+        let keys: Vec<&G2PublicKey> = order.iter().map(|&i| keys[i]).collect();
+        let groups: Vec<usize> = order.iter().map(|&i| groups[i]).collect();
+        let coeffs: Vec<u64> = (0..sigs.len()).map(|_| rng.next_u64().max(1)).collect();
         let solo_proj: Vec<Option<G1Projective>> = groups
             .iter()
             .zip(&coeffs)
@@ -197,6 +230,8 @@ impl<'a> Batch<'a> {
             key_list,
             coeffs,
             locate_min: LOCATE_MIN_ITEMS,
+            order,
+            boundaries,
             checks: std::cell::Cell::new(0),
         }
     }
@@ -276,12 +311,15 @@ impl<'a> Batch<'a> {
     }
 
     /// Finds the invalid items of `range`, whose sums are `sums`, in ascending order. `known`
-    /// is the range's outcome when it follows from earlier checks.
+    /// is the range's outcome when it follows from earlier checks; `try_locate` is false for
+    /// the halves of a range the locator found to hold several invalid items (each half then
+    /// likely holds one or more, and a wasted locator costs a check and a weighted MSM).
     fn search(
         &self,
         range: Range<usize>,
         sums: Sums,
         known: Option<Outcome>,
+        try_locate: bool,
         bad: &mut Vec<usize>,
     ) {
         if range.is_empty() {
@@ -297,29 +335,50 @@ impl<'a> Batch<'a> {
             bad.push(range.start);
             return;
         }
-        if let Some(a) = value.filter(|_| range.len() >= self.locate_min) {
+        let mut several = false;
+        if let Some(a) = value.filter(|_| try_locate && range.len() >= self.locate_min) {
             if let Some(j) = self.locate(range.clone(), a) {
                 // Exactly one invalid item, confirmed.
                 bad.push(j);
                 return;
             }
+            several = true;
         }
-        let mid = range.start + range.len() / 2;
+        let mid = self.split_point(&range);
         let left = self.sums(range.start..mid);
         let right = sums.minus(&left);
         let left_outcome = self.check(&left);
         let right_outcome = Outcome::rest(outcome, left_outcome);
-        self.search(range.start..mid, left, Some(left_outcome), bad);
-        self.search(mid..range.end, right, right_outcome, bad);
+        self.search(range.start..mid, left, Some(left_outcome), !several, bad);
+        self.search(mid..range.end, right, right_outcome, !several, bad);
     }
 
+    /// Where to split a failing range: at the group boundary nearest its middle when it spans
+    /// several groups (a half's check then pairs only its own groups), else at the middle.
+    fn split_point(&self, range: &Range<usize>) -> usize {
+        let middle = range.start + range.len() / 2;
+        let inside = |&&b: &&usize| b > range.start && b < range.end;
+        self.boundaries
+            .iter()
+            .filter(inside)
+            .min_by_key(|&&b| b.abs_diff(middle))
+            .copied()
+            .unwrap_or(middle)
+    }
+
+    /// The invalid items, by the caller's index, ascending.
     fn run(&self) -> Vec<usize> {
         let n = self.sigs.len();
         let mut bad = Vec::new();
         if n > 0 {
             let all = self.sums(0..n);
-            self.search(0..n, all, None, &mut bad);
+            self.search(0..n, all, None, true, &mut bad);
         }
+        let mut bad: Vec<usize> = bad
+            .into_iter()
+            .filter_map(|pos| self.order.get(pos).copied())
+            .collect();
+        bad.sort_unstable();
         bad
     }
 }
@@ -495,6 +554,39 @@ mod tests {
             items.iter().map(|(_, m, _, _)| m.0).collect(),
         );
         assert_eq!(flat.key_list.len(), 4);
+    }
+
+    #[test]
+    fn a_failing_batch_splits_between_digests() {
+        // Three digests signed by 40 operators each, arriving interleaved; one forgery.
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+        let keys: Vec<KeyPair> = (0..40).map(|_| KeyPair::random(&mut rng)).collect();
+        let messages: Vec<MessagePoint> = (1..=3u8).map(|t| MessagePoint::hash(&[t; 32])).collect();
+        let (mut sigs, mut g2, mut groups) = (Vec::new(), Vec::new(), Vec::new());
+        for (k, key) in keys.iter().enumerate() {
+            for (t, m) in messages.iter().enumerate() {
+                let mut sig = G1Projective::from(key.sign_hashed_point(m).0);
+                if (k, t) == (17, 1) {
+                    sig += G1Projective::generator();
+                }
+                sigs.push(sig.into_affine());
+                g2.push(key.public_g2());
+                groups.push(t);
+            }
+        }
+        let batch = Batch::new(
+            &mut rng,
+            sigs,
+            g2,
+            groups,
+            messages.iter().map(|m| m.0).collect(),
+        );
+        // Each digest's items are contiguous after reordering, and splits fall between them.
+        assert_eq!(batch.boundaries, vec![40, 80]);
+        assert!([40, 80].contains(&batch.split_point(&(0..120))));
+        assert_eq!(batch.split_point(&(40..80)), 60);
+        // Reported by the caller's index: operator 17's signature of the second digest.
+        assert_eq!(batch.run(), vec![17 * 3 + 1]);
     }
 
     #[test]
