@@ -200,10 +200,11 @@ fn plan(imp: Impl, spec: &Spec, budget: f64, rate: Option<f64>, paced_seconds: f
     }
     if let (Invalid::FixedOperators(_), false) = (spec.invalid, imp == Impl::Eigensdk) {
         // Quorate quarantines an operator at its first failed check, but the first wave of
-        // tasks has taken the faulty signatures in before any check failed: that wave is an
-        // untimed warm-up, and three more are measured (the steady state).
-        args.warmup = k * ops;
-        args.tasks = args.tasks.max(4 * k);
+        // tasks has taken the faulty signatures in before any check failed, and with staggered
+        // slots its last tasks complete (failing their aggregate checks) during the second
+        // wave's arrivals: two waves are an untimed warm-up, three more are measured.
+        args.warmup = 2 * k * ops;
+        args.tasks = args.tasks.max(5 * k);
         return args;
     }
     if k > 1 {

@@ -563,9 +563,10 @@ verdicts of the signatures before it are, by at most the linger). The default is
 arrival checked at once).\n\
 - **Warm-up with fixed faulty operators.** Quorate quarantines an operator at its first failed \
 check, but by then the first wave of tasks (one per slot) has taken the faulty signatures in \
-unchecked. For Quorate on those workloads that first wave is handed in untimed and the next \
-three waves are measured (the steady state a long-running aggregator is in); eigensdk's cost \
-does not depend on history.\n\
+unchecked. For Quorate on those workloads the first two waves are handed in untimed (with \
+staggered slots, a first-wave task completes, and pays its failed aggregate check, up to a \
+wave after its slot started) and the next three waves are measured (the steady state a \
+long-running aggregator is in); eigensdk's cost does not depend on history.\n\
 - **Alternating A/B.** Every repeat runs all workloads; the order of the three implementations \
 flips from one run to the next. Tables show medians.\n\
 - **Setup is not timed.** Keys and signatures are generated before the timed part; secrets form \
