@@ -1,7 +1,7 @@
 //! Aggregation: `Σ kᵢ·Pᵢ` with multiplicities, summed in projective form (mixed additions,
 //! one inversion at the end), never affine + affine.
 
-use ark_bn254::{G1Affine, G1Projective, G2Projective};
+use ark_bn254::G1Projective;
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ec::{AffineRepr, CurveGroup};
 
@@ -16,9 +16,11 @@ fn add_multiple<P: SWCurveConfig>(acc: &mut Projective<P>, point: &Affine<P>, k:
     }
 }
 
-fn sum_g1<'a>(items: impl Iterator<Item = (&'a G1Affine, i64)>) -> G1Affine {
-    let mut pos = G1Projective::default();
-    let mut neg = G1Projective::default();
+fn signed_sum<'a, P: SWCurveConfig + 'a>(
+    items: impl Iterator<Item = (&'a Affine<P>, i64)>,
+) -> Affine<P> {
+    let mut pos = Projective::<P>::default();
+    let mut neg = Projective::<P>::default();
     for (p, k) in items {
         if k >= 0 {
             add_multiple(&mut pos, p, k.unsigned_abs());
@@ -41,22 +43,24 @@ pub fn aggregate_signatures(items: &[(&Signature, u64)]) -> Signature {
 /// `Σ kᵢ·pkᵢ` in G1; negative multiplicities subtract (the checker's
 /// `apk = Σ quorumApk − Σ nonSignerPk × popcount(...)`). May be the point at infinity.
 pub fn aggregate_g1(items: &[(&G1PublicKey, i64)]) -> G1PublicKey {
-    G1PublicKey(sum_g1(items.iter().map(|(p, k)| (&p.0, *k))))
+    G1PublicKey(signed_sum(items.iter().map(|(p, k)| (&p.0, *k))))
 }
 
-/// `Σ kᵢ·pkᵢ` in G2 (the claimed `apkG2`). Stays in the subgroup by closure.
-pub fn aggregate_g2(items: &[(&G2PublicKey, u64)]) -> G2PublicKey {
-    let mut acc = G2Projective::default();
-    for (p, k) in items {
-        add_multiple(&mut acc, p.as_affine(), *k);
+/// `Σ kᵢ·pkᵢ` in G2 (the claimed `apkG2`); negative multiplicities subtract. Stays in the
+/// subgroup by closure.
+pub fn aggregate_g2(items: &[(&G2PublicKey, i64)]) -> G2PublicKey {
+    // One key once (the whole set's apk when every operator signs): the key itself, which
+    // keeps its cached Miller-loop coefficients for the check that follows.
+    if let [(key, 1)] = items {
+        return (*key).clone();
     }
-    G2PublicKey::new_unchecked(acc.into_affine())
+    G2PublicKey::new_unchecked(signed_sum(items.iter().map(|(p, k)| (p.as_affine(), *k))))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ark_bn254::Fr;
+    use ark_bn254::{Fr, G2Projective};
     use ark_ec::PrimeGroup;
 
     #[test]

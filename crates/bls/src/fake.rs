@@ -130,8 +130,8 @@ impl SignatureScheme for FakeScheme {
         FakePoint(items.iter().fold(0, |acc, (p, k)| add(acc, scale(p.0, *k))))
     }
 
-    fn aggregate_g2(&self, items: &[(&FakePoint, u64)]) -> FakePoint {
-        self.aggregate_signatures(items)
+    fn aggregate_g2(&self, items: &[(&FakePoint, i64)]) -> FakePoint {
+        self.aggregate_g1(items)
     }
 
     fn check_aggregate(

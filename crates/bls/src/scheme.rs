@@ -48,7 +48,7 @@ impl SignatureScheme for Bn254Scheme {
         aggregate::aggregate_g1(items)
     }
 
-    fn aggregate_g2(&self, items: &[(&G2PublicKey, u64)]) -> G2PublicKey {
+    fn aggregate_g2(&self, items: &[(&G2PublicKey, i64)]) -> G2PublicKey {
         aggregate::aggregate_g2(items)
     }
 

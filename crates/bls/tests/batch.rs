@@ -153,7 +153,7 @@ proptest! {
             &sigs.iter().zip(&signers).map(|(sig, (_, k))| (sig, *k)).collect::<Vec<_>>(),
         );
         let apk2 = s.aggregate_g2(
-            &signers.iter().map(|(i, k)| (KEYS[*i].public_g2(), *k)).collect::<Vec<_>>(),
+            &signers.iter().map(|(i, k)| (KEYS[*i].public_g2(), *k as i64)).collect::<Vec<_>>(),
         );
         // apk = (signers + non-signers) − non-signers, as the checker derives it.
         let mut apk_items: Vec<(&_, i64)> =

@@ -376,21 +376,23 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
             return Ok(true);
         }
         let ops = &self.tally.set().operators;
-        let mut sums = Vec::with_capacity(tally.signers.len());
+        let mut signatures = Vec::with_capacity(tally.signers.len());
         for (pos, sig) in &tally.signers {
             let Some(op) = ops.get(*pos) else {
                 return Err(self.internal(format!("signer position {pos} outside the set")));
             };
-            sums.push((
-                sig.clone(),
-                op.pubkey_g2.clone(),
-                u64::from(op.quorum_count),
-            ));
+            signatures.push((sig.clone(), u64::from(op.quorum_count)));
         }
+        let keys = self
+            .tally
+            .signer_key_terms(d)
+            .into_iter()
+            .map(|(k, w)| (k.clone(), w))
+            .collect();
         let (digest, message) = (tally.digest, tally.message.clone());
         let checked = self
             .pool
-            .verify_sum(digest, message, sums)
+            .verify_sum(digest, message, signatures, keys)
             .await
             .map_err(|e| self.pool_error(e))?;
         if let Some(aggregate) = checked {

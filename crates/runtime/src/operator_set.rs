@@ -37,6 +37,10 @@ pub struct OperatorSet<S: SignatureScheme> {
     pub quorum_apks: Vec<G1Point>,
     /// Operators sorted by id.
     pub operators: Vec<OperatorEntry<S>>,
+    /// `Σ quorum_count·pubkey_g2` over every operator: the signers' `apkG2` when all sign.
+    /// With few non-signers the signers' apk is this minus theirs, a handful of G2
+    /// additions instead of one per signer.
+    pub apk_g2: S::G2PublicKey,
     index: HashMap<OperatorId, u32>,
     /// Operators the registry knows at the block that are in none of the quorums.
     outsiders: HashSet<OperatorId>,
@@ -85,6 +89,11 @@ impl<S: SignatureScheme> OperatorSet<S> {
         }
         // BTreeMap iteration is already sorted by id; keep the invariant explicit.
         operators.sort_by_key(|o| o.id);
+        let terms: Vec<(&S::G2PublicKey, i64)> = operators
+            .iter()
+            .map(|o| (&o.pubkey_g2, i64::from(o.quorum_count)))
+            .collect();
+        let apk_g2 = scheme.aggregate_g2(&terms);
         let index = operators
             .iter()
             .enumerate()
@@ -96,6 +105,7 @@ impl<S: SignatureScheme> OperatorSet<S> {
             total_stakes,
             quorum_apks,
             operators,
+            apk_g2,
             index,
             outsiders,
         })

@@ -359,6 +359,38 @@ impl<S: SignatureScheme> TaskTally<S> {
             })
     }
 
+    /// The terms whose sum is the signers' `apkG2` for a digest: each signer's key times its
+    /// multiplicity, or, when more than half of the operators sign, the whole set's apk minus
+    /// the non-signers' keys (fewer G2 additions).
+    pub(crate) fn signer_key_terms(&self, digest_index: usize) -> Vec<(&S::G2PublicKey, i64)> {
+        let Some(d) = self.digests.get(digest_index) else {
+            return Vec::new();
+        };
+        let ops = &self.set.operators;
+        let weight = |pos: usize| {
+            ops.get(pos)
+                .map(|o| (&o.pubkey_g2, i64::from(o.quorum_count)))
+        };
+        if 2 * d.signers.len() <= ops.len() {
+            return d
+                .signers
+                .iter()
+                .filter_map(|(pos, _)| weight(*pos))
+                .collect();
+        }
+        let mut signing = PositionSet::with_len(ops.len());
+        for (pos, _) in &d.signers {
+            signing.insert(*pos);
+        }
+        let mut terms = vec![(&self.set.apk_g2, 1)];
+        terms.extend(
+            (0..ops.len())
+                .filter(|pos| !signing.contains(*pos))
+                .filter_map(|pos| weight(pos).map(|(k, w)| (k, -w))),
+        );
+        terms
+    }
+
     /// The digest at an index.
     pub(crate) fn digest(&self, digest_index: usize) -> Option<&DigestTally<S>> {
         self.digests.get(digest_index)
@@ -399,12 +431,13 @@ impl<S: SignatureScheme> TaskTally<S> {
         let (sigma, apk) = match &d.checked_aggregate {
             Some((sigma, apk)) => (scheme.encode_signature(sigma), scheme.encode_g2(apk)),
             None => {
-                let weighted = d.signers.iter().filter_map(|(pos, sig)| {
-                    let op = ops.get(*pos)?;
-                    Some((sig, &op.pubkey_g2, u64::from(op.quorum_count)))
-                });
-                let (sigs, keys): (Vec<_>, Vec<_>) =
-                    weighted.map(|(s, k, w)| ((s, w), (k, w))).unzip();
+                let sigs: Vec<_> = d
+                    .signers
+                    .iter()
+                    .filter_map(|(pos, sig)| Some((sig, u64::from(ops.get(*pos)?.quorum_count))))
+                    .collect();
+                let terms = self.signer_key_terms(digest_index);
+                let keys: Vec<_> = terms.iter().map(|(k, w)| (*k, *w)).collect();
                 (
                     scheme.encode_signature(&scheme.aggregate_signatures(&sigs)),
                     scheme.encode_g2(&scheme.aggregate_g2(&keys)),

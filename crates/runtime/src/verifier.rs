@@ -68,7 +68,11 @@ enum Job<S: SignatureScheme> {
     Sum {
         digest: ResponseDigest,
         message: S::MessagePoint,
-        items: Vec<(S::Signature, S::G2PublicKey, u64)>,
+        /// The signatures with their multiplicities.
+        signatures: Vec<(S::Signature, u64)>,
+        /// Terms of the signers' key sum: the signers', or the whole set's minus the
+        /// non-signers' (fewer G2 additions when most operators sign).
+        keys: Vec<(S::G2PublicKey, i64)>,
         reply: SumReply<S>,
     },
 }
@@ -212,20 +216,23 @@ impl<S: SignatureScheme> VerificationPool<S> {
         rx.await.map_err(|_| PoolError::Closed)?
     }
 
-    /// One check of the multiplicity-weighted aggregate of a digest's signatures; the
-    /// aggregate when it verifies (the answer reuses it), `None` when it does not.
+    /// One check of the multiplicity-weighted aggregate of a digest's signatures against the
+    /// sum of `keys`; the aggregate when it verifies (the answer reuses it), `None` when it
+    /// does not.
     pub(crate) async fn verify_sum(
         &self,
         digest: ResponseDigest,
         message: S::MessagePoint,
-        items: Vec<(S::Signature, S::G2PublicKey, u64)>,
+        signatures: Vec<(S::Signature, u64)>,
+        keys: Vec<(S::G2PublicKey, i64)>,
     ) -> Result<Option<CheckedAggregate<S>>, PoolError> {
         let (reply, rx) = oneshot::channel();
         let tx = self.priority_sender().ok_or(PoolError::Closed)?;
         tx.send(Job::Sum {
             digest,
             message,
-            items,
+            signatures,
+            keys,
             reply,
         })
         .await
@@ -263,13 +270,14 @@ fn run_jobs<S: SignatureScheme>(scheme: &S, jobs: Vec<Job<S>>) {
             Job::Sum {
                 digest,
                 message,
-                items,
+                signatures,
+                keys,
                 reply,
             } => {
                 // Aggregate each task's signatures and keys apart, so a panic fails one job.
                 let aggregate = catch_unwind(AssertUnwindSafe(|| {
-                    let sigs: Vec<_> = items.iter().map(|(s, _, k)| (s, *k)).collect();
-                    let keys: Vec<_> = items.iter().map(|(_, pk, k)| (pk, *k)).collect();
+                    let sigs: Vec<_> = signatures.iter().map(|(s, k)| (s, *k)).collect();
+                    let keys: Vec<_> = keys.iter().map(|(pk, k)| (pk, *k)).collect();
                     VerifyItem {
                         digest,
                         message,
@@ -417,18 +425,17 @@ mod tests {
     fn sum_job(keys: &[KeyPair], digest: [u8; 32], forge: bool) -> (Job<Bn254Scheme>, SumAnswer) {
         let d = ResponseDigest::new(digest);
         let message = quorate_bls::MessagePoint::hash(&digest);
-        let mut items: Vec<_> = keys
-            .iter()
-            .map(|k| (k.sign(&digest), k.public_g2().clone(), 1))
-            .collect();
+        let mut signatures: Vec<_> = keys.iter().map(|k| (k.sign(&digest), 1)).collect();
         if forge {
-            items[0].0 = keys[1].sign(&digest);
+            signatures[0].0 = keys[1].sign(&digest);
         }
+        let keys = keys.iter().map(|k| (k.public_g2().clone(), 1)).collect();
         let (reply, rx) = oneshot::channel();
         let job = Job::Sum {
             digest: d,
             message,
-            items,
+            signatures,
+            keys,
             reply,
         };
         (job, rx)

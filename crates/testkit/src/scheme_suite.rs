@@ -164,7 +164,12 @@ pub fn aggregates_with_multiplicities_pass_the_checker<B: SuiteBackend>() {
     let g2: Vec<_> = keys.iter().map(B::g2).collect();
     let mult = [1u64, 2, 1, 3];
     let sigma = s.aggregate_signatures(&sigs.iter().zip(mult).collect::<Vec<_>>());
-    let apk_g2 = s.aggregate_g2(&g2.iter().zip(mult).collect::<Vec<_>>());
+    let apk_g2 = s.aggregate_g2(
+        &g2.iter()
+            .zip(mult)
+            .map(|(k, m)| (k, m as i64))
+            .collect::<Vec<_>>(),
+    );
     let apk_g1 = s.aggregate_g1(
         &g1.iter()
             .zip(mult)
@@ -181,7 +186,7 @@ pub fn aggregates_with_multiplicities_pass_the_checker<B: SuiteBackend>() {
         !s.check_aggregate(&d, &apk_g1, &apk_g2, &short_sigma),
         "sigma off"
     );
-    let other_g2 = s.aggregate_g2(&g2.iter().zip([1u64, 1, 1, 3]).collect::<Vec<_>>());
+    let other_g2 = s.aggregate_g2(&g2.iter().zip([1i64, 1, 1, 3]).collect::<Vec<_>>());
     assert!(
         !s.check_aggregate(&d, &apk_g1, &other_g2, &sigma),
         "apk G2 off"
@@ -204,6 +209,17 @@ pub fn g1_aggregation_subtracts<B: SuiteBackend>() {
     let sum = s.aggregate_g1(&[(&a, 1), (&b, 1)]);
     assert_eq!(s.aggregate_g1(&[(&sum, 1), (&b, -1)]), a);
     assert_eq!(s.aggregate_g1(&[(&a, 3), (&a, -2)]), a);
+    // And in G2 (the signers' apk as the whole set's minus the non-signers').
+    let (a2, b2) = (B::g2(&B::key(30)), B::g2(&B::key(31)));
+    let sum2 = s.aggregate_g2(&[(&a2, 2), (&b2, 1)]);
+    assert_eq!(
+        s.aggregate_g2(&[(&sum2, 1), (&b2, -1)]),
+        s.aggregate_g2(&[(&a2, 2)])
+    );
+    assert_eq!(
+        s.aggregate_g2(&[(&sum2, 1), (&a2, -2), (&b2, -1)]),
+        s.aggregate_g2(&[])
+    );
 }
 
 /// Keys and signatures survive the contract encoding, and ids are a function of the G1 key.

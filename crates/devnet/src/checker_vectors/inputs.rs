@@ -48,7 +48,7 @@ impl Recorder<'_> {
         let ids: Vec<B256> = non_signers.iter().map(|o| o.operator_id).collect();
         let indices = self.indices(reference, quorums, ids).await?;
         let sig_terms: Vec<(&Signature, u64)> = sigs.iter().map(|(s, k)| (s, *k)).collect();
-        let g2_terms: Vec<(&G2PublicKey, u64)> = g2s.iter().map(|(g, k)| (g, *k)).collect();
+        let g2_terms: Vec<(&G2PublicKey, i64)> = g2s.iter().map(|(g, k)| (g, *k as i64)).collect();
         Ok(NonSignerStakesAndSignature {
             nonSignerQuorumBitmapIndices: indices.nonSignerQuorumBitmapIndices,
             nonSignerPubkeys: non_signers

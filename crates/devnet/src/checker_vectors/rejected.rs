@@ -87,8 +87,11 @@ impl CaseSet<'_, '_> {
         let lone_op = self.operator(lone, "lone")?;
         let g2 = g2_key(&g2_from_sol(&p.apkG2))?;
         p.apkG2 = g2_to_sol(
-            &aggregate_g2(&[(&g2, 1), (lone_kp.public_g2(), count_in(lone_op, &[0, 1]))])
-                .to_point(),
+            &aggregate_g2(&[
+                (&g2, 1),
+                (lone_kp.public_g2(), count_in(lone_op, &[0, 1]) as i64),
+            ])
+            .to_point(),
         );
         self.add(
             name,
@@ -111,7 +114,7 @@ impl CaseSet<'_, '_> {
             g2s.push(kp.public_g2().clone());
         }
         let st: Vec<(&Signature, u64)> = sigs.iter().map(|s| (s, 1)).collect();
-        let gt: Vec<(&G2PublicKey, u64)> = g2s.iter().map(|g| (g, 1)).collect();
+        let gt: Vec<(&G2PublicKey, i64)> = g2s.iter().map(|g| (g, 1)).collect();
         p.sigma = g1_to_sol(&aggregate_signatures(&st).to_point());
         p.apkG2 = g2_to_sol(&aggregate_g2(&gt).to_point());
         self.add(

@@ -67,8 +67,9 @@ pub trait SignatureScheme: Send + Sync + 'static {
     /// Σ kᵢ·pkᵢ in G1; negative multiplicities subtract (the checker's apk arithmetic).
     fn aggregate_g1(&self, items: &[(&Self::G1PublicKey, i64)]) -> Self::G1PublicKey;
 
-    /// Σ kᵢ·pkᵢ in G2.
-    fn aggregate_g2(&self, items: &[(&Self::G2PublicKey, u64)]) -> Self::G2PublicKey;
+    /// Σ kᵢ·pkᵢ in G2; negative multiplicities subtract (the signers' apk as the whole set's
+    /// minus the non-signers').
+    fn aggregate_g2(&self, items: &[(&Self::G2PublicKey, i64)]) -> Self::G2PublicKey;
 
     /// `BLSSignatureChecker.trySignatureAndApkVerification`: the γ-trick check of an aggregate
     /// `sigma` against the G1 apk (derived on chain) and the claimed G2 apk.
