@@ -25,8 +25,10 @@ UNTIMED = [
 
 # (category, frame patterns), first match wins: the outer operation a sample belongs to.
 CATEGORIES = [
-    ("pairing check of the aggregate (Miller loops, G2 preparation, final exponentiation)",
+    ("pairing checks (Miller loops, G2 preparation, final exponentiation)",
      ["pairing_product", "multi_miller_loop", "final_exponentiation", "G2Prepared"]),
+    ("random-coefficient sums of a batch check (MSMs, eager mode and searches)",
+     ["msm_u128", "weighted_sums", "msm_bigint", "mul_bigint"]),
     ("Σ keys: G2 additions (signers' apk)", ["aggregate_g2"]),
     ("Σ signatures: G1 additions", ["aggregate_signatures"]),
     ("hash to G1 (per task)", ["hash_to_g1"]),

@@ -273,6 +273,9 @@ fn run_worker(exe: &PathBuf, cpus: &str, args: &WorkerArgs) -> Result<WorkerOutp
     if args.warmup > 0 {
         cmd.args(["--warmup", &args.warmup.to_string()]);
     }
+    if args.linger_ms > 0 {
+        cmd.args(["--linger-ms", &args.linger_ms.to_string()]);
+    }
     let out = cmd
         .output()
         .with_context(|| format!("running worker {args:?}"))?;
