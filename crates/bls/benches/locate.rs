@@ -16,26 +16,36 @@ use quorate_bls::{verify_same_digest_locating_from, KeyPair, MessagePoint, Signa
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
+/// `n` keys and their signatures of one digest, those at `bad` made invalid (σ + G).
+fn signed(
+    rng: &mut ChaCha20Rng,
+    n: usize,
+    bad: &[usize],
+) -> (Vec<KeyPair>, MessagePoint, Vec<Signature>) {
+    let keys: Vec<KeyPair> = (0..n).map(|_| KeyPair::random(rng)).collect();
+    let m = MessagePoint::hash(&[9; 32]);
+    let sigs = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let s = k.sign_hashed_point(&m);
+            if bad.contains(&i) {
+                let p = G1Projective::from(*s.as_affine()) + G1Projective::generator();
+                Signature::from_affine(p.into_affine()).unwrap()
+            } else {
+                s
+            }
+        })
+        .collect();
+    (keys, m, sigs)
+}
+
 fn one_invalid(c: &mut Criterion) {
     let mut g = c.benchmark_group("locate_one_invalid");
     for n in [4usize, 8, 32, 128] {
         let mut rng = ChaCha20Rng::seed_from_u64(n as u64);
-        let keys: Vec<KeyPair> = (0..n).map(|_| KeyPair::random(&mut rng)).collect();
-        let m = MessagePoint::hash(&[9; 32]);
         let bad = n / 2 + 1;
-        let sigs: Vec<Signature> = keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| {
-                let s = k.sign_hashed_point(&m);
-                if i == bad {
-                    let p = G1Projective::from(*s.as_affine()) + G1Projective::generator();
-                    Signature::from_affine(p.into_affine()).unwrap()
-                } else {
-                    s
-                }
-            })
-            .collect();
+        let (keys, m, sigs) = signed(&mut rng, n, &[bad]);
         let items: Vec<_> = sigs
             .iter()
             .zip(keys.iter().map(|k| k.public_g2()))
@@ -63,22 +73,8 @@ fn five_invalid(c: &mut Criterion) {
     let mut g = c.benchmark_group("locate_five_invalid");
     let n = 100;
     let mut rng = ChaCha20Rng::seed_from_u64(5);
-    let keys: Vec<KeyPair> = (0..n).map(|_| KeyPair::random(&mut rng)).collect();
-    let m = MessagePoint::hash(&[9; 32]);
     let bad = [3usize, 27, 28, 61, 90];
-    let sigs: Vec<Signature> = keys
-        .iter()
-        .enumerate()
-        .map(|(i, k)| {
-            let s = k.sign_hashed_point(&m);
-            if bad.contains(&i) {
-                let p = G1Projective::from(*s.as_affine()) + G1Projective::generator();
-                Signature::from_affine(p.into_affine()).unwrap()
-            } else {
-                s
-            }
-        })
-        .collect();
+    let (keys, m, sigs) = signed(&mut rng, n, &bad);
     let items: Vec<_> = sigs
         .iter()
         .zip(keys.iter().map(|k| k.public_g2()))

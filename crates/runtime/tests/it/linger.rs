@@ -48,15 +48,23 @@ fn verified(v: Option<Verdict>) -> bool {
     )
 }
 
-#[tokio::test(start_paused = true)]
-async fn held_signatures_wait_for_the_one_that_completes_the_task() {
-    let f = lingering();
-    f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
-    // The first signature of a quiet task is checked at once.
-    let mut first = spawn_send(&f, f.signed(0, 1, digest(1)));
+/// Opens task 1 (`threshold` % of quorum 0) and sends operator 0's signature: the first of a
+/// quiet task, checked at once.
+async fn open_with_first_signature(f: &Fixture, threshold: u8) {
+    f.core
+        .initialize_task(task(1, &[(0, threshold)]))
+        .await
+        .unwrap();
+    let mut first = spawn_send(f, f.signed(0, 1, digest(1)));
     assert!(verified(
         answered(&mut first, Duration::from_millis(10)).await
     ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn held_signatures_wait_for_the_one_that_completes_the_task() {
+    let f = lingering();
+    open_with_first_signature(&f, 100).await;
     // The next ones stream in and are held: no verdict yet.
     let mut held: Vec<_> = (1..9)
         .map(|op| spawn_send(&f, f.signed(op, 1, digest(1))))
@@ -81,11 +89,7 @@ async fn held_signatures_wait_for_the_one_that_completes_the_task() {
 #[tokio::test(start_paused = true)]
 async fn a_held_signature_is_checked_when_the_linger_ends() {
     let f = lingering();
-    f.core.initialize_task(task(1, &[(0, 100)])).await.unwrap();
-    let mut first = spawn_send(&f, f.signed(0, 1, digest(1)));
-    assert!(verified(
-        answered(&mut first, Duration::from_millis(10)).await
-    ));
+    open_with_first_signature(&f, 100).await;
     let mut second = spawn_send(&f, f.signed(1, 1, digest(1)));
     let started = tokio::time::Instant::now();
     assert!(answered(&mut second, LINGER - Duration::from_millis(100))
@@ -111,11 +115,7 @@ async fn a_held_signature_is_checked_when_the_linger_ends() {
 #[tokio::test(start_paused = true)]
 async fn a_forgery_in_a_hold_is_refused_and_the_rest_count() {
     let f = lingering();
-    f.core.initialize_task(task(1, &[(0, 90)])).await.unwrap();
-    let mut first = spawn_send(&f, f.signed(0, 1, digest(1)));
-    assert!(verified(
-        answered(&mut first, Duration::from_millis(10)).await
-    ));
+    open_with_first_signature(&f, 90).await;
     // Operators 1..=8 stream in, 3 with a forgery: with its (claimed) stake the hold could
     // complete the task at operator 8, so it is released and checked.
     let mut held: Vec<_> = (1..9)
