@@ -149,11 +149,11 @@ fn cost_us(imp: Impl, spec: &Spec) -> f64 {
             }
 }
 
-/// Sizes one run to `budget` seconds of work.
 /// Quorate eager mode's `verification_linger` in every run (milliseconds): a task holds its
 /// signatures up to this long so that they are checked together (see `docs/runtime.md`).
 pub const EAGER_LINGER_MS: u64 = 500;
 
+/// Sizes one run to `budget` seconds of work.
 fn plan(imp: Impl, spec: &Spec, budget: f64, rate: Option<f64>, paced_seconds: f64) -> WorkerArgs {
     let sigs = (budget * 1e6 / cost_us(imp, spec)) as usize;
     let (ops, k) = (spec.ops, spec.inflight);

@@ -20,8 +20,8 @@
 //! the same coefficients (and its halves skip the locator: they likely hold several too). Items
 //! are reordered so that each message-side group is contiguous and the key-side items follow,
 //! sorted by key; a range spanning several groups is split at the group boundary nearest its
-//! middle, so a half's check pairs only its own groups. The left half's sums are computed by MSM and the right half's as
-//! `parent − left`; because the pairing product is a homomorphism, the right half's GT value is
+//! middle, so a half's check pairs only its own groups. The left half's sums are computed by
+//! MSM and the right half's as `parent − left`; because the pairing product is a homomorphism, the right half's GT value is
 //! the parent's divided by the left's, known without a check (and a failed parent whose value is
 //! unknown, with a passing left half, has a known-bad right half), and a known-bad single item
 //! is reported without a check.

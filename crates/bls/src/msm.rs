@@ -28,19 +28,20 @@ pub(crate) fn msm_u128<G: CurveGroup>(bases: &[G::Affine], scalars: &[u128]) -> 
         for _ in 0..c {
             result.double_in_place();
         }
-        for b in buckets.iter_mut() {
-            *b = G::zero();
-        }
+        buckets.fill(G::zero());
         for (i, base) in bases.iter().enumerate() {
             let d = digits.get(i * windows + w).copied().unwrap_or(0);
+            // Digit 0 adds nothing; ±k goes to bucket k, negated for −k.
+            let Some(bucket) = (d.unsigned_abs() as usize)
+                .checked_sub(1)
+                .and_then(|k| buckets.get_mut(k))
+            else {
+                continue;
+            };
             if d > 0 {
-                if let Some(b) = buckets.get_mut(d.unsigned_abs() as usize - 1) {
-                    *b += base;
-                }
-            } else if d < 0 {
-                if let Some(b) = buckets.get_mut(d.unsigned_abs() as usize - 1) {
-                    *b -= base;
-                }
+                *bucket += base;
+            } else {
+                *bucket -= base;
             }
         }
         // Σ k·bucket[k−1], as running sums from the top bucket down.

@@ -375,14 +375,12 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
         if tally.checked_aggregate.is_some() {
             return Ok(true);
         }
-        let ops = &self.tally.set().operators;
-        let mut signatures = Vec::with_capacity(tally.signers.len());
-        for (pos, sig) in &tally.signers {
-            let Some(op) = ops.get(*pos) else {
+        let signatures = match self.tally.signer_signature_terms(d) {
+            Ok(terms) => terms.into_iter().map(|(s, k)| (s.clone(), k)).collect(),
+            Err(pos) => {
                 return Err(self.internal(format!("signer position {pos} outside the set")));
-            };
-            signatures.push((sig.clone(), u64::from(op.quorum_count)));
-        }
+            }
+        };
         let keys = self
             .tally
             .signer_key_terms(d)

@@ -359,6 +359,24 @@ impl<S: SignatureScheme> TaskTally<S> {
             })
     }
 
+    /// The signers' signatures of a digest with their multiplicities (the terms of `sigma`);
+    /// `Err(position)` for a signer outside the set, which would be a bookkeeping bug.
+    pub(crate) fn signer_signature_terms(
+        &self,
+        digest_index: usize,
+    ) -> Result<Vec<(&S::Signature, u64)>, usize> {
+        let Some(d) = self.digests.get(digest_index) else {
+            return Ok(Vec::new());
+        };
+        d.signers
+            .iter()
+            .map(|(pos, sig)| match self.set.operators.get(*pos) {
+                Some(op) => Ok((sig, u64::from(op.quorum_count))),
+                None => Err(*pos),
+            })
+            .collect()
+    }
+
     /// The terms whose sum is the signers' `apkG2` for a digest: each signer's key times its
     /// multiplicity, or, when more than half of the operators sign, the whole set's apk minus
     /// the non-signers' keys (fewer G2 additions).
@@ -431,13 +449,9 @@ impl<S: SignatureScheme> TaskTally<S> {
         let (sigma, apk) = match &d.checked_aggregate {
             Some((sigma, apk)) => (scheme.encode_signature(sigma), scheme.encode_g2(apk)),
             None => {
-                let sigs: Vec<_> = d
-                    .signers
-                    .iter()
-                    .filter_map(|(pos, sig)| Some((sig, u64::from(ops.get(*pos)?.quorum_count))))
-                    .collect();
-                let terms = self.signer_key_terms(digest_index);
-                let keys: Vec<_> = terms.iter().map(|(k, w)| (*k, *w)).collect();
+                // Every signer is in the set (checked above).
+                let sigs = self.signer_signature_terms(digest_index).ok()?;
+                let keys = self.signer_key_terms(digest_index);
                 (
                     scheme.encode_signature(&scheme.aggregate_signatures(&sigs)),
                     scheme.encode_g2(&scheme.aggregate_g2(&keys)),

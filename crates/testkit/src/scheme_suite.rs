@@ -202,8 +202,8 @@ pub fn aggregates_with_multiplicities_pass_the_checker<B: SuiteBackend>() {
     );
 }
 
-/// Negative multiplicities subtract in G1 (the checker's `apk − Σ non-signers`).
-pub fn g1_aggregation_subtracts<B: SuiteBackend>() {
+/// Negative multiplicities subtract in G1 (the checker's `apk − Σ non-signers`) and in G2.
+pub fn aggregation_subtracts_in_g1_and_g2<B: SuiteBackend>() {
     let s = B::scheme();
     let (a, b) = (B::g1(&B::key(30)), B::g1(&B::key(31)));
     let sum = s.aggregate_g1(&[(&a, 1), (&b, 1)]);
@@ -283,8 +283,8 @@ macro_rules! scheme_contract_suite {
                 suite::aggregates_with_multiplicities_pass_the_checker::<$backend>();
             }
             #[test]
-            fn g1_aggregation_subtracts() {
-                suite::g1_aggregation_subtracts::<$backend>();
+            fn aggregation_subtracts_in_g1_and_g2() {
+                suite::aggregation_subtracts_in_g1_and_g2::<$backend>();
             }
             #[test]
             fn encodings_round_trip_and_ids_separate_keys() {
