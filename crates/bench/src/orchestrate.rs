@@ -127,7 +127,7 @@ const OPTIMISTIC_FULL_WAVE_MAX_SIGS: usize = 1_000_000;
 /// Estimated single-core cost per signature (µs), to size runs to a time budget.
 fn cost_us(imp: Impl, spec: &Spec) -> f64 {
     // Random invalid signatures cost Quorate a bisection (see docs/performance.md); a fixed
-    // faulty operator is quarantined after its first failure, and each of its signatures then
+    // faulty operator is quarantined after its second failure, and each of its signatures then
     // costs one check of its own (about a millisecond) per task.
     let (factor, extra) = match (imp, spec.invalid) {
         (Impl::Eigensdk, _) | (_, Invalid::None) => (1.0, 0.0),
@@ -199,7 +199,7 @@ fn plan(imp: Impl, spec: &Spec, budget: f64, rate: Option<f64>, paced_seconds: f
         return args;
     }
     if let (Invalid::FixedOperators(_), false) = (spec.invalid, imp == Impl::Eigensdk) {
-        // Quorate quarantines an operator at its first failed check, but the first wave of
+        // Quorate quarantines an operator at its second failed check, but the first wave of
         // tasks has taken the faulty signatures in before any check failed, and with staggered
         // slots its last tasks complete (failing their aggregate checks) during the second
         // wave's arrivals: two waves are an untimed warm-up, three more are measured.

@@ -561,8 +561,8 @@ holds its streaming signatures up to that long and checks them together, and the
 that could complete the task releases them at once (so a task's answer is not delayed; the \
 verdicts of the signatures before it are, by at most the linger). The default is 0 (each \
 arrival checked at once).\n\
-- **Warm-up with fixed faulty operators.** Quorate quarantines an operator at its first failed \
-check, but by then the first wave of tasks (one per slot) has taken the faulty signatures in \
+- **Warm-up with fixed faulty operators.** Quorate quarantines an operator at its second failed \
+check with no clean check between (an operator that fails now and then stays batched), but by then the first wave of tasks (one per slot) has taken the faulty signatures in \
 unchecked. For Quorate on those workloads the first two waves are handed in untimed (with \
 staggered slots, a first-wave task completes, and pays its failed aggregate check, up to a \
 wave after its slot started) and the next three waves are measured (the steady state a \

@@ -56,6 +56,9 @@ pub struct RuntimeSettings {
     pub verification_linger_ms: u64,
     /// How long a failing operator is checked alone, ms; 0: no quarantine [default: 60000].
     pub quarantine_period_ms: u64,
+    /// Clean checks that clear a failure: fewer between two failures quarantines the operator,
+    /// this many in a row releases it; 0: quarantined at the first failure [default: 3].
+    pub quarantine_clean_checks: u32,
     /// Operators tracked by the quarantine [default: 10000].
     pub max_quarantined_operators: usize,
     /// Operators with their own metric series; the rest share `other` [default: 1024].
@@ -116,6 +119,10 @@ pub struct RuntimeArgs {
     /// How long a failing operator is checked alone, ms; 0: no quarantine [default: 60000].
     #[arg(long, env = "QUORATE_QUARANTINE_PERIOD_MS")]
     pub quarantine_period_ms: Option<u64>,
+    /// Clean checks that clear a failure: fewer between two failures quarantines the operator,
+    /// this many in a row releases it; 0: quarantined at the first failure [default: 3].
+    #[arg(long, env = "QUORATE_QUARANTINE_CLEAN_CHECKS")]
+    pub quarantine_clean_checks: Option<u32>,
     /// Operators tracked by the quarantine [default: 10000].
     #[arg(long, env = "QUORATE_MAX_QUARANTINED_OPERATORS")]
     pub max_quarantined_operators: Option<usize>,
@@ -144,6 +151,7 @@ macro_rules! runtime_fields {
             event_buffer,
             verification_linger_ms,
             quarantine_period_ms,
+            quarantine_clean_checks,
             max_quarantined_operators,
             max_operator_labels
         )
@@ -188,6 +196,7 @@ impl Default for RuntimeSettings {
             event_buffer: d.event_buffer,
             verification_linger_ms: ms(d.verification_linger),
             quarantine_period_ms: ms(d.quarantine_period),
+            quarantine_clean_checks: d.quarantine_clean_checks,
             max_quarantined_operators: d.max_quarantined_operators,
             max_operator_labels: d.max_operator_labels,
         }
@@ -203,6 +212,7 @@ fn bounds(name: &str) -> (u64, u64) {
         "verification_linger_ms" => (0, 1_000),
         "max_operator_labels" => (0, 100_000),
         "quarantine_period_ms" | "max_recorded_errors_per_task" => (0, 86_400_000),
+        "quarantine_clean_checks" => (0, 1_000),
         "event_buffer" | "task_queue_capacity" | "verification_queue_capacity" => (1, 1 << 20),
         "pending_signature_timeout_ms" | "pending_cleanup_interval_ms" => (1, 86_400_000),
         _ => (1, 100_000_000),
@@ -267,6 +277,7 @@ impl RuntimeSettings {
             event_buffer: self.event_buffer,
             verification_linger: ms(self.verification_linger_ms),
             quarantine_period: ms(self.quarantine_period_ms),
+            quarantine_clean_checks: self.quarantine_clean_checks,
             max_quarantined_operators: self.max_quarantined_operators,
             max_operator_labels: self.max_operator_labels,
         })

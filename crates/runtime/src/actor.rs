@@ -253,6 +253,9 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
     }
 
     pub(crate) fn accept(&self, request: SignatureRequest<S>, verified: bool) {
+        if verified {
+            self.quarantine.clean(&request.signed.operator_id);
+        }
         self.metrics.signature_accepted();
         self.metrics
             .operators
@@ -356,6 +359,15 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
         }
     }
 
+    /// Marks a counted signature as checked (it passed); the pass counts toward its
+    /// operator's clean run in the quarantine.
+    pub(crate) fn mark_verified(&mut self, pos: usize) {
+        self.tally.mark_verified(pos);
+        if let Some(op) = self.tally.set().operators.get(pos) {
+            self.quarantine.clean(&op.id);
+        }
+    }
+
     /// Drops a counted signature found invalid, recording the error against its operator.
     pub(crate) fn drop_invalid(&mut self, pos: usize, d: usize) {
         let id = self.tally.set().operators.get(pos).map(|o| o.id);
@@ -397,21 +409,43 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
             if let Some(t) = self.tally.digest_mut(d) {
                 t.checked_aggregate = Some(aggregate);
             }
-            self.tally.mark_digest_verified(d);
+            let newly: Vec<usize> = self
+                .tally
+                .digest(d)
+                .map(|t| {
+                    t.signers
+                        .iter()
+                        .map(|(pos, _)| *pos)
+                        .filter(|pos| !self.tally.is_verified(*pos))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for pos in newly {
+                self.mark_verified(pos);
+            }
             return Ok(true);
         }
         self.metrics.aggregate_check_failed();
-        // The aggregate failed: check each signature to find the invalid ones.
+        // The aggregate failed: find the invalid signatures. Signers already checked (alone,
+        // in a batch or in an earlier aggregate that passed) are valid, so the fault is among
+        // the others: searching only them keeps a task that drew several invalid signatures
+        // from re-checking its honest majority after each new failure.
         let signers: Vec<(usize, usize)> = self
             .tally
             .digest(d)
-            .map(|t| t.signers.iter().map(|(pos, _)| (*pos, d)).collect())
+            .map(|t| {
+                t.signers
+                    .iter()
+                    .filter(|(pos, _)| !self.tally.is_verified(*pos))
+                    .map(|(pos, _)| (*pos, d))
+                    .collect()
+            })
             .unwrap_or_default();
         let verdicts = self.check_each(&signers).await?;
         let mut removed = 0;
         for (&(pos, d), ok) in signers.iter().zip(verdicts) {
             if ok {
-                self.tally.mark_verified(pos);
+                self.mark_verified(pos);
             } else {
                 self.drop_invalid(pos, d);
                 removed += 1;

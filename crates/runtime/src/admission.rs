@@ -225,7 +225,7 @@ impl<S: SignatureScheme, R: quorate_domain::OperatorRegistry<S>> TaskActor<S, R>
         let verdicts = self.check_each(holders).await?;
         for (&(pos, slot), ok) in holders.iter().zip(verdicts) {
             if ok {
-                self.tally.mark_verified(pos);
+                self.mark_verified(pos);
             } else {
                 self.drop_invalid(pos, slot);
             }
@@ -312,7 +312,7 @@ impl<S: SignatureScheme, R: quorate_domain::OperatorRegistry<S>> TaskActor<S, R>
         if let CandidateKind::Conflict { holder_slot } = c.kind {
             let holder_ok = verdicts.get(1).copied().unwrap_or(false);
             if holder_ok {
-                self.tally.mark_verified(c.pos);
+                self.mark_verified(c.pos);
                 if new_ok {
                     self.report_equivocation(c);
                 } else {

@@ -66,10 +66,19 @@ pub struct AggregatorConfig {
     /// `max_verification_batch` signatures are held per task. Zero (the default) checks each
     /// arrival at once. Optimistic mode never holds.
     pub verification_linger: Duration,
-    /// How long an operator whose signature failed a check is verified on its own (never in
-    /// a batch or an optimistic aggregate); doubles with each failure inside the period, up to
-    /// 16×. Zero disables quarantine. Default 60 s.
+    /// How long a quarantined operator is verified on its own (never in a batch or an
+    /// optimistic aggregate); doubles with each failure while its record is remembered, up to
+    /// 16×, and the record is forgotten after a clean 16× stretch. Zero disables quarantine.
+    /// Default 60 s.
     pub quarantine_period: Duration,
+    /// Clean checks that clear an operator's failure. An operator is quarantined when a check
+    /// of its signature fails again before this many of its signatures passed since its
+    /// previous failure, and released early once this many pass in a row while it is checked
+    /// alone. So an operator that fails often is checked alone, and one that fails now and
+    /// then (a flaky key, or random faults) stays batched, where an invalid signature costs a
+    /// few checks of a search, not a whole check for each of its signatures. Zero quarantines
+    /// at the first failure and releases only at the end of the period. Default 3.
+    pub quarantine_clean_checks: u32,
     /// Operators tracked by the quarantine at most; a new one beyond it evicts the one
     /// released soonest. Default 10 000.
     pub max_quarantined_operators: usize,
@@ -98,6 +107,7 @@ impl Default for AggregatorConfig {
             event_buffer: 1_024,
             verification_linger: Duration::ZERO,
             quarantine_period: Duration::from_secs(60),
+            quarantine_clean_checks: 3,
             max_quarantined_operators: 10_000,
             max_operator_labels: 1_024,
         }

@@ -96,6 +96,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
         let (evidence, _) = broadcast::channel(config.event_buffer.max(1));
         let quarantine = Arc::new(Quarantine::new(
             config.quarantine_period,
+            config.quarantine_clean_checks,
             config.max_quarantined_operators,
         ));
         let shared = Arc::new(Shared {

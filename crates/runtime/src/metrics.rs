@@ -33,10 +33,11 @@ pub const SIGNATURES_BUFFERED: &str = "quorate_signatures_buffered_total";
 pub const PENDING_DROPPED: &str = "quorate_pending_signatures_dropped_total";
 /// Counter: equivocations (an operator's two valid signatures on different digests of a task).
 pub const EQUIVOCATIONS: &str = "quorate_equivocations_total";
-/// Counter: failed checks that (re)quarantined an operator, label `reason`
-/// ([`REJECTION_REASONS`]).
+/// Counter: failed checks recorded against an operator by the quarantine (each may quarantine
+/// it), label `reason` ([`REJECTION_REASONS`]).
 pub const QUARANTINE_STRIKES: &str = "quorate_quarantine_strikes_total";
-/// Gauge: operators on the quarantine list (checked alone while their period runs).
+/// Gauge: operators the quarantine tracks (quarantined, or remembered for a recent failure),
+/// as of the last strike; `AggregatorCore::quarantined()` lists the quarantined ones.
 pub const QUARANTINED_OPERATORS: &str = "quorate_quarantined_operators";
 /// Counter: optimistic aggregate checks that failed (each costs per-signature checks).
 pub const AGGREGATE_CHECKS_FAILED: &str = "quorate_aggregate_checks_failed_total";
@@ -355,7 +356,7 @@ impl RuntimeMetrics {
         metrics::counter!(EQUIVOCATIONS).increment(1);
     }
 
-    /// A failed check (re)quarantined an operator; `listed` operators are on the list now.
+    /// A failed check was recorded against an operator; `listed` operators are tracked now.
     pub(crate) fn quarantine_strike(&self, reason: &'static str, listed: usize) {
         add(&self.quarantine_strikes, 1);
         metrics::counter!(QUARANTINE_STRIKES, "reason" => reason).increment(1);
