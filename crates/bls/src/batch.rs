@@ -37,7 +37,7 @@ use ark_ff::Zero;
 use quorate_domain::BatchItem;
 use rand_core::{CryptoRng, RngCore};
 
-use crate::msm::msm_u128;
+use crate::msm::{msm_fixed, msm_u128};
 use crate::pairing::{neg_g2_prepared, pairing_product};
 use crate::points::{G2Prepared, G2PublicKey, MessagePoint, Signature};
 use crate::scheme::Bn254Scheme;
@@ -246,7 +246,7 @@ impl<'a> Batch<'a> {
         let scalar = |i: usize| u128::from(self.coeffs[i]) * u128::from(weight(i));
         let scalars: Vec<u128> = range.clone().map(scalar).collect();
         let sig = msm_u128::<G1Projective>(&self.sigs[range.clone()], &scalars);
-        let mut bases: Vec<Vec<G2Affine>> = vec![Vec::new(); self.messages.len()];
+        let mut bases: Vec<Vec<&[G2Affine]>> = vec![Vec::new(); self.messages.len()];
         let mut scalars: Vec<Vec<u128>> = vec![Vec::new(); self.messages.len()];
         let mut by_key = vec![G1Projective::zero(); self.key_list.len()];
         for i in range {
@@ -262,7 +262,7 @@ impl<'a> Batch<'a> {
                 bases.get_mut(self.groups[i]),
                 scalars.get_mut(self.groups[i]),
             ) {
-                b.push(*self.keys[i].as_affine());
+                b.push(self.keys[i].fixed_base_table());
                 s.push(scalar(i));
             }
         }
@@ -273,7 +273,13 @@ impl<'a> Batch<'a> {
                 if b.is_empty() {
                     G2Projective::zero()
                 } else {
-                    msm_u128::<G2Projective>(b, s)
+                    msm_fixed::<G2Projective>(b, s).unwrap_or_else(|| {
+                        // Scalars beyond the tables' reach (never with 64-bit coefficients
+                        // and the locator's 7-bit weights): sum the keys themselves.
+                        let keys: Vec<G2Affine> =
+                            b.iter().filter_map(|t| t.first().copied()).collect();
+                        msm_u128::<G2Projective>(&keys, s)
+                    })
                 }
             })
             .collect();
