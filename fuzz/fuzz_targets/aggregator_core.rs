@@ -94,6 +94,8 @@ fn config(optimistic: bool) -> AggregatorConfig {
         event_buffer: 4,
         verification_linger: Duration::from_millis(1),
         quarantine_period: Duration::from_millis(300),
+        // One clean check between failures clears them: relapses and releases both happen.
+        quarantine_clean_checks: 1,
         max_quarantined_operators: 3,
         // Fewer labels than operators: the shared `other` series is exercised too.
         max_operator_labels: 2,

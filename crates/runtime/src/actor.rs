@@ -31,6 +31,17 @@ async fn sleep_until_or_never(at: Option<Instant>) {
 /// A caller's answer channel for one signature (absent for replayed buffered signatures).
 pub(crate) type Reply = Option<oneshot::Sender<Result<SignatureOutcome, AggregationError>>>;
 
+/// How the verification pool checks a job's items.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Checking {
+    /// Merged with the other jobs queued at the time into one batch (fresh signatures).
+    Merged,
+    /// As one batch of their own (a search for a digest's invalid signatures).
+    Apart,
+    /// Each on its own (quarantined operators' signatures).
+    Alone,
+}
+
 /// A signature on its way to a task's actor.
 pub(crate) struct SignatureRequest<S: SignatureScheme> {
     /// The signed response.
@@ -295,7 +306,8 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
         Ok(None)
     }
 
-    /// Checks every listed signer of a digest on its own (one batched job).
+    /// Checks every listed signer, naming the invalid ones: one batch of their own (these
+    /// are searches for a known or likely failure, which merging would only make dearer).
     pub(crate) async fn check_each(
         &self,
         signers: &[(usize, usize)],
@@ -304,7 +316,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
         for &(pos, d) in signers {
             items.push(self.counted_item(pos, d)?);
         }
-        self.verify_items(items, false).await
+        self.verify_items(items, Checking::Apart).await
     }
 
     /// The verify item of an operator's counted signature.
@@ -333,13 +345,13 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
     pub(crate) async fn verify_items(
         &self,
         items: Vec<VerifyItem<S>>,
-        alone: bool,
+        checking: Checking,
     ) -> Result<Vec<bool>, AggregationError> {
         let n = items.len();
-        let verdicts = if alone {
-            self.pool.verify_alone(items).await
-        } else {
-            self.pool.verify(items).await
+        let verdicts = match checking {
+            Checking::Merged => self.pool.verify(items).await,
+            Checking::Apart => self.pool.verify_apart(items).await,
+            Checking::Alone => self.pool.verify_alone(items).await,
         }
         .map_err(|e| self.pool_error(e))?;
         if verdicts.len() != n {
@@ -409,37 +421,30 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
             if let Some(t) = self.tally.digest_mut(d) {
                 t.checked_aggregate = Some(aggregate);
             }
-            let newly: Vec<usize> = self
-                .tally
-                .digest(d)
-                .map(|t| {
-                    t.signers
-                        .iter()
-                        .map(|(pos, _)| *pos)
-                        .filter(|pos| !self.tally.is_verified(*pos))
-                        .collect()
-                })
-                .unwrap_or_default();
-            for pos in newly {
-                self.mark_verified(pos);
+            // A passing sum counts as a clean check of each signer new to it, for the
+            // quarantine: only a cancelling forgery could pass without being clean, and that
+            // costs the node no search.
+            if let Some(t) = self.tally.digest(d) {
+                for (pos, _) in &t.signers {
+                    if let (false, Some(op)) = (
+                        self.tally.is_verified(*pos),
+                        self.tally.set().operators.get(*pos),
+                    ) {
+                        self.quarantine.clean(&op.id);
+                    }
+                }
             }
+            self.tally.mark_digest_verified(d);
             return Ok(true);
         }
         self.metrics.aggregate_check_failed();
-        // The aggregate failed: find the invalid signatures. Signers already checked (alone,
-        // in a batch or in an earlier aggregate that passed) are valid, so the fault is among
-        // the others: searching only them keeps a task that drew several invalid signatures
-        // from re-checking its honest majority after each new failure.
+        // The aggregate failed: check each signature to find the invalid ones. All of them,
+        // even those an earlier sum covered: a sum is no check of its parts (a cancelling
+        // pair, σ₀ + δ and σ₁ − δ, passes it).
         let signers: Vec<(usize, usize)> = self
             .tally
             .digest(d)
-            .map(|t| {
-                t.signers
-                    .iter()
-                    .filter(|(pos, _)| !self.tally.is_verified(*pos))
-                    .map(|(pos, _)| (*pos, d))
-                    .collect()
-            })
+            .map(|t| t.signers.iter().map(|(pos, _)| (*pos, d)).collect())
             .unwrap_or_default();
         let verdicts = self.check_each(&signers).await?;
         let mut removed = 0;

@@ -24,7 +24,7 @@ use quorate_domain::{
 };
 use tracing::warn;
 
-use crate::actor::{SignatureRequest, TaskActor};
+use crate::actor::{Checking, SignatureRequest, TaskActor};
 use crate::config::VerificationMode;
 use crate::evidence::EquivocationEvidence;
 use crate::metrics::Rejection;
@@ -295,7 +295,12 @@ impl<S: SignatureScheme, R: quorate_domain::OperatorRegistry<S>> TaskActor<S, R>
             .iter()
             .flat_map(|c| c.items.iter().cloned())
             .collect();
-        let verdicts = self.verify_items(items, alone).await?;
+        let checking = if alone {
+            Checking::Alone
+        } else {
+            Checking::Merged
+        };
+        let verdicts = self.verify_items(items, checking).await?;
         let mut verdicts = verdicts.into_iter();
         for c in candidates {
             let mine: Vec<bool> = verdicts.by_ref().take(c.items.len()).collect();

@@ -300,6 +300,15 @@ impl<S: SignatureScheme> TaskTally<S> {
         }
     }
 
+    /// Marks every signer of a digest as covered by its aggregate's passing check.
+    pub(crate) fn mark_digest_verified(&mut self, digest_index: usize) {
+        if let Some(d) = self.digests.get(digest_index) {
+            for (pos, _) in &d.signers {
+                self.verified.insert(*pos);
+            }
+        }
+    }
+
     /// Operators with a counted, not yet checked signature, with their digest slot.
     pub(crate) fn unverified(&self) -> Vec<(usize, usize)> {
         let mut out = Vec::new();

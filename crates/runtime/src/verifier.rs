@@ -58,6 +58,14 @@ enum Job<S: SignatureScheme> {
         items: Vec<VerifyItem<S>>,
         reply: oneshot::Sender<Verdicts>,
     },
+    /// Per-item verdicts from a batch of these items only, never merged with other jobs: the
+    /// search for the invalid signatures of a digest whose aggregate check failed. Each such
+    /// job holds a known failure, so merging several would make every check of the search pay
+    /// for every merged digest's pairs and sums, and gain nothing.
+    Apart {
+        items: Vec<VerifyItem<S>>,
+        reply: oneshot::Sender<Verdicts>,
+    },
     /// Per-item verdicts, each item checked on its own and never merged into a batch:
     /// quarantined operators' signatures, so a failure costs no honest peer a bisection.
     Alone {
@@ -203,6 +211,19 @@ impl<S: SignatureScheme> VerificationPool<S> {
         rx.await.map_err(|_| PoolError::Closed)?
     }
 
+    /// Checks the items as one batch of their own (never merged with other jobs).
+    pub(crate) async fn verify_apart(&self, items: Vec<VerifyItem<S>>) -> Verdicts {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, rx) = oneshot::channel();
+        let tx = self.sender().ok_or(PoolError::Closed)?;
+        tx.send(Job::Apart { items, reply })
+            .await
+            .map_err(|_| PoolError::Closed)?;
+        rx.await.map_err(|_| PoolError::Closed)?
+    }
+
     /// Checks each item on its own (one pairing check each, never batched with other jobs).
     pub(crate) async fn verify_alone(&self, items: Vec<VerifyItem<S>>) -> Verdicts {
         if items.is_empty() {
@@ -254,7 +275,9 @@ impl<S: SignatureScheme> VerificationPool<S> {
 impl<S: SignatureScheme> Job<S> {
     fn len(&self) -> usize {
         match self {
-            Job::Items { items, .. } | Job::Alone { items, .. } => items.len(),
+            Job::Items { items, .. } | Job::Apart { items, .. } | Job::Alone { items, .. } => {
+                items.len()
+            }
             Job::Sum { .. } => 1,
         }
     }
@@ -266,6 +289,7 @@ fn run_jobs<S: SignatureScheme>(scheme: &S, jobs: Vec<Job<S>>) {
     for job in jobs {
         match job {
             Job::Items { items, reply } => batch.push((items, reply)),
+            Job::Apart { items, reply } => run_batch(scheme, vec![(items, reply)]),
             Job::Alone { items, reply } => run_alone(scheme, items, reply),
             Job::Sum {
                 digest,
@@ -462,6 +486,52 @@ mod tests {
         let (job, mut rx) = sum_job(&keys, [2; 32], true);
         run_jobs(&Bn254Scheme, vec![job]);
         assert!(rx.try_recv().unwrap().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_search_runs_as_its_own_batch_and_fresh_signatures_merge() {
+        use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(10);
+        let keys: Vec<KeyPair> = (0..4).map(|_| KeyPair::random(&mut rng)).collect();
+        let (a, mut a_rx) = oneshot::channel();
+        let (b, mut b_rx) = oneshot::channel();
+        let (c, mut c_rx) = oneshot::channel();
+        let jobs = vec![
+            Job::Items {
+                items: items(&keys[..2], 10, false),
+                reply: a,
+            },
+            Job::Apart {
+                items: items(&keys, 20, true),
+                reply: b,
+            },
+            Job::Items {
+                items: items(&keys[..3], 30, true),
+                reply: c,
+            },
+        ];
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        metrics::with_local_recorder(&recorder, || run_jobs(&Bn254Scheme, jobs));
+        let mut sizes: Vec<f64> = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .filter(|(key, ..)| key.key().name() == crate::metrics::VERIFICATION_BATCH_SIZE)
+            .flat_map(|(.., value)| match value {
+                DebugValue::Histogram(h) => h.into_iter().map(|v| v.into_inner()).collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        sizes.sort_by(f64::total_cmp);
+        // The two fresh jobs merged (2 + 3 items); the search ran apart (4 items).
+        assert_eq!(sizes, vec![4.0, 5.0]);
+        assert_eq!(a_rx.try_recv().unwrap().unwrap(), vec![true, true]);
+        assert_eq!(
+            b_rx.try_recv().unwrap().unwrap(),
+            vec![false, true, true, true]
+        );
+        assert_eq!(c_rx.try_recv().unwrap().unwrap(), vec![false, true, true]);
     }
 
     fn items(keys: &[KeyPair], tag: u8, forge: bool) -> Vec<VerifyItem<Bn254Scheme>> {
