@@ -247,8 +247,29 @@ pub async fn run<T: Target + 'static>(
     let deadline = drive.max_seconds.map(|s| t0 + Duration::from_secs_f64(s));
     let mut submitted = 0usize;
     let mut window = Window::default();
+    let feeder = Feeder {
+        state: Rc::clone(&state),
+        target: Rc::clone(&target),
+        data: Rc::clone(&data),
+        outstanding: Arc::clone(&outstanding),
+        done: Rc::clone(&done),
+        n,
+    };
+    // Tasks waiting for a slot, in the order they arrived, with their held-back arrivals.
+    let mut backlog: Vec<(u32, Vec<u32>)> = Vec::new();
     for (i, a) in stream.iter().enumerate() {
         if i == drive.warmup && drive.warmup > 0 {
+            // Every warm-up arrival is handed in before the window opens, so work the
+            // warm-up caused (a first wave's searches) is not billed to the measured part.
+            submitted += drain(
+                &mut backlog,
+                |_| false,
+                &slots,
+                &done,
+                &feeder,
+                &mut touched,
+            )
+            .await?;
             let mut s = state.borrow_mut();
             window = Window {
                 at: Some(Instant::now()),
@@ -268,52 +289,46 @@ pub async fn run<T: Target + 'static>(
         if deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
+        // Tasks whose slot has freed up since, with the arrivals held back for them; and no
+        // running ahead of the aggregator by more than a task per slot: when the oldest
+        // waiting task has all its arrivals held, wait for its slot.
+        let ahead = |waiting: &[(u32, Vec<u32>)]| waiting.first().is_none_or(|(_, h)| h.len() < n);
+        submitted += drain(&mut backlog, ahead, &slots, &done, &feeder, &mut touched).await?;
+        if let Some((_, held)) = backlog.iter_mut().find(|(t, _)| *t == a.task) {
+            // Its task is still waiting for a slot: keep the arrival's order behind it.
+            held.push(a.nth);
+            continue;
+        }
         let t = a.task as usize;
-        let Some(sigs) = data.tasks.get(t).and_then(Option::as_ref) else {
-            bail!("task {t} has no signatures");
-        };
         if a.nth == 0 && !touched[t] {
-            let permit = Arc::clone(&slots).acquire_owned().await?;
-            open_task(&state, &target, a.task, permit).await?;
-            touched[t] = true;
-        }
-        let op = sigs.order[a.nth as usize];
-        let invalid = sigs.invalid[op as usize];
-        if a.nth as usize + 1 == n {
-            state.borrow_mut().last_submit[t] = Some(Instant::now());
-        }
-        let permit = Arc::clone(&outstanding).acquire_owned().await?;
-        let fut = target.submit(a.task, op);
-        let (state2, done2) = (Rc::clone(&state), Rc::clone(&done));
-        tokio::task::spawn_local(async move {
-            let verdict = fut.await;
-            drop(permit);
-            let mut s = state2.borrow_mut();
-            s.answered += 1;
-            let m = &mut s.m;
-            match verdict {
-                Verdict::Verified => {
-                    m.verified += 1;
-                    m.invalid_verified += u64::from(invalid);
+            // A slot's next task opens when the slot's previous task is delivered. While it
+            // waits, the other slots' signatures keep arriving, as independent clients'
+            // would: blocking the whole stream here would make every slot wait for one
+            // task's answer (one aggregate check at a time), which no real deployment does.
+            match Arc::clone(&slots).try_acquire_owned() {
+                Ok(permit) => {
+                    open_task(&state, &target, a.task, permit).await?;
+                    touched[t] = true;
                 }
-                Verdict::Unverified => m.unverified += 1,
-                Verdict::RejectedInvalid => {
-                    m.rejected_invalid += 1;
-                    m.valid_rejected += u64::from(!invalid);
-                }
-                Verdict::Other(e) => {
-                    m.other_errors += 1;
-                    m.first_error.get_or_insert(e);
+                Err(_) => {
+                    backlog.push((a.task, vec![a.nth]));
+                    continue;
                 }
             }
-            drop(s);
-            done2.notify_one();
-        });
+        }
+        feeder.submit(a.task, a.nth).await?;
         submitted += 1;
-        let mut s = state.borrow_mut();
-        s.m.submitted += 1;
-        s.m.submitted_invalid += u64::from(invalid);
     }
+    // The tasks still waiting for a slot, each as soon as one frees up.
+    submitted += drain(
+        &mut backlog,
+        |_| false,
+        &slots,
+        &done,
+        &feeder,
+        &mut touched,
+    )
+    .await?;
     // Wait for the end: every verdict (truncated or time-boxed runs) or every task delivered.
     let opened = touched.iter().filter(|t| **t).count();
     let mut progress = (0, 0, Instant::now());
@@ -391,6 +406,106 @@ pub async fn run<T: Target + 'static>(
     Ok(m)
 }
 
+/// Hands arrivals to the aggregator and records their verdicts.
+struct Feeder<T> {
+    /// The run's counters.
+    state: Rc<RefCell<State>>,
+    /// The aggregator.
+    target: Rc<T>,
+    /// The workload.
+    data: Rc<Data>,
+    /// Bounds the signatures awaiting a verdict ([`MAX_OUTSTANDING`]).
+    outstanding: Arc<Semaphore>,
+    /// Woken by every verdict and delivery.
+    done: Rc<Notify>,
+    /// Signatures per task.
+    n: usize,
+}
+
+impl<T: Target + 'static> Feeder<T> {
+    /// Hands in the `nth` signature of `task`; its verdict is recorded when it comes.
+    async fn submit(&self, task: u32, nth: u32) -> Result<()> {
+        let t = task as usize;
+        let Some(sigs) = self.data.tasks.get(t).and_then(Option::as_ref) else {
+            bail!("task {t} has no signatures");
+        };
+        let Some(&op) = sigs.order.get(nth as usize) else {
+            bail!("task {t} has no arrival {nth}");
+        };
+        let invalid = sigs.invalid.get(op as usize).copied().unwrap_or(false);
+        if nth as usize + 1 == self.n {
+            self.state.borrow_mut().last_submit[t] = Some(Instant::now());
+        }
+        let permit = Arc::clone(&self.outstanding).acquire_owned().await?;
+        let fut = self.target.submit(task, op);
+        let (state, done) = (Rc::clone(&self.state), Rc::clone(&self.done));
+        tokio::task::spawn_local(async move {
+            let verdict = fut.await;
+            drop(permit);
+            let mut s = state.borrow_mut();
+            s.answered += 1;
+            let m = &mut s.m;
+            match verdict {
+                Verdict::Verified => {
+                    m.verified += 1;
+                    m.invalid_verified += u64::from(invalid);
+                }
+                Verdict::Unverified => m.unverified += 1,
+                Verdict::RejectedInvalid => {
+                    m.rejected_invalid += 1;
+                    m.valid_rejected += u64::from(!invalid);
+                }
+                Verdict::Other(e) => {
+                    m.other_errors += 1;
+                    m.first_error.get_or_insert(e);
+                }
+            }
+            drop(s);
+            done.notify_one();
+        });
+        let mut s = self.state.borrow_mut();
+        s.m.submitted += 1;
+        s.m.submitted_invalid += u64::from(invalid);
+        Ok(())
+    }
+}
+
+/// Opens the waiting tasks that free slots admit, oldest first, and hands in the arrivals
+/// held back for them, until `enough` holds for what still waits (waiting for slots to free
+/// up meanwhile); returns how many arrivals were handed in.
+async fn drain<T: Target + 'static>(
+    backlog: &mut Vec<(u32, Vec<u32>)>,
+    enough: impl Fn(&[(u32, Vec<u32>)]) -> bool,
+    slots: &Arc<Semaphore>,
+    done: &Notify,
+    feeder: &Feeder<T>,
+    touched: &mut [bool],
+) -> Result<usize> {
+    let mut handed = 0;
+    while !backlog.is_empty() {
+        let Ok(permit) = Arc::clone(slots).try_acquire_owned() else {
+            if enough(backlog) {
+                break;
+            }
+            tokio::select! {
+                _ = done.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(5)) => {}
+            }
+            continue;
+        };
+        let (task, held) = backlog.remove(0);
+        open_task(&feeder.state, &feeder.target, task, permit).await?;
+        if let Some(t) = touched.get_mut(task as usize) {
+            *t = true;
+        }
+        for nth in held {
+            feeder.submit(task, nth).await?;
+            handed += 1;
+        }
+    }
+    Ok(handed)
+}
+
 async fn open_task<T: Target>(
     state: &Rc<RefCell<State>>,
     target: &Rc<T>,
@@ -404,4 +519,105 @@ async fn open_task<T: Target>(
         s.m.max_open_tasks = s.m.max_open_tasks.max(s.open);
     }
     target.init(task).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::{stream, Invalid};
+    use std::collections::HashMap;
+
+    /// The consumer's callback for final responses.
+    type Deliver = Rc<dyn Fn(Delivery)>;
+
+    /// Answers every signature at once and delivers a task with its last signature, except
+    /// task 0, which it delivers only after task 3: a slow answer in one slot.
+    #[derive(Default)]
+    struct SlowFirst {
+        /// Signatures handed in per task.
+        seen: RefCell<HashMap<u32, usize>>,
+        /// Deliveries, in order.
+        order: Rc<RefCell<Vec<u32>>>,
+        /// The consumer's callback.
+        deliver: RefCell<Option<Deliver>>,
+    }
+
+    impl Target for SlowFirst {
+        fn init(&self, _task: u32) -> LocalFut<Result<()>> {
+            Box::pin(async { Ok(()) })
+        }
+
+        fn submit(&self, task: u32, _op: u32) -> LocalFut<Verdict> {
+            let count = {
+                let mut seen = self.seen.borrow_mut();
+                let c = seen.entry(task).or_default();
+                *c += 1;
+                *c
+            };
+            if count == 2 {
+                let deliver = self.deliver.borrow().clone();
+                let done = |t: u32| {
+                    self.order.borrow_mut().push(t);
+                    if let Some(d) = &deliver {
+                        d(Delivery {
+                            task: t,
+                            ok: true,
+                            invalid_included: 0,
+                        });
+                    }
+                };
+                match task {
+                    0 => {}
+                    3 => {
+                        done(3);
+                        done(0);
+                    }
+                    t => done(t),
+                }
+            }
+            Box::pin(async { Verdict::Verified })
+        }
+
+        fn collect(&self, deliver: Rc<dyn Fn(Delivery)>) {
+            *self.deliver.borrow_mut() = Some(deliver);
+        }
+    }
+
+    #[test]
+    fn a_slow_answer_holds_back_only_its_own_slot() {
+        let keys = Keys::generate(2, 1);
+        let tasks = (0..6)
+            .map(|t| Some(keys.sign_task(t, Invalid::None, 1)))
+            .collect();
+        let data = Rc::new(Data {
+            keys,
+            tasks,
+            quorums: 1,
+        });
+        // Two slots of two-signature tasks: slot 0 runs tasks 0, 2, 4; slot 1 runs 1, 3, 5.
+        let arrivals = stream(6, 2, 2);
+        let target = Rc::new(SlowFirst::default());
+        let order = Rc::clone(&target.order);
+        let drive = Drive {
+            inflight: 2,
+            rate: None,
+            truncate: None,
+            max_seconds: None,
+            warmup: 0,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let local = tokio::task::LocalSet::new();
+        let m = local
+            .block_on(&rt, run(target, data, &arrivals, &drive, 0))
+            .unwrap();
+        // Slot 1 went on to task 3 while task 0 waited; blocking the stream on task 2's slot
+        // would have left task 0 unanswered forever (a stall).
+        assert_eq!(m.tasks_ok, 6);
+        let position = |t: u32| order.borrow().iter().position(|&x| x == t);
+        assert!(position(3) < position(0), "{:?}", order.borrow());
+        assert_eq!(m.max_open_tasks, 2);
+    }
 }

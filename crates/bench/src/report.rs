@@ -546,7 +546,11 @@ once. Slots start late by different numbers of rounds so that completions are sp
 (steady state) rather than all in one round: slot *j* starts ⌊*j*·ops/inflight⌋ rounds late \
 when there are fewer slots than operators, else *j* mod ops rounds late, so the slots that \
 finish in one round are ops apart in its order, not back to back. A task is initialized just before its first \
-signature; with `inflight` tasks open the driver waits for a response before opening another. \
+signature, and a slot's next task opens when the slot's previous task has been answered; until \
+then that slot's arrivals are held back while the other slots' keep coming, as independent \
+clients' would (at most one task per slot held back; up to `80313b4` the driver blocked the \
+whole stream on one slot's answer, so at 100 × 100 only one task could complete at a time and \
+tasks' aggregate checks could neither overlap nor share a final exponentiation). \
 At most 8 192 signatures await a verdict at once (like an RPC server's concurrency).\n\
 - **One core.** Each run is its own process, pinned with `taskset -c` to one CPU: a current-thread \
 tokio runtime drives everything; Quorate runs with `verification_threads: 1` (its one blocking \
@@ -565,7 +569,8 @@ arrival checked at once).\n\
 check with no clean check between (an operator that fails now and then stays batched), but by then the first wave of tasks (one per slot) has taken the faulty signatures in \
 unchecked. For Quorate on those workloads the first two waves are handed in untimed (with \
 staggered slots, a first-wave task completes, and pays its failed aggregate check, up to a \
-wave after its slot started) and the next three waves are measured (the steady state a \
+wave after its slot started; the window opens only once every warm-up arrival is handed in, \
+so those checks are not billed to it) and the next three waves are measured (the steady state a \
 long-running aggregator is in); eigensdk's cost does not depend on history.\n\
 - **Alternating A/B.** Every repeat runs all workloads; the order of the three implementations \
 flips from one run to the next. Tables show medians.\n\
