@@ -44,29 +44,37 @@ pub(crate) fn msm_u128<G: CurveGroup>(bases: &[G::Affine], scalars: &[u128]) -> 
         buckets.fill(G::zero());
         for (i, base) in bases.iter().enumerate() {
             let d = digits.get(i * windows + w).copied().unwrap_or(0);
-            // Digit 0 adds nothing; ±k goes to bucket k, negated for −k.
-            let Some(bucket) = (d.unsigned_abs() as usize)
-                .checked_sub(1)
-                .and_then(|k| buckets.get_mut(k))
-            else {
-                continue;
-            };
-            if d > 0 {
-                *bucket += base;
-            } else {
-                *bucket -= base;
-            }
+            add_to_bucket(&mut buckets, d, base);
         }
-        // Σ k·bucket[k−1], as running sums from the top bucket down.
-        let mut running = G::zero();
-        let mut window_sum = G::zero();
-        for b in buckets.iter().rev() {
-            running += b;
-            window_sum += running;
-        }
-        result += window_sum;
+        result += bucket_sum(&buckets);
     }
     result
+}
+
+/// Adds `point` to bucket `|d|`, negated for a negative digit; digit 0 adds nothing.
+fn add_to_bucket<G: CurveGroup>(buckets: &mut [G], d: i32, point: &G::Affine) {
+    let Some(bucket) = (d.unsigned_abs() as usize)
+        .checked_sub(1)
+        .and_then(|k| buckets.get_mut(k))
+    else {
+        return;
+    };
+    if d > 0 {
+        *bucket += point;
+    } else {
+        *bucket -= point;
+    }
+}
+
+/// `Σ k·bucket[k−1]`, as running sums from the top bucket down.
+fn bucket_sum<G: CurveGroup>(buckets: &[G]) -> G {
+    let mut running = G::zero();
+    let mut sum = G::zero();
+    for b in buckets.iter().rev() {
+        running += b;
+        sum += running;
+    }
+    sum
 }
 
 /// Width of a fixed-base table's windows (signed digits in `[−32, 32]`: 32 buckets).
@@ -110,27 +118,10 @@ pub(crate) fn msm_fixed<G: CurveGroup>(tables: &[&[G::Affine]], scalars: &[u128]
     for (i, table) in tables.iter().enumerate() {
         for (w, entry) in table.iter().take(windows).enumerate() {
             let d = digits.get(i * windows + w).copied().unwrap_or(0);
-            // Digit 0 adds nothing; ±k goes to bucket k, negated for −k.
-            let Some(bucket) = (d.unsigned_abs() as usize)
-                .checked_sub(1)
-                .and_then(|k| buckets.get_mut(k))
-            else {
-                continue;
-            };
-            if d > 0 {
-                *bucket += entry;
-            } else {
-                *bucket -= entry;
-            }
+            add_to_bucket(&mut buckets, d, entry);
         }
     }
-    let mut running = G::zero();
-    let mut sum = G::zero();
-    for b in buckets.iter().rev() {
-        running += b;
-        sum += running;
-    }
-    Some(sum)
+    Some(bucket_sum(&buckets))
 }
 
 /// Pippenger's cost in additions (a doubling counted as one): per window, one addition per
