@@ -17,12 +17,11 @@ use ark_ec::CurveGroup;
 pub(crate) fn msm_u128<G: CurveGroup>(bases: &[G::Affine], scalars: &[u128]) -> G {
     let n = bases.len().min(scalars.len());
     let (bases, scalars) = (&bases[..n], &scalars[..n]);
-    let longest = scalars.iter().fold(0u128, |acc, s| acc | s);
-    if longest == 0 {
+    let bits = digit_bits(scalars);
+    if bits == 1 {
+        // Every scalar is zero.
         return G::zero();
     }
-    // One more bit than the longest scalar: a signed top digit may carry into it.
-    let bits = (u128::BITS - longest.leading_zeros()) as usize + 1;
     let c = window_bits(n, bits);
     // Pippenger's empty buckets cost little, which the model does not see: measured, Straus
     // wins up to about 25 G2 points of 64 bits (1.4× at 1 to 8, 1.2× at 16), where its
@@ -106,8 +105,7 @@ pub(crate) fn fixed_base_table<G: CurveGroup>(base: &G::Affine) -> Vec<G::Affine
 pub(crate) fn msm_fixed<G: CurveGroup>(tables: &[&[G::Affine]], scalars: &[u128]) -> Option<G> {
     let n = tables.len().min(scalars.len());
     let (tables, scalars) = (&tables[..n], &scalars[..n]);
-    let longest = scalars.iter().fold(0u128, |acc, s| acc | s);
-    let bits = (u128::BITS - longest.leading_zeros()) as usize + 1;
+    let bits = digit_bits(scalars);
     let windows = bits.div_ceil(FIXED_WINDOW);
     if windows > FIXED_WINDOWS || tables.iter().any(|t| t.len() < windows) {
         // Longer than the tables reach: the caller falls back to a variable-base MSM.
@@ -221,6 +219,13 @@ fn window_bits(n: usize, bits: usize) -> usize {
         .unwrap_or(4)
 }
 
+/// Bits the signed digits of `scalars` must cover: one more than the longest scalar's, since a
+/// signed top digit may carry into it (1 when every scalar is zero).
+fn digit_bits(scalars: &[u128]) -> usize {
+    let longest = scalars.iter().fold(0u128, |acc, s| acc | s);
+    (u128::BITS - longest.leading_zeros()) as usize + 1
+}
+
 /// Each scalar as `windows` signed digits of `c` bits, in `[−2^(c−1), 2^(c−1)]`, least
 /// significant first: `s = Σ dᵥ·2^(c·w)`.
 fn signed_digits(scalars: &[u128], c: usize, windows: usize) -> Vec<i32> {
@@ -254,6 +259,32 @@ mod tests {
     use proptest::prelude::*;
     use rand::{RngCore, SeedableRng};
 
+    /// `n` random points of `G`, scalars of at most `bits` bits, and the scalars as arkworks
+    /// big integers (for the oracle).
+    fn inputs<G: CurveGroup>(
+        seed: u64,
+        n: usize,
+        bits: u32,
+    ) -> (Vec<G::Affine>, Vec<u128>, Vec<BigInt<4>>) {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+        let bases: Vec<G::Affine> = (0..n)
+            .map(|_| (G::generator() * G::ScalarField::rand(&mut rng)).into_affine())
+            .collect();
+        let mask = if bits >= 128 {
+            u128::MAX
+        } else {
+            (1u128 << bits) - 1
+        };
+        let scalars: Vec<u128> = (0..n)
+            .map(|_| ((u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64())) & mask)
+            .collect();
+        let big = scalars
+            .iter()
+            .map(|s| BigInt::new([*s as u64, (s >> 64) as u64, 0, 0]))
+            .collect();
+        (bases, scalars, big)
+    }
+
     fn check<G: CurveGroup + VariableBaseMSM<MulBase = <G as CurveGroup>::Affine>>(
         seed: u64,
         n: usize,
@@ -261,76 +292,26 @@ mod tests {
     ) where
         G::ScalarField: ark_ff::PrimeField<BigInt = BigInt<4>>,
     {
-        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
-        let bases: Vec<G::Affine> = (0..n)
-            .map(|_| (G::generator() * G::ScalarField::rand(&mut rng)).into_affine())
-            .collect();
-        let scalars: Vec<u128> = (0..n)
-            .map(|_| {
-                let s = (u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64());
-                if bits >= 128 {
-                    s
-                } else {
-                    s & ((1u128 << bits) - 1)
-                }
-            })
-            .collect();
-        let big: Vec<BigInt<4>> = scalars
-            .iter()
-            .map(|s| BigInt::new([*s as u64, (s >> 64) as u64, 0, 0]))
-            .collect();
+        let (bases, scalars, big) = inputs::<G>(seed, n, bits);
         assert_eq!(msm_u128::<G>(&bases, &scalars), G::msm_bigint(&bases, &big));
     }
 
     /// Straus alone (whatever the cost model picks) against arkworks.
     fn check_straus(seed: u64, n: usize, bits: u32, w: usize) {
-        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
-        let bases: Vec<ark_bn254::G2Affine> = (0..n)
-            .map(|_| (G2Projective::generator() * Fr::rand(&mut rng)).into_affine())
-            .collect();
-        let mask = if bits >= 128 {
-            u128::MAX
-        } else {
-            (1u128 << bits) - 1
-        };
-        let scalars: Vec<u128> = (0..n)
-            .map(|_| ((u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64())) & mask)
-            .collect();
-        let big: Vec<BigInt<4>> = scalars
-            .iter()
-            .map(|s| BigInt::new([*s as u64, (s >> 64) as u64, 0, 0]))
-            .collect();
-        let longest = scalars.iter().fold(0u128, |a, s| a | s);
-        let top = (u128::BITS - longest.leading_zeros()) as usize + 1;
+        let (bases, scalars, big) = inputs::<G2Projective>(seed, n, bits);
         assert_eq!(
-            straus::<G2Projective>(&bases, &scalars, top, w),
+            straus::<G2Projective>(&bases, &scalars, digit_bits(&scalars), w),
             G2Projective::msm_bigint(&bases, &big)
         );
     }
 
     /// The fixed-base MSM against arkworks; `None` only for scalars beyond the tables.
     fn check_fixed(seed: u64, n: usize, bits: u32) {
-        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
-        let bases: Vec<ark_bn254::G2Affine> = (0..n)
-            .map(|_| (G2Projective::generator() * Fr::rand(&mut rng)).into_affine())
-            .collect();
+        let (bases, scalars, big) = inputs::<G2Projective>(seed, n, bits);
         let tables: Vec<Vec<ark_bn254::G2Affine>> =
             bases.iter().map(fixed_base_table::<G2Projective>).collect();
         let refs: Vec<&[ark_bn254::G2Affine]> = tables.iter().map(|t| t.as_slice()).collect();
-        let mask = if bits >= 128 {
-            u128::MAX
-        } else {
-            (1u128 << bits) - 1
-        };
-        let scalars: Vec<u128> = (0..n)
-            .map(|_| ((u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64())) & mask)
-            .collect();
-        let big: Vec<BigInt<4>> = scalars
-            .iter()
-            .map(|s| BigInt::new([*s as u64, (s >> 64) as u64, 0, 0]))
-            .collect();
-        let longest = scalars.iter().fold(0u128, |a, s| a | s);
-        let top = (u128::BITS - longest.leading_zeros()) as usize + 1;
+        let top = digit_bits(&scalars);
         match msm_fixed::<G2Projective>(&refs, &scalars) {
             Some(sum) => assert_eq!(sum, G2Projective::msm_bigint(&bases, &big)),
             None => assert!(top > FIXED_WINDOW * FIXED_WINDOWS, "refused {top} bits"),
