@@ -14,19 +14,16 @@
 //! coefficients stop invalid signatures from cancelling each other (probability of a false
 //! accept ≤ 2⁻⁶⁴ per check).
 //!
-//! On failure a range of at least [`LOCATE_MIN_ITEMS`] items first tries the single-invalid
-//! locator ([`locate`]): two more final exponentiations instead of one per bisection level.
-//! Otherwise, or when the locator finds two or more invalid items, the range is bisected with
-//! the same coefficients (and its halves skip the locator: they likely hold several too). Items
-//! are reordered so that each message-side group is contiguous and the key-side items follow,
-//! sorted by key; a range spanning several groups is split at the group boundary nearest its
-//! middle, so a half's check pairs only its own groups. The left half's sums are computed by
-//! MSM and the right half's as `parent − left`; because the pairing product is a homomorphism, the right half's GT value is
-//! the parent's divided by the left's, known without a check (and a failed parent whose value is
-//! unknown, with a passing left half, has a known-bad right half), and a known-bad single item
-//! is reported without a check.
+//! On failure the search ([`search`]) names the invalid items: a tree of ranges carrying two GT
+//! values each, the plain check and one weighted by position, most of them derived rather than
+//! checked, with an index read out of the two values when a range holds exactly one invalid
+//! item (confirmed for all ranges at once, [`confirm`]). Items are reordered so that each
+//! message-side group is contiguous and the key-side items follow, sorted by key; a range
+//! spanning several groups is split at the group boundary nearest its middle, so a half's
+//! check pairs only its own groups.
 
-mod locate;
+mod confirm;
+mod search;
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -41,7 +38,7 @@ use crate::msm::{msm_fixed, msm_u128};
 use crate::pairing::{neg_g2_prepared, pairing_product};
 use crate::points::{G2Prepared, G2PublicKey, MessagePoint, Signature};
 use crate::scheme::Bn254Scheme;
-use locate::{Outcome, LOCATE_MIN_ITEMS};
+use search::{Found, Gt, LOCATE_MIN_ITEMS};
 
 /// Message groups with at least this many items are always paired on the message's side
 /// (one G2 sum per message); smaller ones may move to the key side (see [`key_side_groups`]).
@@ -133,26 +130,6 @@ struct Sums {
     sig: G1Projective,
     keys: Vec<G2Projective>,
     by_key: Vec<G1Projective>,
-}
-
-impl Sums {
-    fn minus(&self, other: &Sums) -> Sums {
-        Sums {
-            sig: self.sig - other.sig,
-            keys: self
-                .keys
-                .iter()
-                .zip(&other.keys)
-                .map(|(a, b)| *a - b)
-                .collect(),
-            by_key: self
-                .by_key
-                .iter()
-                .zip(&other.by_key)
-                .map(|(a, b)| *a - b)
-                .collect(),
-        }
-    }
 }
 
 impl<'a> Batch<'a> {
@@ -287,8 +264,8 @@ impl<'a> Batch<'a> {
     }
 
     /// The batched pairing check of the items whose sums are `sums`: one multi-Miller loop,
-    /// one final exponentiation. The outcome keeps the GT value for the search to divide.
-    fn check(&self, sums: &Sums) -> Outcome {
+    /// one final exponentiation; its GT value (zero: the check passes).
+    fn check(&self, sums: &Sums) -> Option<Gt> {
         self.checks.set(self.checks.get() + 1);
         let mut g1 = vec![sums.sig.into_affine()];
         let mut live = Vec::with_capacity(sums.keys.len());
@@ -313,50 +290,7 @@ impl<'a> Batch<'a> {
         }
         g1.extend(G1Projective::normalize_batch(&solo_sums));
         g2.extend(solo_keys);
-        Outcome::of(pairing_product(g1, g2))
-    }
-
-    /// Finds the invalid items of `range`, whose sums are `sums`, in ascending order. `known`
-    /// is the range's outcome when it follows from earlier checks; `try_locate` is false for
-    /// the halves of a range the locator found to hold several invalid items (each half then
-    /// likely holds one or more, and a wasted locator costs a check and a weighted MSM).
-    fn search(
-        &self,
-        range: Range<usize>,
-        sums: Sums,
-        known: Option<Outcome>,
-        try_locate: bool,
-        bad: &mut Vec<usize>,
-    ) {
-        if range.is_empty() {
-            return;
-        }
-        let outcome = known.unwrap_or_else(|| self.check(&sums));
-        let Outcome::Fail(value) = outcome else {
-            // The range passes: no invalid item in it (but with probability ≤ 2⁻⁶⁴).
-            return;
-        };
-        if range.len() == 1 {
-            // A failing single item is the invalid one.
-            bad.push(range.start);
-            return;
-        }
-        let mut several = false;
-        if let Some(a) = value.filter(|_| try_locate && range.len() >= self.locate_min) {
-            if let Some(j) = self.locate(range.clone(), a) {
-                // Exactly one invalid item, confirmed.
-                bad.push(j);
-                return;
-            }
-            several = true;
-        }
-        let mid = self.split_point(&range);
-        let left = self.sums(range.start..mid);
-        let right = sums.minus(&left);
-        let left_outcome = self.check(&left);
-        let right_outcome = Outcome::rest(outcome, left_outcome);
-        self.search(range.start..mid, left, Some(left_outcome), !several, bad);
-        self.search(mid..range.end, right, right_outcome, !several, bad);
+        pairing_product(g1, g2)
     }
 
     /// Where to split a failing range: at the group boundary nearest its middle when it spans
@@ -373,14 +307,17 @@ impl<'a> Batch<'a> {
     }
 
     /// The invalid items, by the caller's index, ascending.
-    fn run(&self) -> Vec<usize> {
+    fn run<R: CryptoRng + RngCore>(&self, rng: &mut R) -> Vec<usize> {
         let n = self.sigs.len();
-        let mut bad = Vec::new();
+        let mut found = Found::default();
         if n > 0 {
-            let all = self.sums(0..n);
-            self.search(0..n, all, None, true, &mut bad);
+            let top = self.value(0..n);
+            self.search(0..n, top, None, true, &mut found);
         }
-        let mut bad: Vec<usize> = bad
+        let located = std::mem::take(&mut found.located);
+        self.settle(rng, located, &mut found);
+        let mut bad: Vec<usize> = found
+            .bad
             .into_iter()
             .filter_map(|pos| self.order.get(pos).copied())
             .collect();
@@ -421,7 +358,7 @@ pub fn verify_same_digest_locating_from<R: CryptoRng + RngCore>(
     let keys = items.iter().map(|(_, k)| *k).collect();
     let mut batch = Batch::new(rng, sigs, keys, vec![0; items.len()], vec![message.0]);
     batch.locate_min = locate_min;
-    batch.run()
+    batch.run(rng)
 }
 
 /// Checks signatures over many messages at once; returns the indices of the invalid items,
@@ -449,7 +386,7 @@ pub fn verify_batch_with_rng<R: CryptoRng + RngCore>(
         .collect();
     let sigs = items.iter().map(|it| it.signature.0).collect();
     let keys = items.iter().map(|it| it.key).collect();
-    Batch::new(rng, sigs, keys, groups, messages).run()
+    Batch::new(rng, sigs, keys, groups, messages).run(rng)
 }
 
 #[cfg(test)]
@@ -463,10 +400,32 @@ mod tests {
     /// Runs a same-digest batch of `n` with the given bad indices, trying the locator from
     /// `locate_min` items; returns (bad, checks).
     fn run_with(n: usize, bad: &[usize], locate_min: usize) -> (Vec<usize>, usize) {
-        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
+        run_seeded(3, n, bad, locate_min)
+    }
+
+    /// [`run_with`] for `n` fresh keys drawn from `seed`.
+    pub(super) fn run_seeded(
+        seed: u64,
+        n: usize,
+        bad: &[usize],
+        locate_min: usize,
+    ) -> (Vec<usize>, usize) {
+        let rng = &mut rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+        let (keys, sigs, m) = signed(rng, n, bad);
+        let batch = same_digest_batch(rng, &keys, sigs, &m, locate_min);
+        let found = batch.run(rng);
+        (found, batch.checks.get())
+    }
+
+    /// `n` fresh keys and their signatures of one message, those at `bad` invalid (σ + G).
+    pub(super) fn signed(
+        rng: &mut rand_chacha::ChaCha20Rng,
+        n: usize,
+        bad: &[usize],
+    ) -> (Vec<KeyPair>, Vec<G1Affine>, MessagePoint) {
         let m = MessagePoint::hash(&[7; 32]);
-        let keys: Vec<KeyPair> = (0..n).map(|_| KeyPair::random(&mut rng)).collect();
-        let sigs: Vec<G1Affine> = keys
+        let keys: Vec<KeyPair> = (0..n).map(|_| KeyPair::random(rng)).collect();
+        let sigs = keys
             .iter()
             .enumerate()
             .map(|(i, k)| {
@@ -479,11 +438,21 @@ mod tests {
                 s.into_affine()
             })
             .collect();
+        (keys, sigs, m)
+    }
+
+    /// The batch of [`signed`]'s output.
+    pub(super) fn same_digest_batch<'k>(
+        rng: &mut rand_chacha::ChaCha20Rng,
+        keys: &'k [KeyPair],
+        sigs: Vec<G1Affine>,
+        m: &MessagePoint,
+        locate_min: usize,
+    ) -> Batch<'k> {
         let g2 = keys.iter().map(|k| k.public_g2()).collect();
-        let mut batch = Batch::new(&mut rng, sigs, g2, vec![0; n], vec![m.0]);
+        let mut batch = Batch::new(rng, sigs, g2, vec![0; keys.len()], vec![m.0]);
         batch.locate_min = locate_min;
-        let found = batch.run();
-        (found, batch.checks.get())
+        batch
     }
 
     /// Bisection only, over 8 items.
@@ -592,7 +561,7 @@ mod tests {
         assert!([40, 80].contains(&batch.split_point(&(0..120))));
         assert_eq!(batch.split_point(&(40..80)), 60);
         // Reported by the caller's index: operator 17's signature of the second digest.
-        assert_eq!(batch.run(), vec![17 * 3 + 1]);
+        assert_eq!(batch.run(&mut rng), vec![17 * 3 + 1]);
     }
 
     #[test]

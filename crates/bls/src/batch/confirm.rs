@@ -1,0 +1,112 @@
+//! Confirming the walks' guesses, all with one final exponentiation.
+//!
+//! A walk's match `B = kⱼ·A` says "item `j` is the only invalid item of its range", but only
+//! as a guess steered by public weights. It is confirmed by item `j`'s own error:
+//! `rⱼ·eⱼ = A`. Then `Σ_{i≠j} rᵢeᵢ = 0`, which is the random-coefficient batch check of the
+//! range's other items, and `eⱼ ≠ 0` because `A ≠ 0`, so `j` is certainly invalid.
+//!
+//! Several guesses `t` are confirmed at once with fresh CSPRNG weights `uₜ` (64-bit,
+//! non-zero): `Σ uₜ·Aₜ = Σ uₜrⱼeⱼ`, the right side one multi-Miller loop (one pair for the
+//! signatures, one per candidate on its key's cached line coefficients) and one final
+//! exponentiation, the left side a GT multi-exponentiation. If any guess is wrong, the two
+//! sides differ except with probability ≤ 2⁻⁶⁴ over the `uₜ`, which are drawn after every
+//! `Aₜ` is fixed. A single guess needs no weight.
+//!
+//! Soundness of the steering: the positions `k` are public, but they only steer; the `rᵢ`
+//! stay secret CSPRNG output, and every accepting decision (a passing range, a confirmed
+//! guess) rests on the plain `rᵢ`. A wrong guess costs a bisection, never a wrong answer.
+
+use ark_bn254::{G1Affine, G1Projective};
+use ark_ec::{AffineRepr, CurveGroup};
+use ark_ff::{AdditiveGroup, Zero};
+use rand_core::{CryptoRng, RngCore};
+
+use super::search::{Found, Gt, Located, Value};
+use super::Batch;
+use crate::msm::msm_u128;
+use crate::pairing::{neg_g2_prepared, pairing_product};
+
+/// `Σ uₜ·aₜ` in GT, the squarings shared (Straus with one-bit windows).
+fn multi_exp(terms: &[(u64, Gt)]) -> Gt {
+    let mut acc = Gt::zero();
+    for bit in (0..u64::BITS).rev() {
+        acc.double_in_place();
+        for (u, a) in terms {
+            if (u >> bit) & 1 == 1 {
+                acc += a;
+            }
+        }
+    }
+    acc
+}
+
+impl Batch<'_> {
+    /// Adds the confirmed guesses to `found.bad`; if any guess is wrong (a walk matched a range
+    /// that holds more than one invalid item: ≤ 2⁻⁶⁴ per range by chance), bisects every
+    /// guessed range instead, without guessing.
+    pub(super) fn settle<R: CryptoRng + RngCore>(
+        &self,
+        rng: &mut R,
+        located: Vec<Located>,
+        found: &mut Found,
+    ) {
+        if located.is_empty() {
+            return;
+        }
+        if self.confirm(rng, &located) {
+            found.bad.extend(located.iter().map(|l| l.item));
+            return;
+        }
+        for l in located {
+            self.search(l.range, Value::Fail(l.a), None, false, found);
+        }
+    }
+
+    /// Whether every guess in `located` is right (see the module documentation).
+    pub(super) fn confirm<R: CryptoRng + RngCore>(&self, rng: &mut R, located: &[Located]) -> bool {
+        self.checks.set(self.checks.get() + 1);
+        let weights: Vec<u64> = match located {
+            [_] => vec![1],
+            _ => located.iter().map(|_| rng.next_u64().max(1)).collect(),
+        };
+        let mut sigs = Vec::with_capacity(located.len());
+        let mut scalars = Vec::with_capacity(located.len());
+        let mut g1 = vec![G1Affine::zero()];
+        let mut g2 = vec![neg_g2_prepared()];
+        let mut key_side = Vec::with_capacity(located.len());
+        for (l, &u) in located.iter().zip(&weights) {
+            let j = l.item;
+            let message = self.groups.get(j).and_then(|&g| self.messages.get(g));
+            let (Some(sig), Some(key), Some(message), Some(&r)) = (
+                self.sigs.get(j),
+                self.keys.get(j),
+                message,
+                self.coeffs.get(j),
+            ) else {
+                // No such item: nothing to confirm.
+                return false;
+            };
+            let c = u128::from(u) * u128::from(r);
+            sigs.push(*sig);
+            scalars.push(c);
+            // The candidate's own pair, on its key's cached line coefficients.
+            key_side.push(message.mul_bigint([c as u64, (c >> 64) as u64]));
+            g2.push(key.prepared().clone());
+        }
+        let sig_sum: G1Projective = msm_u128(&sigs, &scalars);
+        if let Some(first) = g1.first_mut() {
+            *first = sig_sum.into_affine();
+        }
+        g1.extend(G1Projective::normalize_batch(&key_side));
+        let terms: Vec<(u64, Gt)> = weights
+            .iter()
+            .zip(located)
+            .map(|(&u, l)| (u, l.a))
+            .collect();
+        let expected = match terms.as_slice() {
+            [(1, a)] => *a,
+            _ => multi_exp(&terms),
+        };
+        pairing_product(g1, g2).is_some_and(|e| e == expected)
+    }
+}
