@@ -24,6 +24,7 @@
 
 mod confirm;
 mod search;
+mod verify;
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -31,14 +32,16 @@ use std::ops::Range;
 use ark_bn254::{G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::Zero;
-use quorate_domain::BatchItem;
 use rand_core::{CryptoRng, RngCore};
 
 use crate::msm::{msm_fixed, msm_u128};
 use crate::pairing::{neg_g2_prepared, pairing_product};
-use crate::points::{G2Prepared, G2PublicKey, MessagePoint, Signature};
-use crate::scheme::Bn254Scheme;
+use crate::points::{G2Prepared, G2PublicKey};
 use search::{Found, Gt, LOCATE_MIN_ITEMS};
+pub use verify::{
+    verify_batch, verify_batch_expecting, verify_batch_with_rng, verify_same_digest,
+    verify_same_digest_expecting, verify_same_digest_locating_from, verify_same_digest_with_rng,
+};
 
 /// Message groups with at least this many items are always paired on the message's side
 /// (one G2 sum per message); smaller ones may move to the key side (see [`key_side_groups`]).
@@ -111,8 +114,14 @@ struct Batch<'a> {
     key_list: Vec<&'a G2PublicKey>,
     /// The random coefficients `rᵢ`, non-zero.
     coeffs: Vec<u64>,
-    /// Failing ranges at least this long try the locator before bisecting.
+    /// Failing ranges at least this long whose weighted value is not known yet pay a check
+    /// for it (and are walked); shorter ones are bisected.
     locate_min: usize,
+    /// How many parts the search starts from. One: the whole batch is checked first, and one
+    /// invalid item is read straight out of it. With several invalid items expected, the
+    /// parts are checked straight away instead, which saves the whole batch's sums (see
+    /// [`verify_same_digest_expecting`]).
+    top_parts: usize,
     /// The caller's index of each item: items are reordered so that every message-side group
     /// is contiguous (then the key-side items, by key), which lets the search split a failing
     /// range between groups, where a half's check costs only its own groups' pairs.
@@ -121,6 +130,8 @@ struct Batch<'a> {
     boundaries: Vec<usize>,
     /// Final exponentiations run so far (for tests of the search's economy).
     checks: std::cell::Cell<usize>,
+    /// Items summed by multi-scalar multiplication so far (for the same tests).
+    summed: std::cell::Cell<usize>,
 }
 
 /// `Σ rᵢσᵢ`, per (non-solo) message group `Σ rᵢpkᵢ`, and per key of the solo items
@@ -207,9 +218,11 @@ impl<'a> Batch<'a> {
             key_list,
             coeffs,
             locate_min: LOCATE_MIN_ITEMS,
+            top_parts: 1,
             order,
             boundaries,
             checks: std::cell::Cell::new(0),
+            summed: std::cell::Cell::new(0),
         }
     }
 
@@ -220,6 +233,7 @@ impl<'a> Batch<'a> {
 
     /// The sums of `range` with coefficients `weight(i)·rᵢ` (`weight` small and public).
     fn weighted_sums(&self, range: Range<usize>, weight: impl Fn(usize) -> u64) -> Sums {
+        self.summed.set(self.summed.get() + range.len());
         let scalar = |i: usize| u128::from(self.coeffs[i]) * u128::from(weight(i));
         let scalars: Vec<u128> = range.clone().map(scalar).collect();
         let sig = msm_u128::<G1Projective>(&self.sigs[range.clone()], &scalars);
@@ -306,13 +320,28 @@ impl<'a> Batch<'a> {
             .unwrap_or(middle)
     }
 
+    /// `range` cut into `count` parts of about equal size, at group boundaries where it spans
+    /// several groups (as [`Self::split_point`] cuts); no part is empty.
+    fn parts(&self, range: Range<usize>, count: usize) -> Vec<Range<usize>> {
+        if range.is_empty() {
+            return Vec::new();
+        }
+        if count <= 1 || range.len() < 2 {
+            return vec![range];
+        }
+        let mid = self.split_point(&range);
+        let mut parts = self.parts(range.start..mid, count / 2);
+        parts.extend(self.parts(mid..range.end, count - count / 2));
+        parts
+    }
+
     /// The invalid items, by the caller's index, ascending.
     fn run<R: CryptoRng + RngCore>(&self, rng: &mut R) -> Vec<usize> {
         let n = self.sigs.len();
         let mut found = Found::default();
-        if n > 0 {
-            let top = self.value(0..n);
-            self.search(0..n, top, None, true, &mut found);
+        for part in self.parts(0..n, self.top_parts) {
+            let value = self.value(part.clone());
+            self.search(part, value, None, true, &mut found);
         }
         let located = std::mem::take(&mut found.located);
         self.settle(rng, located, &mut found);
@@ -326,75 +355,15 @@ impl<'a> Batch<'a> {
     }
 }
 
-/// Checks `n` signatures of one message; returns the indices of the invalid ones, ascending
-/// (empty when all are valid). Coefficients come from `rand::thread_rng` (a CSPRNG).
-pub fn verify_same_digest(
-    message: &MessagePoint,
-    items: &[(&Signature, &G2PublicKey)],
-) -> Vec<usize> {
-    verify_same_digest_with_rng(&mut rand::thread_rng(), message, items)
-}
-
-/// [`verify_same_digest`] with the coefficients drawn from `rng`.
-pub fn verify_same_digest_with_rng<R: CryptoRng + RngCore>(
-    rng: &mut R,
-    message: &MessagePoint,
-    items: &[(&Signature, &G2PublicKey)],
-) -> Vec<usize> {
-    verify_same_digest_locating_from(rng, message, items, LOCATE_MIN_ITEMS)
-}
-
-/// [`verify_same_digest_with_rng`] trying the single-invalid locator on failing ranges of at
-/// least `locate_min` items (`usize::MAX`: bisection only). For the benchmark that sets the
-/// threshold; not part of the API.
-#[doc(hidden)]
-pub fn verify_same_digest_locating_from<R: CryptoRng + RngCore>(
-    rng: &mut R,
-    message: &MessagePoint,
-    items: &[(&Signature, &G2PublicKey)],
-    locate_min: usize,
-) -> Vec<usize> {
-    let sigs = items.iter().map(|(s, _)| s.0).collect();
-    let keys = items.iter().map(|(_, k)| *k).collect();
-    let mut batch = Batch::new(rng, sigs, keys, vec![0; items.len()], vec![message.0]);
-    batch.locate_min = locate_min;
-    batch.run(rng)
-}
-
-/// Checks signatures over many messages at once; returns the indices of the invalid items,
-/// ascending. Items are grouped by their message point (the digest's hash), one pairing per
-/// group plus one for the signatures. Coefficients come from `rand::thread_rng`.
-pub fn verify_batch(items: &[BatchItem<'_, Bn254Scheme>]) -> Vec<usize> {
-    verify_batch_with_rng(&mut rand::thread_rng(), items)
-}
-
-/// [`verify_batch`] with the coefficients drawn from `rng`.
-pub fn verify_batch_with_rng<R: CryptoRng + RngCore>(
-    rng: &mut R,
-    items: &[BatchItem<'_, Bn254Scheme>],
-) -> Vec<usize> {
-    let mut index: HashMap<MessagePoint, usize> = HashMap::new();
-    let mut messages = Vec::new();
-    let groups = items
-        .iter()
-        .map(|it| {
-            *index.entry(*it.message).or_insert_with(|| {
-                messages.push(it.message.0);
-                messages.len() - 1
-            })
-        })
-        .collect();
-    let sigs = items.iter().map(|it| it.signature.0).collect();
-    let keys = items.iter().map(|it| it.key).collect();
-    Batch::new(rng, sigs, keys, groups, messages).run(rng)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::keys::KeyPair;
+    use crate::points::{MessagePoint, Signature};
+    use crate::scheme::Bn254Scheme;
     use ark_bn254::G1Projective;
     use ark_ec::PrimeGroup;
+    use quorate_domain::BatchItem;
     use rand::SeedableRng;
 
     /// Runs a same-digest batch of `n` with the given bad indices, trying the locator from

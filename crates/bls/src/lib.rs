@@ -39,7 +39,8 @@ pub use aggregate::{aggregate_g1, aggregate_g2, aggregate_signatures};
 #[doc(hidden)]
 pub use batch::verify_same_digest_locating_from;
 pub use batch::{
-    verify_batch, verify_batch_with_rng, verify_same_digest, verify_same_digest_with_rng,
+    verify_batch, verify_batch_expecting, verify_batch_with_rng, verify_same_digest,
+    verify_same_digest_expecting, verify_same_digest_with_rng,
 };
 pub use encoding::{
     decode_g1_affine, decode_g1_bytes, decode_g2_affine, decode_g2_bytes, encode_g1_affine,

@@ -40,6 +40,23 @@ impl SignatureScheme for Bn254Scheme {
         batch::verify_batch(items)
     }
 
+    fn verify_same_digest_expecting(
+        &self,
+        message: &MessagePoint,
+        items: &[(&Signature, &G2PublicKey)],
+        expected_invalid: usize,
+    ) -> Vec<usize> {
+        batch::verify_same_digest_expecting(message, items, expected_invalid)
+    }
+
+    fn verify_batch_expecting(
+        &self,
+        items: &[BatchItem<'_, Self>],
+        expected_invalid: usize,
+    ) -> Vec<usize> {
+        batch::verify_batch_expecting(items, expected_invalid)
+    }
+
     fn aggregate_signatures(&self, items: &[(&Signature, u64)]) -> Signature {
         aggregate::aggregate_signatures(items)
     }

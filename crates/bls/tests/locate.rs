@@ -10,8 +10,8 @@ use ark_ec::{CurveGroup, PrimeGroup};
 use proptest::prelude::*;
 use proptest::sample::subsequence;
 use quorate_bls::{
-    verify_batch, verify_same_digest, verify_same_digest_locating_from, Bn254Scheme, KeyPair,
-    MessagePoint, Signature,
+    verify_batch, verify_batch_expecting, verify_same_digest, verify_same_digest_expecting,
+    verify_same_digest_locating_from, Bn254Scheme, KeyPair, MessagePoint, Signature,
 };
 use quorate_domain::{BatchItem, ResponseDigest};
 use rand::SeedableRng;
@@ -68,12 +68,14 @@ fn signature(i: usize, d: &ResponseDigest, bad: bool, how: u8, seed: u64) -> Sig
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
 
-    /// One digest: the default search, the locator on every range of two or more and plain
-    /// bisection each return exactly the corrupted indices, ascending.
+    /// One digest: the default search, the locator on every range of two or more, plain
+    /// bisection and a search told to expect some number of invalid items (right or wrong)
+    /// each return exactly the corrupted indices, ascending.
     #[test]
     fn same_digest_locates_exactly_the_corrupted(
         (n, bad) in corrupted(),
         hows in proptest::collection::vec(0u8..3, 64),
+        expected in 0usize..12,
         seed in any::<u64>(),
     ) {
         let d = digest(0);
@@ -82,6 +84,7 @@ proptest! {
             (0..n).map(|i| signature(i, &d, bad.contains(&i), hows[i], seed)).collect();
         let items: Vec<_> = sigs.iter().enumerate().map(|(i, s)| (s, KEYS[i % POOL].public_g2())).collect();
         prop_assert_eq!(verify_same_digest(&m, &items), bad.clone());
+        prop_assert_eq!(verify_same_digest_expecting(&m, &items, expected), bad.clone());
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         prop_assert_eq!(verify_same_digest_locating_from(&mut rng, &m, &items, 2), bad.clone());
         prop_assert_eq!(
@@ -98,6 +101,7 @@ proptest! {
         hows in proptest::collection::vec(0u8..3, 64),
         groups in proptest::collection::vec(0usize..2, 64),
         spread in any::<bool>(),
+        expected in 0usize..12,
         seed in any::<u64>(),
     ) {
         let digests: Vec<ResponseDigest> =
@@ -115,6 +119,7 @@ proptest! {
                 key: KEYS[i % POOL].public_g2(),
             })
             .collect();
+        prop_assert_eq!(verify_batch_expecting(&items, expected), bad.clone());
         prop_assert_eq!(verify_batch(&items), bad);
     }
 }

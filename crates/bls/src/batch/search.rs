@@ -282,6 +282,38 @@ mod tests {
     }
 
     #[test]
+    fn starting_from_parts_halves_the_sums_when_several_are_invalid() {
+        let mut rng = ChaCha20Rng::seed_from_u64(12);
+        let draws = 8;
+        let mut totals = [(0, 0); 2];
+        for draw in 0..draws {
+            let mut bad = sample(&mut rng, 95, 5).into_vec();
+            bad.sort_unstable();
+            let batch_rng = &mut ChaCha20Rng::seed_from_u64(draw);
+            let (keys, sigs, m) = signed(batch_rng, 95, &bad);
+            for (total, parts) in totals.iter_mut().zip([1, 4]) {
+                let mut batch =
+                    same_digest_batch(batch_rng, &keys, sigs.clone(), &m, LOCATE_MIN_ITEMS);
+                batch.top_parts = parts;
+                assert_eq!(batch.run(batch_rng), bad);
+                total.0 += batch.checks.get();
+                total.1 += batch.summed.get();
+            }
+        }
+        let [(whole_checks, whole_sums), (parts_checks, parts_sums)] = totals;
+        // Measured: 12.3 against 12.9 final exponentiations per draw, 378 against 207 items
+        // summed.
+        assert!(
+            parts_checks * 10 <= whole_checks * 11,
+            "{parts_checks} against {whole_checks}"
+        );
+        assert!(
+            parts_sums * 10 <= whole_sums * 6,
+            "{parts_sums} against {whole_sums}"
+        );
+    }
+
+    #[test]
     fn a_wrong_guess_is_refused_and_its_range_bisected() {
         let rng = &mut ChaCha20Rng::seed_from_u64(21);
         let bad = [3, 40, 41, 70];

@@ -61,6 +61,29 @@ pub trait SignatureScheme: Send + Sync + 'static {
     /// Checks signatures over many digests at once; returns the indices of the invalid items.
     fn verify_batch(&self, items: &[BatchItem<'_, Self>]) -> Vec<usize>;
 
+    /// [`Self::verify_same_digest`] told how many invalid items to expect (from the caller's
+    /// recent history). A cost hint for the search, never a verdict: the answer is the same.
+    fn verify_same_digest_expecting(
+        &self,
+        message: &Self::MessagePoint,
+        items: &[(&Self::Signature, &Self::G2PublicKey)],
+        expected_invalid: usize,
+    ) -> Vec<usize> {
+        let _ = expected_invalid;
+        self.verify_same_digest(message, items)
+    }
+
+    /// [`Self::verify_batch`] told how many invalid items to expect, as
+    /// [`Self::verify_same_digest_expecting`].
+    fn verify_batch_expecting(
+        &self,
+        items: &[BatchItem<'_, Self>],
+        expected_invalid: usize,
+    ) -> Vec<usize> {
+        let _ = expected_invalid;
+        self.verify_batch(items)
+    }
+
     /// Σ kᵢ·σᵢ.
     fn aggregate_signatures(&self, items: &[(&Self::Signature, u64)]) -> Self::Signature;
 
