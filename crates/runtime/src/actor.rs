@@ -390,14 +390,32 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
         }
     }
 
-    /// Returns true if the digest's aggregate verifies; otherwise removes the invalid
-    /// signatures (each checked on its own) and returns false.
+    /// Returns true if the digest's signers are checked and still meet every threshold: its
+    /// aggregate verifies, or a search checked each signer and dropped the invalid ones.
     async fn check_optimistic(&mut self, d: usize) -> Result<bool, AggregationError> {
         let Some(tally) = self.tally.digest(d) else {
             return Ok(false);
         };
         if tally.checked_aggregate.is_some() {
             return Ok(true);
+        }
+        let (signers, unchecked) = self.unchecked_signers(d);
+        if unchecked.is_empty() {
+            // Every signer passed a check of its own: their aggregate needs none.
+            return Ok(true);
+        }
+        // Whether this check says how fresh aggregates fare: a re-check after a search holds
+        // mostly signers already checked, and passes far more often.
+        let telling = unchecked.len() * 2 >= signers;
+        if self.pool.aggregate_odds.likely_to_fail() {
+            // Most aggregates fail lately: this one's check would only precede the search,
+            // whose first step checks the same signatures with random coefficients.
+            self.metrics.aggregate_check_skipped();
+            let removed = self.search_signers(&unchecked).await?;
+            if telling {
+                self.pool.aggregate_odds.record(removed == 0);
+            }
+            return Ok(self.tally.thresholds_met(d));
         }
         let signatures = match self.tally.signer_signature_terms(d) {
             Ok(terms) => terms.into_iter().map(|(s, k)| (s.clone(), k)).collect(),
@@ -417,6 +435,9 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
             .verify_sum(digest, message, signatures, keys)
             .await
             .map_err(|e| self.pool_error(e))?;
+        if telling {
+            self.pool.aggregate_odds.record(checked.is_some());
+        }
         if let Some(aggregate) = checked {
             if let Some(t) = self.tally.digest_mut(d) {
                 t.checked_aggregate = Some(aggregate);
@@ -438,15 +459,41 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
             return Ok(true);
         }
         self.metrics.aggregate_check_failed();
-        // The aggregate failed: check each signature to find the invalid ones. All of them,
-        // even those an earlier sum covered: a sum is no check of its parts (a cancelling
-        // pair, σ₀ + δ and σ₁ − δ, passes it).
-        let signers: Vec<(usize, usize)> = self
-            .tally
-            .digest(d)
-            .map(|t| t.signers.iter().map(|(pos, _)| (*pos, d)).collect())
-            .unwrap_or_default();
-        let verdicts = self.check_each(&signers).await?;
+        if self.search_signers(&unchecked).await? == 0 {
+            // The sum failed but every signature verifies alone: impossible for a sound
+            // scheme; refuse to loop forever on it.
+            return Err(
+                self.internal("aggregate check failed with no invalid signature found".into())
+            );
+        }
+        // Every signer left was just checked: no second aggregate check is needed.
+        Ok(self.tally.thresholds_met(d))
+    }
+
+    /// How many signers digest slot `d` has, and those (with their slot) whose signature has
+    /// not passed a check of its own: the ones a search must cover. Those an earlier sum
+    /// covered are among them: a sum is no check of its parts (a cancelling pair, σ₀ + δ and
+    /// σ₁ − δ, passes it).
+    fn unchecked_signers(&self, d: usize) -> (usize, Vec<(usize, usize)>) {
+        let Some(t) = self.tally.digest(d) else {
+            return (0, Vec::new());
+        };
+        let unchecked = t
+            .signers
+            .iter()
+            .filter(|(pos, _)| !self.tally.is_checked_alone(*pos))
+            .map(|(pos, _)| (*pos, d))
+            .collect();
+        (t.signers.len(), unchecked)
+    }
+
+    /// Checks `signers`, marks the valid ones checked and drops the invalid ones; returns how
+    /// many were dropped.
+    async fn search_signers(
+        &mut self,
+        signers: &[(usize, usize)],
+    ) -> Result<usize, AggregationError> {
+        let verdicts = self.check_each(signers).await?;
         let mut removed = 0;
         for (&(pos, d), ok) in signers.iter().zip(verdicts) {
             if ok {
@@ -456,14 +503,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
                 removed += 1;
             }
         }
-        if removed == 0 {
-            // The sum failed but every signature verifies alone: impossible for a sound
-            // scheme; refuse to loop forever on it.
-            return Err(
-                self.internal("aggregate check failed with no invalid signature found".into())
-            );
-        }
-        Ok(false)
+        Ok(removed)
     }
 
     /// Builds the answer for a digest that [`Self::settle`]d (or, in eager mode, holds).

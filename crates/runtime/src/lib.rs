@@ -11,11 +11,13 @@
 
 mod actor;
 mod admission;
+mod aggregate_odds;
 mod cached_registry;
 mod config;
 mod core;
 mod evidence;
 mod hold;
+mod invalid_share;
 pub mod memory;
 pub mod metrics;
 mod operator_metrics;

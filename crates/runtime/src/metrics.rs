@@ -41,6 +41,9 @@ pub const QUARANTINE_STRIKES: &str = "quorate_quarantine_strikes_total";
 pub const QUARANTINED_OPERATORS: &str = "quorate_quarantined_operators";
 /// Counter: optimistic aggregate checks that failed (each costs per-signature checks).
 pub const AGGREGATE_CHECKS_FAILED: &str = "quorate_aggregate_checks_failed_total";
+/// Counter: optimistic aggregate checks skipped because most fail lately (the task searched
+/// its signers straight away).
+pub const AGGREGATE_CHECKS_SKIPPED: &str = "quorate_aggregate_checks_skipped_total";
 /// Counter: limits reached, label `limit` ([`LIMITS`]).
 pub const LIMITS_REACHED: &str = "quorate_limits_reached_total";
 /// Histogram: signatures per verification batch.
@@ -74,6 +77,7 @@ pub const ALL: &[&str] = &[
     QUARANTINE_STRIKES,
     QUARANTINED_OPERATORS,
     AGGREGATE_CHECKS_FAILED,
+    AGGREGATE_CHECKS_SKIPPED,
     LIMITS_REACHED,
     VERIFICATION_BATCH_SIZE,
     AGGREGATION_LATENCY,
@@ -213,6 +217,8 @@ pub struct StatsSnapshot {
     pub quarantine_strikes: u64,
     /// Optimistic aggregate checks that failed (each is followed by per-signature checks).
     pub aggregate_checks_failed: u64,
+    /// Optimistic aggregate checks skipped because most failed lately.
+    pub aggregate_checks_skipped: u64,
 }
 
 impl StatsSnapshot {
@@ -254,6 +260,8 @@ pub(crate) struct RuntimeMetrics {
     quarantine_strikes: AtomicU64,
     /// [`AGGREGATE_CHECKS_FAILED`].
     aggregate_checks_failed: AtomicU64,
+    /// [`AGGREGATE_CHECKS_SKIPPED`].
+    aggregate_checks_skipped: AtomicU64,
 }
 
 fn add(counter: &AtomicU64, n: u64) {
@@ -278,6 +286,7 @@ impl RuntimeMetrics {
             equivocations: AtomicU64::new(0),
             quarantine_strikes: AtomicU64::new(0),
             aggregate_checks_failed: AtomicU64::new(0),
+            aggregate_checks_skipped: AtomicU64::new(0),
         }
     }
 
@@ -369,6 +378,12 @@ impl RuntimeMetrics {
         metrics::counter!(AGGREGATE_CHECKS_FAILED).increment(1);
     }
 
+    /// An optimistic aggregate check was skipped (see [`AGGREGATE_CHECKS_SKIPPED`]).
+    pub(crate) fn aggregate_check_skipped(&self) {
+        add(&self.aggregate_checks_skipped, 1);
+        metrics::counter!(AGGREGATE_CHECKS_SKIPPED).increment(1);
+    }
+
     /// A verification batch of `signatures` signatures was checked.
     pub(crate) fn verification_batch(signatures: usize) {
         metrics::histogram!(VERIFICATION_BATCH_SIZE).record(signatures as f64);
@@ -415,6 +430,7 @@ impl RuntimeMetrics {
             equivocations: r(&self.equivocations),
             quarantine_strikes: r(&self.quarantine_strikes),
             aggregate_checks_failed: r(&self.aggregate_checks_failed),
+            aggregate_checks_skipped: r(&self.aggregate_checks_skipped),
         }
     }
 }

@@ -110,6 +110,10 @@ pub(crate) struct TaskTally<S: SignatureScheme> {
     /// Operators whose counted signature passed a check (alone, in a batch, or in an
     /// aggregate that verified).
     verified: PositionSet,
+    /// Operators whose counted signature passed a check of its own (alone, or in a batch with
+    /// random coefficients), not only a sum: a search can leave these out, since a sum is no
+    /// check of its parts (a cancelling pair passes it).
+    checked_alone: PositionSet,
     /// Operators already checked once for equivocation: the check costs a pairing, so a
     /// flood of conflicting signatures under one id costs at most one.
     equivocation_checked: PositionSet,
@@ -130,6 +134,7 @@ impl<S: SignatureScheme> TaskTally<S> {
             digests: Vec::new(),
             counted: PositionSet::with_len(n),
             verified: PositionSet::with_len(n),
+            checked_alone: PositionSet::with_len(n),
             equivocation_checked: PositionSet::with_len(n),
             max_digests,
         }
@@ -169,9 +174,16 @@ impl<S: SignatureScheme> TaskTally<S> {
         self.verified.contains(pos)
     }
 
-    /// Marks a counted signature as checked.
+    /// Whether the operator's counted signature passed a check of its own (not only a sum).
+    pub(crate) fn is_checked_alone(&self, pos: usize) -> bool {
+        self.checked_alone.contains(pos)
+    }
+
+    /// Marks a counted signature as checked on its own (alone, or in a batch with random
+    /// coefficients).
     pub(crate) fn mark_verified(&mut self, pos: usize) {
         self.verified.insert(pos);
+        self.checked_alone.insert(pos);
     }
 
     /// True the first time it is asked for an operator: whether an equivocation check may
@@ -274,9 +286,10 @@ impl<S: SignatureScheme> TaskTally<S> {
         // A new signer is not covered by an earlier aggregate check.
         d.checked_aggregate = None;
         if verified {
-            self.verified.insert(pos);
+            self.mark_verified(pos);
         } else {
             self.verified.remove(pos);
+            self.checked_alone.remove(pos);
         }
         true
     }
@@ -296,6 +309,7 @@ impl<S: SignatureScheme> TaskTally<S> {
                 d.checked_aggregate = None;
                 self.counted.remove(pos);
                 self.verified.remove(pos);
+                self.checked_alone.remove(pos);
             }
         }
     }

@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 use quorate_domain::{BatchItem, ResponseDigest, SignatureScheme};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
+use crate::aggregate_odds::AggregateOdds;
+use crate::invalid_share::InvalidShare;
 use crate::metrics::RuntimeMetrics;
 use crate::util::{lock, panic_message};
 
@@ -97,8 +99,12 @@ pub(crate) struct VerificationPool<S: SignatureScheme> {
     tx: Mutex<Option<mpsc::Sender<Job<S>>>>,
     /// Aggregate checks (`Sum`), served first.
     priority: Mutex<Option<mpsc::Sender<Job<S>>>>,
+    /// One permit per batch checked at once.
     slots: Arc<Semaphore>,
+    /// Batches checked at once.
     threads: u32,
+    /// How often aggregate checks fail lately (whether a task should skip its own).
+    pub(crate) aggregate_odds: AggregateOdds,
 }
 
 /// How the dispatcher sizes its batches.
@@ -163,6 +169,9 @@ impl<S: SignatureScheme> VerificationPool<S> {
         let dispatcher_slots = Arc::clone(&slots);
         let max_batch = sizing.max_batch.max(1);
         let mut lanes = Lanes { priority, normal };
+        // The share of invalid signatures in recent batches: where a failing batch's search
+        // starts.
+        let share = Arc::new(InvalidShare::default());
         tokio::spawn(async move {
             loop {
                 // Take a slot first: while every slot is busy, jobs pile up and merge.
@@ -176,8 +185,9 @@ impl<S: SignatureScheme> VerificationPool<S> {
                 let mut jobs = vec![first];
                 lanes.fill(&mut jobs, size, max_batch);
                 let scheme = Arc::clone(&scheme);
+                let share = Arc::clone(&share);
                 tokio::task::spawn_blocking(move || {
-                    run_jobs(&*scheme, jobs);
+                    run_jobs(&*scheme, &share, jobs);
                     drop(permit);
                 });
             }
@@ -187,6 +197,7 @@ impl<S: SignatureScheme> VerificationPool<S> {
             priority: Mutex::new(Some(priority_tx)),
             slots,
             threads,
+            aggregate_odds: AggregateOdds::default(),
         }
     }
 
@@ -283,13 +294,13 @@ impl<S: SignatureScheme> Job<S> {
     }
 }
 
-fn run_jobs<S: SignatureScheme>(scheme: &S, jobs: Vec<Job<S>>) {
+fn run_jobs<S: SignatureScheme>(scheme: &S, share: &InvalidShare, jobs: Vec<Job<S>>) {
     let mut batch = Vec::with_capacity(jobs.len());
     let mut sums = Vec::new();
     for job in jobs {
         match job {
             Job::Items { items, reply } => batch.push((items, reply)),
-            Job::Apart { items, reply } => run_batch(scheme, vec![(items, reply)]),
+            Job::Apart { items, reply } => run_batch(scheme, share, vec![(items, reply)]),
             Job::Alone { items, reply } => run_alone(scheme, items, reply),
             Job::Sum {
                 digest,
@@ -322,7 +333,7 @@ fn run_jobs<S: SignatureScheme>(scheme: &S, jobs: Vec<Job<S>>) {
         run_sums(scheme, sums);
     }
     if !batch.is_empty() {
-        run_batch(scheme, batch);
+        run_batch(scheme, share, batch);
     }
 }
 
@@ -349,7 +360,7 @@ fn run_sums<S: SignatureScheme>(scheme: &S, sums: Vec<(VerifyItem<S>, SumReply<S
     let all: Vec<&VerifyItem<S>> = sums.iter().map(|(item, _)| item).collect();
     let check = || match all.as_slice() {
         [one] => vec![scheme.verify(&one.message, &one.signature, &one.key)],
-        _ => check_items(scheme, &all),
+        _ => check_items(scheme, &all, 0),
     };
     match catch_unwind(AssertUnwindSafe(check)) {
         Ok(verdicts) => {
@@ -373,13 +384,16 @@ fn run_sums<S: SignatureScheme>(scheme: &S, sums: Vec<(VerifyItem<S>, SumReply<S
 
 fn run_batch<S: SignatureScheme>(
     scheme: &S,
+    share: &InvalidShare,
     batch: Vec<(Vec<VerifyItem<S>>, oneshot::Sender<Verdicts>)>,
 ) {
     let total: usize = batch.iter().map(|(items, _)| items.len()).sum();
     RuntimeMetrics::verification_batch(total);
     let all: Vec<&VerifyItem<S>> = batch.iter().flat_map(|(items, _)| items.iter()).collect();
-    match catch_unwind(AssertUnwindSafe(|| check_items(scheme, &all))) {
+    let expected = share.expected(total);
+    match catch_unwind(AssertUnwindSafe(|| check_items(scheme, &all, expected))) {
         Ok(verdicts) => {
+            share.record(total, verdicts.iter().filter(|ok| !**ok).count());
             let mut offset = 0;
             for (items, reply) in batch {
                 let end = offset + items.len();
@@ -394,7 +408,7 @@ fn run_batch<S: SignatureScheme>(
         // Several jobs were merged: re-run each alone so only the job that panics fails.
         Err(_) if batch.len() > 1 => {
             for job in batch {
-                run_batch(scheme, vec![job]);
+                run_batch(scheme, share, vec![job]);
             }
         }
         Err(p) => {
@@ -407,14 +421,19 @@ fn run_batch<S: SignatureScheme>(
 }
 
 /// One verdict per item: one same-digest check when they share a digest, else a cross-digest
-/// batch; both bisect internally to name exactly the invalid items.
-fn check_items<S: SignatureScheme>(scheme: &S, all: &[&VerifyItem<S>]) -> Vec<bool> {
+/// batch; both search internally to name exactly the invalid items, starting as suits
+/// `expected` invalid ones.
+fn check_items<S: SignatureScheme>(
+    scheme: &S,
+    all: &[&VerifyItem<S>],
+    expected: usize,
+) -> Vec<bool> {
     let Some(first) = all.first() else {
         return Vec::new();
     };
     let invalid = if all.iter().all(|i| i.digest == first.digest) {
         let pairs: Vec<_> = all.iter().map(|i| (&i.signature, &i.key)).collect();
-        scheme.verify_same_digest(&first.message, &pairs)
+        scheme.verify_same_digest_expecting(&first.message, &pairs, expected)
     } else {
         let items: Vec<BatchItem<'_, S>> = all
             .iter()
@@ -425,7 +444,7 @@ fn check_items<S: SignatureScheme>(scheme: &S, all: &[&VerifyItem<S>]) -> Vec<bo
                 key: &i.key,
             })
             .collect();
-        scheme.verify_batch(&items)
+        scheme.verify_batch_expecting(&items, expected)
     };
     let mut verdicts = vec![true; all.len()];
     for i in invalid {
@@ -476,7 +495,7 @@ mod tests {
             jobs.push(job);
             replies.push(rx);
         }
-        run_jobs(&Bn254Scheme, jobs);
+        run_jobs(&Bn254Scheme, &InvalidShare::default(), jobs);
         let verdicts: Vec<bool> = replies
             .into_iter()
             .map(|mut rx| rx.try_recv().unwrap().unwrap().is_some())
@@ -484,7 +503,7 @@ mod tests {
         assert_eq!(verdicts, vec![true, false, true, false]);
         // Alone, each job gets the same answer.
         let (job, mut rx) = sum_job(&keys, [2; 32], true);
-        run_jobs(&Bn254Scheme, vec![job]);
+        run_jobs(&Bn254Scheme, &InvalidShare::default(), vec![job]);
         assert!(rx.try_recv().unwrap().unwrap().is_none());
     }
 
@@ -512,7 +531,9 @@ mod tests {
         ];
         let recorder = DebuggingRecorder::new();
         let snapshotter = recorder.snapshotter();
-        metrics::with_local_recorder(&recorder, || run_jobs(&Bn254Scheme, jobs));
+        metrics::with_local_recorder(&recorder, || {
+            run_jobs(&Bn254Scheme, &InvalidShare::default(), jobs)
+        });
         let mut sizes: Vec<f64> = snapshotter
             .snapshot()
             .into_vec()

@@ -163,6 +163,7 @@ fn stats_and_facade_metrics_agree_and_labels_are_declared() {
         (m::EQUIVOCATIONS, stats.equivocations),
         (m::QUARANTINE_STRIKES, stats.quarantine_strikes),
         (m::AGGREGATE_CHECKS_FAILED, stats.aggregate_checks_failed),
+        (m::AGGREGATE_CHECKS_SKIPPED, stats.aggregate_checks_skipped),
     ];
     for (name, stat) in pairs {
         assert_eq!(counter(name), stat, "{name}: facade and stats() differ");

@@ -4,6 +4,7 @@
 
 mod adversarial;
 mod adversarial_sequences;
+mod aggregate_odds;
 mod aggregation;
 mod cached_registry;
 mod checker_vectors;
