@@ -4,13 +4,8 @@
 //! checks come back. Every answer leaves the forgeries out and passes the checker.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::Duration;
-
-use quorate_domain::TaskId;
 use quorate_runtime::{AggregatorConfig, VerificationMode};
 use quorate_testkit::*;
-
-const WAIT: Duration = Duration::from_secs(60);
 
 /// Runs task `t` with 5 operators; `forger` sends a forgery first when given.
 async fn run_task(f: &Fixture, t: u32, forger: Option<usize>) {
@@ -22,11 +17,7 @@ async fn run_task(f: &Fixture, t: u32, forger: Option<usize>) {
     for op in (0..5).filter(|op| Some(*op) != forger) {
         let _ = f.send(op, t, digest(1)).await;
     }
-    let agg = f
-        .core
-        .wait_for_aggregation(TaskId::from(t), WAIT)
-        .await
-        .unwrap();
+    let agg = f.aggregated(t).await;
     if let Some(op) = forger {
         assert!(!agg.signer_ids.contains(&f.ids[op]), "task {t}");
     }

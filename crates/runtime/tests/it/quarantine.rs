@@ -7,11 +7,8 @@
 
 use std::time::Duration;
 
-use quorate_domain::TaskId;
 use quorate_runtime::{AggregatorConfig, VerificationMode};
 use quorate_testkit::*;
-
-const WAIT: Duration = Duration::from_secs(60);
 
 /// Runs ten tasks in which operator 0 sends a forgery first in the tasks `forges` picks (an
 /// honest signature otherwise); every aggregate must leave the forgeries out and pass the
@@ -41,11 +38,7 @@ async fn operator_run(
         for op in 1..5 {
             let _ = f.send(op, t, digest(1)).await;
         }
-        let agg = f
-            .core
-            .wait_for_aggregation(TaskId::from(t), WAIT)
-            .await
-            .unwrap();
+        let agg = f.aggregated(t).await;
         assert_eq!(agg.signer_ids.contains(&f.ids[0]), !forged, "task {t}");
         f.submitter().check(&req(&agg)).await.unwrap();
     }
