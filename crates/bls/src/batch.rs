@@ -266,7 +266,8 @@ impl<'a> Batch<'a> {
                 } else {
                     msm_fixed::<G2Projective>(b, s).unwrap_or_else(|| {
                         // Scalars beyond the tables' reach (never with 64-bit coefficients
-                        // and the locator's 7-bit weights): sum the keys themselves.
+                        // and the search's position weights in batches under 8 192 items):
+                        // sum the keys themselves.
                         let keys: Vec<G2Affine> =
                             b.iter().filter_map(|t| t.first().copied()).collect();
                         msm_u128::<G2Projective>(&keys, s)

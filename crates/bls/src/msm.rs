@@ -1,5 +1,5 @@
 //! Multi-scalar multiplication for short scalars: the random coefficients of batch checks are
-//! 64-bit (71 bits with the locator's weights), and arkworks' `msm_bigint` always walks the
+//! 64-bit (up to 77 bits with the search's position weights), and arkworks' `msm_bigint` always walks the
 //! scalar field's 254 bits, paying the per-window bucket sums and doublings of 190 bits that
 //! are zero. This Pippenger variant sizes its windows to the longest scalar and uses signed
 //! digits (half the buckets; negating a point is free).
@@ -80,7 +80,8 @@ fn bucket_sum<G: CurveGroup>(buckets: &[G]) -> G {
 const FIXED_WINDOW: usize = 6;
 
 /// Entries of a fixed-base table: `2^(6j)·P` for `j < 13` covers scalars of up to 77 bits with
-/// the signed top digit's carry (batch coefficients are 64 bits, the locator's weighted ones 71).
+/// the signed top digit's carry (batch coefficients are 64 bits, weighted by position in a batch
+/// of under 8 192 items at most 77).
 pub(crate) const FIXED_WINDOWS: usize = 13;
 
 /// A point's fixed-base table, `[2^(6j)·P]` for `j <` [`FIXED_WINDOWS`], affine: 78 doublings,
