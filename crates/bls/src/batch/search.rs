@@ -20,7 +20,7 @@
 //! candidate's own error accounts for its range's value; the rest of that range is then valid.
 //!
 //! Cost, counted by the tests: one invalid item among `n` takes three final exponentiations
-//! (`A`, `B`, the confirmation); 5 among 95 take about 14, where bisection that checks only
+//! (`A`, `B`, the confirmation); 5 among 95 take about 13, where bisection that checks only
 //! `A` and tries the locator on every failing range (the search up to `8170213`) took 21.
 
 use std::collections::HashMap;
