@@ -76,7 +76,7 @@ impl Quorate {
             event_buffer: (2 * inflight).max(1_024),
             ..AggregatorConfig::default()
         };
-        let core = AggregatorCore::new(config, registry, scheme);
+        let core = AggregatorCore::new(config, registry, scheme)?;
         Ok(Self {
             core,
             data,

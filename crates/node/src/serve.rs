@@ -188,7 +188,7 @@ async fn open_state(
     backend: &Backend,
     scheme: Arc<Bn254Scheme>,
 ) -> anyhow::Result<NodeState> {
-    let core = AggregatorCore::new(aggregator, Arc::clone(&backend.registry), scheme);
+    let core = AggregatorCore::new(aggregator, Arc::clone(&backend.registry), scheme)?;
     lifecycle::ignore_file_size_signal();
     let store =
         Store::open(&config.db).with_context(|| format!("opening {}", config.db.display()))?;

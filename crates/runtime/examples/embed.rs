@@ -44,7 +44,7 @@ pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
         AggregatorConfig::default(),
         Arc::clone(&registry),
         Arc::clone(&scheme),
-    );
+    )?;
     let task_id = TaskId::from(1u32);
     let task = TaskMetadata::from_raw(
         task_id,

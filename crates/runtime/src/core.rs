@@ -80,10 +80,30 @@ impl<S: SignatureScheme, R> Clone for AggregatorCore<S, R> {
     }
 }
 
+/// Why an aggregator could not start.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StartError {
+    /// [`AggregatorCore::new`] was called outside a tokio runtime.
+    #[error(
+        "the aggregator must start inside a tokio runtime: its verification pool and pending-buffer \
+         cleanup run on it"
+    )]
+    NoTokioRuntime,
+}
+
 impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
     /// Starts an aggregator and its background loops (pending-buffer cleanup, verification
-    /// pool). Must be called inside a tokio runtime.
-    pub fn new(config: AggregatorConfig, registry: Arc<R>, scheme: Arc<S>) -> Self {
+    /// pool) on the current tokio runtime; [`StartError::NoTokioRuntime`] outside one.
+    pub fn new(
+        config: AggregatorConfig,
+        registry: Arc<R>,
+        scheme: Arc<S>,
+    ) -> Result<Self, StartError> {
+        // Checked first: spawning the loops outside a runtime would panic.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(StartError::NoTokioRuntime);
+        }
         let pool = Arc::new(VerificationPool::start_with(
             Arc::clone(&scheme),
             PoolSizing {
@@ -139,7 +159,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
                 }
             }
         });
-        Self { shared }
+        Ok(Self { shared })
     }
 
     /// The scheme in use.

@@ -34,7 +34,7 @@ mod verifier;
 
 pub use crate::cached_registry::CachedRegistry;
 pub use crate::config::{AggregatorConfig, VerificationMode};
-pub use crate::core::{AggregatorCore, TaskEvent};
+pub use crate::core::{AggregatorCore, StartError, TaskEvent};
 pub use crate::evidence::EquivocationEvidence;
 pub use crate::metrics::StatsSnapshot;
 pub use crate::operator_set::{OperatorEntry, OperatorSet};

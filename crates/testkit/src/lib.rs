@@ -77,7 +77,8 @@ pub fn fixture(operators: &[&[(u8, u64)]], config: AggregatorConfig) -> Fixture 
         })
         .collect();
     let ids = registry.set_operators(BLOCK, ops).unwrap();
-    let core = AggregatorCore::new(config, Arc::clone(&registry), Arc::clone(&scheme));
+    let core = AggregatorCore::new(config, Arc::clone(&registry), Arc::clone(&scheme))
+        .unwrap_or_else(|e| panic!("fixture outside a tokio runtime: {e}"));
     Fixture {
         scheme,
         registry,

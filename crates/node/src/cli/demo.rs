@@ -214,7 +214,7 @@ async fn run_async(args: DemoArgs) -> anyhow::Result<ExitCode> {
         },
         Arc::clone(&registry),
         Arc::clone(&scheme),
-    );
+    )?;
     let submitter = Arc::new(InMemorySubmitter::new(
         Arc::clone(&scheme),
         Arc::clone(&registry),

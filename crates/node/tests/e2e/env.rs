@@ -65,11 +65,9 @@ impl Env {
             verification_threads: 2,
             ..AggregatorConfig::default()
         };
-        let core = Arc::new(AggregatorCore::new(
-            config,
-            Arc::clone(&registry),
-            Arc::new(Bn254Scheme),
-        ));
+        let core = Arc::new(
+            AggregatorCore::new(config, Arc::clone(&registry), Arc::new(Bn254Scheme)).unwrap(),
+        );
         let checker = IBLSSignatureChecker::new(c.task_manager, devnet.chain.provider.clone());
         let keys = devnet
             .plans

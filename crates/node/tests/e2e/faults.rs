@@ -83,14 +83,17 @@ impl Rig {
             .sync_latest()
             .await
             .map_err(|e| anyhow!("pubkey backfill through the proxy: {e}"))?;
-        let core = Arc::new(AggregatorCore::new(
-            AggregatorConfig {
-                verification_threads: 1,
-                ..AggregatorConfig::default()
-            },
-            Arc::clone(&registry),
-            Arc::new(Bn254Scheme),
-        ));
+        let core = Arc::new(
+            AggregatorCore::new(
+                AggregatorConfig {
+                    verification_threads: 1,
+                    ..AggregatorConfig::default()
+                },
+                Arc::clone(&registry),
+                Arc::new(Bn254Scheme),
+            )
+            .unwrap(),
+        );
         let signer: PrivateKeySigner = info.aggregator.private_key.parse()?;
         let client = ClientBuilder::default()
             .layer(RetryTimeoutLayer::new(retry.clone()))

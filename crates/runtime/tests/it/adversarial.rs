@@ -56,7 +56,8 @@ fn setup(n: usize, mode: VerificationMode) -> Setup {
         },
         Arc::clone(&registry),
         Arc::clone(&scheme),
-    );
+    )
+    .unwrap();
     Setup {
         scheme,
         registry,

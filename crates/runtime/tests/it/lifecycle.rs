@@ -214,3 +214,17 @@ async fn expiry_during_the_window_sends_the_best_response() {
     assert!(start.elapsed() <= Duration::from_secs(3));
     assert_eq!(agg.signer_ids.len(), 2);
 }
+
+#[test]
+fn starting_outside_a_tokio_runtime_is_an_error_not_a_panic() {
+    use std::sync::Arc;
+
+    use quorate_bls::fake::FakeScheme;
+    use quorate_runtime::memory::InMemoryRegistry;
+    use quorate_runtime::{AggregatorCore, StartError};
+
+    let scheme = Arc::new(FakeScheme);
+    let registry = Arc::new(InMemoryRegistry::new(Arc::clone(&scheme), 4));
+    let started = AggregatorCore::new(AggregatorConfig::default(), registry, scheme);
+    assert_eq!(started.err(), Some(StartError::NoTokioRuntime));
+}

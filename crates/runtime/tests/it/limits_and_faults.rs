@@ -191,7 +191,8 @@ async fn a_panic_in_one_task_is_reported_to_it_and_spares_the_others() {
         config(),
         Arc::new(PanickingRegistry(Arc::clone(&f.registry))),
         Arc::new(FakeScheme),
-    );
+    )
+    .unwrap();
     core.initialize_task(task(1, &[(1, 100)])).await.unwrap();
     core.initialize_task(task(2, &[(0, 100)])).await.unwrap();
     core.process_signed_response(f.signed(0, 1, digest(1)))

@@ -140,7 +140,8 @@ async fn real_bls_run(mode: VerificationMode) {
         },
         Arc::clone(&registry),
         Arc::clone(&scheme),
-    );
+    )
+    .unwrap();
     let submitter = InMemorySubmitter::new(Arc::clone(&scheme), Arc::clone(&registry));
     for t in 1..=3u32 {
         let meta =
