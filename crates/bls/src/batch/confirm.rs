@@ -16,7 +16,7 @@
 //! stay secret CSPRNG output, and every accepting decision (a passing range, a confirmed
 //! guess) rests on the plain `rᵢ`. A wrong guess costs a bisection, never a wrong answer.
 
-use ark_bn254::{G1Affine, G1Projective};
+use ark_bn254::G1Projective;
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{AdditiveGroup, Zero};
 use rand_core::{CryptoRng, RngCore};
@@ -71,9 +71,9 @@ impl Batch<'_> {
         };
         let mut sigs = Vec::with_capacity(located.len());
         let mut scalars = Vec::with_capacity(located.len());
-        let mut g1 = vec![G1Affine::zero()];
-        let mut g2 = vec![neg_g2_prepared()];
         let mut key_side = Vec::with_capacity(located.len());
+        let mut g2 = vec![neg_g2_prepared()];
+        let mut terms: Vec<(u64, Gt)> = Vec::with_capacity(located.len());
         for (l, &u) in located.iter().zip(&weights) {
             let j = l.item;
             let message = self.groups.get(j).and_then(|&g| self.messages.get(g));
@@ -92,17 +92,12 @@ impl Batch<'_> {
             // The candidate's own pair, on its key's cached line coefficients.
             key_side.push(message.mul_bigint([c as u64, (c >> 64) as u64]));
             g2.push(key.prepared().clone());
+            terms.push((u, l.a));
         }
-        let sig_sum: G1Projective = msm_u128(&sigs, &scalars);
-        if let Some(first) = g1.first_mut() {
-            *first = sig_sum.into_affine();
-        }
-        g1.extend(G1Projective::normalize_batch(&key_side));
-        let terms: Vec<(u64, Gt)> = weights
-            .iter()
-            .zip(located)
-            .map(|(&u, l)| (u, l.a))
-            .collect();
+        // The signatures' pair first, then the candidates' own, in one normalization.
+        let mut g1 = vec![msm_u128::<G1Projective>(&sigs, &scalars)];
+        g1.extend(key_side);
+        let g1 = G1Projective::normalize_batch(&g1);
         let expected = match terms.as_slice() {
             [(1, a)] => *a,
             _ => multi_exp(&terms),
