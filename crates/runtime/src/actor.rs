@@ -18,7 +18,7 @@ use crate::outcome::SignatureOutcome;
 use crate::results::TaskResult;
 use crate::tally::TaskTally;
 use crate::util::lock;
-use crate::verifier::{PoolError, VerificationPool, VerifyItem};
+use crate::verifier::{Checking, PoolError, VerificationPool, VerifyItem};
 
 /// Sleeps until `at`, or forever when there is no deadline.
 async fn sleep_until_or_never(at: Option<Instant>) {
@@ -30,17 +30,6 @@ async fn sleep_until_or_never(at: Option<Instant>) {
 
 /// A caller's answer channel for one signature (absent for replayed buffered signatures).
 pub(crate) type Reply = Option<oneshot::Sender<Result<SignatureOutcome, AggregationError>>>;
-
-/// How the verification pool checks a job's items.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Checking {
-    /// Merged with the other jobs queued at the time into one batch (fresh signatures).
-    Merged,
-    /// As one batch of their own (a search for a digest's invalid signatures).
-    Apart,
-    /// Each on its own (quarantined operators' signatures).
-    Alone,
-}
 
 /// A signature on its way to a task's actor.
 pub(crate) struct SignatureRequest<S: SignatureScheme> {
@@ -348,12 +337,11 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
         checking: Checking,
     ) -> Result<Vec<bool>, AggregationError> {
         let n = items.len();
-        let verdicts = match checking {
-            Checking::Merged => self.pool.verify(items).await,
-            Checking::Apart => self.pool.verify_apart(items).await,
-            Checking::Alone => self.pool.verify_alone(items).await,
-        }
-        .map_err(|e| self.pool_error(e))?;
+        let verdicts = self
+            .pool
+            .verify(items, checking)
+            .await
+            .map_err(|e| self.pool_error(e))?;
         if verdicts.len() != n {
             return Err(self.internal(format!(
                 "verification pool answered {} verdicts for {n} signatures",

@@ -24,12 +24,12 @@ use quorate_domain::{
 };
 use tracing::warn;
 
-use crate::actor::{Checking, SignatureRequest, TaskActor};
+use crate::actor::{SignatureRequest, TaskActor};
 use crate::config::VerificationMode;
 use crate::evidence::EquivocationEvidence;
 use crate::metrics::Rejection;
 use crate::tally::{DigestLimit, PositionSet};
-use crate::verifier::VerifyItem;
+use crate::verifier::{Checking, VerifyItem};
 
 /// What a candidate's verdicts decide.
 enum CandidateKind {

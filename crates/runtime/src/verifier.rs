@@ -54,24 +54,26 @@ pub(crate) type CheckedAggregate<S> = (
 );
 type SumReply<S> = oneshot::Sender<Result<Option<CheckedAggregate<S>>, PoolError>>;
 
+/// How the pool checks a job's items.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Checking {
+    /// Merged with the other jobs queued at the time into one batch (fresh signatures).
+    Merged,
+    /// As one batch of their own, never merged: the search for the invalid signatures of a
+    /// digest whose aggregate check failed. Each such job holds a known failure, so merging
+    /// several would make every check of the search pay for every merged digest's pairs and
+    /// sums, and gain nothing.
+    Apart,
+    /// Each on its own, never in a batch: quarantined operators' signatures, so a failure
+    /// costs no honest peer a search.
+    Alone,
+}
+
 enum Job<S: SignatureScheme> {
-    /// Per-item verdicts (true = valid).
+    /// Per-item verdicts (true = valid), checked as `checking` says.
     Items {
         items: Vec<VerifyItem<S>>,
-        reply: oneshot::Sender<Verdicts>,
-    },
-    /// Per-item verdicts from a batch of these items only, never merged with other jobs: the
-    /// search for the invalid signatures of a digest whose aggregate check failed. Each such
-    /// job holds a known failure, so merging several would make every check of the search pay
-    /// for every merged digest's pairs and sums, and gain nothing.
-    Apart {
-        items: Vec<VerifyItem<S>>,
-        reply: oneshot::Sender<Verdicts>,
-    },
-    /// Per-item verdicts, each item checked on its own and never merged into a batch:
-    /// quarantined operators' signatures, so a failure costs no honest peer a bisection.
-    Alone {
-        items: Vec<VerifyItem<S>>,
+        checking: Checking,
         reply: oneshot::Sender<Verdicts>,
     },
     /// One check of Σkᵢσᵢ against Σkᵢpkᵢ for one message (optimistic mode).
@@ -209,42 +211,20 @@ impl<S: SignatureScheme> VerificationPool<S> {
         lock(&self.priority).clone()
     }
 
-    /// Checks each item; `Ok(v)` has one verdict per item, in order.
-    pub(crate) async fn verify(&self, items: Vec<VerifyItem<S>>) -> Verdicts {
+    /// Checks each item as `checking` says; `Ok(v)` has one verdict per item, in order.
+    pub(crate) async fn verify(&self, items: Vec<VerifyItem<S>>, checking: Checking) -> Verdicts {
         if items.is_empty() {
             return Ok(Vec::new());
         }
         let (reply, rx) = oneshot::channel();
         let tx = self.sender().ok_or(PoolError::Closed)?;
-        tx.send(Job::Items { items, reply })
-            .await
-            .map_err(|_| PoolError::Closed)?;
-        rx.await.map_err(|_| PoolError::Closed)?
-    }
-
-    /// Checks the items as one batch of their own (never merged with other jobs).
-    pub(crate) async fn verify_apart(&self, items: Vec<VerifyItem<S>>) -> Verdicts {
-        if items.is_empty() {
-            return Ok(Vec::new());
-        }
-        let (reply, rx) = oneshot::channel();
-        let tx = self.sender().ok_or(PoolError::Closed)?;
-        tx.send(Job::Apart { items, reply })
-            .await
-            .map_err(|_| PoolError::Closed)?;
-        rx.await.map_err(|_| PoolError::Closed)?
-    }
-
-    /// Checks each item on its own (one pairing check each, never batched with other jobs).
-    pub(crate) async fn verify_alone(&self, items: Vec<VerifyItem<S>>) -> Verdicts {
-        if items.is_empty() {
-            return Ok(Vec::new());
-        }
-        let (reply, rx) = oneshot::channel();
-        let tx = self.sender().ok_or(PoolError::Closed)?;
-        tx.send(Job::Alone { items, reply })
-            .await
-            .map_err(|_| PoolError::Closed)?;
+        tx.send(Job::Items {
+            items,
+            checking,
+            reply,
+        })
+        .await
+        .map_err(|_| PoolError::Closed)?;
         rx.await.map_err(|_| PoolError::Closed)?
     }
 
@@ -286,9 +266,7 @@ impl<S: SignatureScheme> VerificationPool<S> {
 impl<S: SignatureScheme> Job<S> {
     fn len(&self) -> usize {
         match self {
-            Job::Items { items, .. } | Job::Apart { items, .. } | Job::Alone { items, .. } => {
-                items.len()
-            }
+            Job::Items { items, .. } => items.len(),
             Job::Sum { .. } => 1,
         }
     }
@@ -299,9 +277,15 @@ fn run_jobs<S: SignatureScheme>(scheme: &S, share: &InvalidShare, jobs: Vec<Job<
     let mut sums = Vec::new();
     for job in jobs {
         match job {
-            Job::Items { items, reply } => batch.push((items, reply)),
-            Job::Apart { items, reply } => run_batch(scheme, share, vec![(items, reply)]),
-            Job::Alone { items, reply } => run_alone(scheme, items, reply),
+            Job::Items {
+                items,
+                checking,
+                reply,
+            } => match checking {
+                Checking::Merged => batch.push((items, reply)),
+                Checking::Apart => run_batch(scheme, share, vec![(items, reply)]),
+                Checking::Alone => run_alone(scheme, items, reply),
+            },
             Job::Sum {
                 digest,
                 message,

@@ -61,14 +61,17 @@ fn a_search_runs_as_its_own_batch_and_fresh_signatures_merge() {
     let jobs = vec![
         Job::Items {
             items: items(&keys[..2], 10, false),
+            checking: Checking::Merged,
             reply: a,
         },
-        Job::Apart {
+        Job::Items {
             items: items(&keys, 20, true),
+            checking: Checking::Apart,
             reply: b,
         },
         Job::Items {
             items: items(&keys[..3], 30, true),
+            checking: Checking::Merged,
             reply: c,
         },
     ];
@@ -125,7 +128,13 @@ async fn aggregate_checks_overtake_queued_per_signature_work() {
     for job in 0..5u8 {
         let (reply, _rx) = oneshot::channel();
         let items = items(&keys, job * 10, false);
-        normal_tx.send(Job::Items { items, reply }).await.unwrap();
+        let checking = Checking::Merged;
+        let job = Job::Items {
+            items,
+            checking,
+            reply,
+        };
+        normal_tx.send(job).await.unwrap();
     }
     let (sum, _rx) = sum_job(&keys, [200; 32], false);
     priority_tx.send(sum).await.unwrap();
@@ -162,7 +171,7 @@ async fn merged_and_lone_checks_give_the_same_verdicts() {
         let pool = Arc::clone(&pool);
         let items = items(&keys, job * 10, job % 3 == 0);
         handles.push(tokio::spawn(async move {
-            (job, pool.verify(items).await.unwrap())
+            (job, pool.verify(items, Checking::Merged).await.unwrap())
         }));
     }
     for h in handles {
@@ -172,6 +181,9 @@ async fn merged_and_lone_checks_give_the_same_verdicts() {
         assert!(verdicts[1..].iter().all(|ok| *ok), "job {job}");
     }
     // Alone, each item is checked on its own with the same verdicts.
-    let alone = pool.verify_alone(items(&keys, 0, true)).await.unwrap();
+    let alone = pool
+        .verify(items(&keys, 0, true), Checking::Alone)
+        .await
+        .unwrap();
     assert_eq!(alone, vec![false, true, true, true, true, true]);
 }
