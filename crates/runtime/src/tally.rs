@@ -186,6 +186,12 @@ impl<S: SignatureScheme> TaskTally<S> {
         self.checked_alone.insert(pos);
     }
 
+    /// Forgets that an operator's signature was checked (a new one replaces it, or it is gone).
+    fn forget_checks(&mut self, pos: usize) {
+        self.verified.remove(pos);
+        self.checked_alone.remove(pos);
+    }
+
     /// True the first time it is asked for an operator: whether an equivocation check may
     /// still be spent on it.
     pub(crate) fn take_equivocation_check(&mut self, pos: usize) -> bool {
@@ -288,8 +294,7 @@ impl<S: SignatureScheme> TaskTally<S> {
         if verified {
             self.mark_verified(pos);
         } else {
-            self.verified.remove(pos);
-            self.checked_alone.remove(pos);
+            self.forget_checks(pos);
         }
         true
     }
@@ -308,8 +313,7 @@ impl<S: SignatureScheme> TaskTally<S> {
                 }
                 d.checked_aggregate = None;
                 self.counted.remove(pos);
-                self.verified.remove(pos);
-                self.checked_alone.remove(pos);
+                self.forget_checks(pos);
             }
         }
     }
