@@ -59,7 +59,8 @@ pub fn verify_same_digest_locating_from<R: CryptoRng + RngCore>(
 }
 
 /// [`verify_same_digest`] told how many invalid items to expect (from the caller's recent
-/// history): a cost hint for where the search starts ([`top_parts`]), never a verdict.
+/// history): a cost hint for where the search starts (two or more expected: about one part per
+/// expected item instead of the whole batch), never a verdict.
 pub fn verify_same_digest_expecting(
     message: &MessagePoint,
     items: &[(&Signature, &G2PublicKey)],
