@@ -9,41 +9,26 @@
 //! a search that finds nothing has checked every signature, and counts as a passing aggregate,
 //! so the rate falls back when the invalid signatures stop.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use crate::ewma::Ewma;
 
-/// The estimate's scale: `FAILING_FROM` is one half.
-const SCALE: u32 = 1 << 16;
-/// Above this estimate, aggregates are skipped.
-const FAILING_FROM: u32 = SCALE / 2;
-/// Each outcome moves the estimate by 1/16 of its distance to 0 or 1: about the last 16
-/// aggregates count (eleven failures in a row from zero cross one half, as do eleven passes
-/// in a row from one).
-const WEIGHT_SHIFT: u32 = 4;
-
-/// An exponentially weighted failure rate of aggregate checks, shared by every task.
+/// An exponentially weighted failure rate of aggregate checks (about the last 16; eleven
+/// failures in a row from zero cross one half, as do eleven passes in a row from one), shared
+/// by every task.
 #[derive(Debug, Default)]
 pub(crate) struct AggregateOdds {
-    /// The estimate, `0..=SCALE`.
-    failing: AtomicU32,
+    /// The failure rate, `0..=Ewma::SCALE`.
+    failing: Ewma,
 }
 
 impl AggregateOdds {
     /// Whether most aggregates fail lately (skip the check, search straight away).
     pub(crate) fn likely_to_fail(&self) -> bool {
-        self.failing.load(Ordering::Relaxed) > FAILING_FROM
+        self.failing.get() > Ewma::SCALE / 2
     }
 
     /// Records an aggregate's outcome (or a search's: nothing invalid found counts as a pass).
     pub(crate) fn record(&self, passed: bool) {
-        let target = if passed { 0 } else { SCALE };
-        // A lost update under a race only delays the estimate by one outcome.
-        let old = self.failing.load(Ordering::Relaxed);
-        let new = if target > old {
-            old + ((target - old) >> WEIGHT_SHIFT).max(1)
-        } else {
-            old - ((old - target) >> WEIGHT_SHIFT).min(old)
-        };
-        self.failing.store(new.min(SCALE), Ordering::Relaxed);
+        self.failing.record(if passed { 0 } else { Ewma::SCALE });
     }
 }
 

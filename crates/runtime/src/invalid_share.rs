@@ -6,28 +6,25 @@
 //! at random) it is cheaper to check parts of the batch straight away (see
 //! `quorate_bls::verify_same_digest_expecting`). The verdicts never depend on the estimate.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use crate::ewma::Ewma;
 
-/// The estimate's scale (one in a million).
-const SCALE: u32 = 1_000_000;
-/// Each batch moves the estimate by 1/16 of its distance to the batch's own share.
-const WEIGHT_SHIFT: u32 = 4;
-
-/// An exponentially weighted share of invalid signatures per checked batch, shared by every
-/// verification thread.
+/// An exponentially weighted share of invalid signatures per checked batch (about the last
+/// 16 batches), shared by every verification thread.
 #[derive(Debug, Default)]
 pub(crate) struct InvalidShare {
-    /// Invalid signatures per million checked, `0..=SCALE`.
-    per_million: AtomicU32,
+    /// Invalid signatures per checked one, `0..=Ewma::SCALE`.
+    share: Ewma,
 }
 
 impl InvalidShare {
     /// How many invalid signatures to expect among `n` (rounded).
     pub(crate) fn expected(&self, n: usize) -> usize {
-        let share = u64::from(self.per_million.load(Ordering::Relaxed));
+        let scale = u64::from(Ewma::SCALE);
         let n = u64::try_from(n).unwrap_or(u64::MAX);
-        let expected =
-            n.saturating_mul(share).saturating_add(u64::from(SCALE / 2)) / u64::from(SCALE);
+        let expected = n
+            .saturating_mul(u64::from(self.share.get()))
+            .saturating_add(scale / 2)
+            / scale;
         usize::try_from(expected).unwrap_or(usize::MAX)
     }
 
@@ -36,14 +33,9 @@ impl InvalidShare {
         if n == 0 {
             return;
         }
-        let share = (invalid.min(n) as u64 * u64::from(SCALE) / n as u64) as i64;
-        // A lost update under a race only delays the estimate by one batch.
-        let old = i64::from(self.per_million.load(Ordering::Relaxed));
-        let new = old + ((share - old) >> WEIGHT_SHIFT);
-        self.per_million.store(
-            u32::try_from(new.clamp(0, i64::from(SCALE))).unwrap_or(0),
-            Ordering::Relaxed,
-        );
+        let share = invalid.min(n) as u64 * u64::from(Ewma::SCALE) / n as u64;
+        self.share
+            .record(u32::try_from(share).unwrap_or(Ewma::SCALE));
     }
 }
 

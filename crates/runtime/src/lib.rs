@@ -16,6 +16,7 @@ mod cached_registry;
 mod config;
 mod core;
 mod evidence;
+mod ewma;
 mod hold;
 mod invalid_share;
 pub mod memory;
