@@ -297,10 +297,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
 
     /// Checks every listed signer, naming the invalid ones: one batch of their own (these
     /// are searches for a known or likely failure, which merging would only make dearer).
-    pub(crate) async fn check_each(
-        &self,
-        signers: &[(usize, usize)],
-    ) -> Result<Vec<bool>, AggregationError> {
+    async fn check_each(&self, signers: &[(usize, usize)]) -> Result<Vec<bool>, AggregationError> {
         let mut items = Vec::with_capacity(signers.len());
         for &(pos, d) in signers {
             items.push(self.counted_item(pos, d)?);
@@ -399,7 +396,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
             // Most aggregates fail lately: this one's check would only precede the search,
             // whose first step checks the same signatures with random coefficients.
             self.metrics.aggregate_check_skipped();
-            let removed = self.search_signers(&unchecked).await?;
+            let removed = self.check_signers(&unchecked).await?;
             if telling {
                 self.pool.aggregate_odds.record(removed == 0);
             }
@@ -447,7 +444,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
             return Ok(true);
         }
         self.metrics.aggregate_check_failed();
-        if self.search_signers(&unchecked).await? == 0 {
+        if self.check_signers(&unchecked).await? == 0 {
             // The sum failed but every signature verifies alone: impossible for a sound
             // scheme; refuse to loop forever on it.
             return Err(
@@ -475,9 +472,10 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> TaskActor<S, R> {
         (t.signers.len(), unchecked)
     }
 
-    /// Checks `signers`, marks the valid ones checked and drops the invalid ones; returns how
-    /// many were dropped.
-    async fn search_signers(
+    /// Checks counted signatures (with their digest slots) as a batch of their own; the valid
+    /// ones are marked checked, the invalid ones dropped (freeing their operator's slot and,
+    /// when last, their digest's). Returns how many were dropped.
+    pub(crate) async fn check_signers(
         &mut self,
         signers: &[(usize, usize)],
     ) -> Result<usize, AggregationError> {

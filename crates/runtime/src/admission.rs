@@ -158,7 +158,7 @@ impl<S: SignatureScheme, R: quorate_domain::OperatorRegistry<S>> TaskActor<S, R>
         if let Some(slot) = self.tally.counted_digest(pos) {
             if !self.tally.is_verified(pos) {
                 // The holder stands in the way of this signature: check it on its own.
-                self.check_holders(&[(pos, slot)]).await?;
+                self.check_signers(&[(pos, slot)]).await?;
             }
         }
         if let Some(slot) = self.tally.counted_digest(pos) {
@@ -211,24 +211,7 @@ impl<S: SignatureScheme, R: quorate_domain::OperatorRegistry<S>> TaskActor<S, R>
     async fn make_room_for(&mut self, digest: &ResponseDigest) -> Result<(), AggregationError> {
         if self.tally.index_of(digest).is_none() && self.tally.digests_full() {
             let unverified = self.tally.unverified();
-            self.check_holders(&unverified).await?;
-        }
-        Ok(())
-    }
-
-    /// Checks counted signatures on their own; the valid ones are marked checked, the
-    /// invalid ones dropped (freeing their operator's slot and, when last, their digest's).
-    async fn check_holders(&mut self, holders: &[(usize, usize)]) -> Result<(), AggregationError> {
-        if holders.is_empty() {
-            return Ok(());
-        }
-        let verdicts = self.check_each(holders).await?;
-        for (&(pos, slot), ok) in holders.iter().zip(verdicts) {
-            if ok {
-                self.mark_verified(pos);
-            } else {
-                self.drop_invalid(pos, slot);
-            }
+            self.check_signers(&unverified).await?;
         }
         Ok(())
     }
