@@ -39,7 +39,7 @@ CATEGORIES = [
                                                          "AggregatedResponse"]),
     ("tally: counting stake and signers", ["tally::"]),
     ("metrics and tracing", ["metrics::", "tracing::", "operator_metrics"]),
-    ("memory allocation", ["malloc", "free", "__rust_alloc", "__rust_dealloc", "realloc",
+    ("memory allocation", ["malloc", "mi_", "free", "__rust_alloc", "__rust_dealloc", "realloc",
                            "cfree", "_int_"]),
     ("task actor and admission", ["admission::", "actor::TaskActor", "TaskActor"]),
     ("core: routing to the task, pending buffer", ["core::AggregatorCore", "pending::",
