@@ -93,6 +93,26 @@ fn single(c: &mut Criterion) {
     g.finish();
 }
 
+/// The final exponentiation alone, arkworks' against Quorate's (a shorter chain for the
+/// three powers of x), on the same Miller-loop outputs.
+fn final_exponentiation(c: &mut Criterion) {
+    use ark_ec::pairing::Pairing;
+    use ark_ec::CurveGroup;
+    use ark_ff::UniformRand;
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let p = ark_bn254::G1Projective::rand(&mut rng).into_affine();
+    let q = ark_bn254::G2Projective::rand(&mut rng).into_affine();
+    let ml = ark_bn254::Bn254::multi_miller_loop([p], [q]);
+    let mut g = c.benchmark_group("final_exponentiation");
+    g.bench_function("arkworks", |b| {
+        b.iter(|| ark_bn254::Bn254::final_exponentiation(black_box(ml)))
+    });
+    g.bench_function("quorate (x by addition chain)", |b| {
+        b.iter(|| quorate_bls::final_exponentiation(black_box(ml)))
+    });
+    g.finish();
+}
+
 fn same_digest(c: &mut Criterion) {
     let mut g = c.benchmark_group("verify_same_digest");
     for n in [10usize, 100, 1000] {
@@ -168,6 +188,6 @@ fn batch(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
-    targets = hashing, single, same_digest, batch
+    targets = hashing, single, final_exponentiation, same_digest, batch
 }
 criterion_main!(benches);

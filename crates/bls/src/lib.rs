@@ -25,6 +25,7 @@ mod batch;
 mod ct;
 mod encoding;
 mod error;
+mod final_exp;
 mod hash;
 mod keys;
 mod msm;
@@ -47,6 +48,8 @@ pub use encoding::{
     encode_g2_affine, G1_ENCODED_LEN, G2_ENCODED_LEN,
 };
 pub use error::KeyError;
+#[doc(hidden)]
+pub use final_exp::final_exponentiation;
 pub use hash::hash_to_g1;
 pub use keys::{KeyPair, SecretKey};
 pub use pairing::{check_aggregate, check_aggregate_gamma, verify};

@@ -22,7 +22,8 @@ pub(crate) fn neg_g2_prepared() -> G2Prepared {
 }
 
 /// `∏ e(g1ᵢ, g2ᵢ)` in GT (written additively by arkworks: `ZERO` is 1), with one multi-Miller
-/// loop and one final exponentiation; `None` if the lengths differ or the Miller loop's output
+/// loop and one final exponentiation (ours, [`crate::final_exp`]: arkworks' with a shorter
+/// chain); `None` if the lengths differ or the Miller loop's output
 /// is not invertible (unreachable for curve points, but not worth a panic).
 pub(crate) fn pairing_product(
     g1: Vec<G1Affine>,
@@ -31,7 +32,7 @@ pub(crate) fn pairing_product(
     if g1.len() != g2.len() {
         return None;
     }
-    Bn254::final_exponentiation(Bn254::multi_miller_loop(g1, g2))
+    crate::final_exp::final_exponentiation(Bn254::multi_miller_loop(g1, g2))
 }
 
 /// Whether `∏ e(g1ᵢ, g2ᵢ) = 1`, with one multi-Miller loop and one final exponentiation.
