@@ -20,8 +20,8 @@ mod targets;
 mod workload;
 
 /// Both aggregators run on mimalloc, as the `quorate` binary does: glibc's malloc costs
-/// Quorate about a third of its per-signature time at 100 × 100 (arena locks and chunk
-/// merging when a request allocated by the driver is freed by a task's actor).
+/// Quorate about a quarter of its per-signature time in optimistic mode at 100 × 100 (arena
+/// locks and chunk merging when a request allocated by the driver is freed by a task's actor).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -1,8 +1,8 @@
 //! Multi-scalar multiplication for short scalars: the random coefficients of batch checks are
-//! 64-bit (up to 77 bits with the search's position weights), and arkworks' `msm_bigint` always walks the
-//! scalar field's 254 bits, paying the per-window bucket sums and doublings of 190 bits that
-//! are zero. This Pippenger variant sizes its windows to the longest scalar and uses signed
-//! digits (half the buckets; negating a point is free).
+//! 64-bit (up to 77 bits with the search's position weights), and arkworks' `msm_bigint`
+//! always walks the scalar field's 254 bits, paying the per-window bucket sums and doublings
+//! of the bits that are zero. This Pippenger variant sizes its windows to the longest scalar
+//! and uses signed digits (half the buckets; negating a point is free).
 //!
 //! Small sums (a search's halves of a few items) take interleaved windowed NAF (Straus)
 //! instead: one shared chain of doublings and a few additions per point, where Pippenger's

@@ -23,8 +23,8 @@ pub(crate) fn neg_g2_prepared() -> G2Prepared {
 
 /// `∏ e(g1ᵢ, g2ᵢ)` in GT (written additively by arkworks: `ZERO` is 1), with one multi-Miller
 /// loop and one final exponentiation (ours, [`crate::final_exp`]: arkworks' with a shorter
-/// chain); `None` if the lengths differ or the Miller loop's output
-/// is not invertible (unreachable for curve points, but not worth a panic).
+/// chain); `None` if the lengths differ or the Miller loop's output is not invertible
+/// (unreachable for curve points, but not worth a panic).
 pub(crate) fn pairing_product(
     g1: Vec<G1Affine>,
     g2: Vec<G2Prepared>,

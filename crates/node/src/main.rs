@@ -41,7 +41,8 @@ mod wallet;
 
 /// mimalloc instead of glibc's malloc: a signature's request is allocated by the thread that
 /// decodes it and freed by the thread running its task's actor, which glibc serialises on arena
-/// locks (measured with `quorate-bench`: about a third of the per-signature time).
+/// locks (measured with `quorate-bench`: about a quarter of optimistic mode's time per
+/// signature).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
