@@ -2,6 +2,7 @@
 //! merging the jobs queued at the same moment (across tasks and digests) into one batch.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use quorate_domain::{BatchItem, ResponseDigest, SignatureScheme};
@@ -118,6 +119,37 @@ pub(crate) struct PoolSizing {
     pub queue_capacity: usize,
     /// Most signatures merged into one batch.
     pub max_batch: usize,
+    /// Aggregate checks queued while a batch of them runs wait to join the next batch unless
+    /// at least this many are queued (see [`AggregateBatches`]).
+    pub min_concurrent_aggregate_checks: usize,
+}
+
+/// Batches made only of aggregate checks that are running, and a signal when one ends.
+///
+/// Merged aggregate checks share one final exponentiation and the `−G2` pair: a batch of one
+/// costs a whole pairing check, each further task about a tenth of one. So a few aggregate
+/// checks that arrive while a batch of them runs wait for it to end and join the next batch,
+/// rather than start beside it on a second thread: that thread would spend a pairing check on
+/// one or two tasks, CPU the async side (every signature's hand-in and tally) needs when the
+/// node is busy. Enough queued checks ([`PoolSizing::min_concurrent_aggregate_checks`]) start
+/// at once, so a second thread still runs when one cannot keep up; other work (searches,
+/// eager batches, lone checks) starts whenever a thread is free.
+#[derive(Default)]
+struct AggregateBatches {
+    /// Running batches of aggregate checks only.
+    running: std::sync::atomic::AtomicUsize,
+    /// Notified when one of them ends.
+    ended: tokio::sync::Notify,
+}
+
+impl AggregateBatches {
+    /// Whether `jobs` (aggregate checks only, fewer than `min`) should wait for the running
+    /// batch of aggregate checks to end.
+    fn should_wait<S: SignatureScheme>(&self, jobs: &[Job<S>], min: usize) -> bool {
+        jobs.len() < min
+            && jobs.iter().all(|j| matches!(j, Job::Sum { .. }))
+            && self.running.load(Ordering::Acquire) > 0
+    }
 }
 
 /// The dispatcher's receiving ends.
@@ -174,6 +206,8 @@ impl<S: SignatureScheme> VerificationPool<S> {
         // The share of invalid signatures in recent batches: where a failing batch's search
         // starts.
         let share = Arc::new(InvalidShare::default());
+        let aggregates = Arc::new(AggregateBatches::default());
+        let min_concurrent = sizing.min_concurrent_aggregate_checks.max(1);
         tokio::spawn(async move {
             loop {
                 // Take a slot first: while every slot is busy, jobs pile up and merge.
@@ -186,10 +220,36 @@ impl<S: SignatureScheme> VerificationPool<S> {
                 let size = first.len();
                 let mut jobs = vec![first];
                 lanes.fill(&mut jobs, size, max_batch);
+                while aggregates.should_wait(&jobs, min_concurrent) {
+                    // An end since the check above left a permit (`notify_one`): not missed.
+                    let ended = aggregates.ended.notified();
+                    tokio::select! {
+                        biased;
+                        () = ended => {}
+                        job = lanes.next() => match job {
+                            Some(job) => {
+                                let size = jobs.iter().map(Job::len).sum::<usize>() + job.len();
+                                jobs.push(job);
+                                lanes.fill(&mut jobs, size, max_batch);
+                            }
+                            // Closed: run what is queued.
+                            None => break,
+                        },
+                    }
+                }
+                let aggregates_only = jobs.iter().all(|j| matches!(j, Job::Sum { .. }));
+                if aggregates_only {
+                    aggregates.running.fetch_add(1, Ordering::AcqRel);
+                }
                 let scheme = Arc::clone(&scheme);
                 let share = Arc::clone(&share);
+                let aggregates = Arc::clone(&aggregates);
                 tokio::task::spawn_blocking(move || {
                     run_jobs(&*scheme, &share, jobs);
+                    if aggregates_only {
+                        aggregates.running.fetch_sub(1, Ordering::AcqRel);
+                        aggregates.ended.notify_one();
+                    }
                     drop(permit);
                 });
             }

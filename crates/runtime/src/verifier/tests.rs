@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
+use quorate_bls::fake::{FakeKeyPair, FakePoint, FakeScheme};
 use quorate_bls::{Bn254Scheme, KeyPair};
 use rand::SeedableRng;
 
@@ -164,6 +165,7 @@ async fn merged_and_lone_checks_give_the_same_verdicts() {
             threads: 1,
             queue_capacity: 64,
             max_batch: 64,
+            min_concurrent_aggregate_checks: 8,
         },
     ));
     let mut handles = Vec::new();
@@ -186,4 +188,174 @@ async fn merged_and_lone_checks_give_the_same_verdicts() {
         .await
         .unwrap();
     assert_eq!(alone, vec![false, true, true, true, true, true]);
+}
+
+/// The fake scheme, whose single-signature check (a lone aggregate check) blocks until the
+/// test opens the gate, and which records the size of every batched check.
+struct Gated {
+    /// Each `verify` waits for the next gate, while there is one.
+    gates: std::sync::Mutex<Vec<std::sync::mpsc::Receiver<()>>>,
+    /// Checks started: single and batched.
+    started: std::sync::atomic::AtomicUsize,
+    /// Items of each batched check.
+    batches: std::sync::Mutex<Vec<usize>>,
+}
+
+impl SignatureScheme for Gated {
+    type G1PublicKey = FakePoint;
+    type G2PublicKey = FakePoint;
+    type Signature = FakePoint;
+    type MessagePoint = FakePoint;
+
+    fn hash_to_g1(&self, digest: &ResponseDigest) -> FakePoint {
+        FakeScheme.hash_to_g1(digest)
+    }
+    fn verify(&self, message: &FakePoint, signature: &FakePoint, key: &FakePoint) -> bool {
+        self.started
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let gate = self.gates.lock().unwrap().pop();
+        if let Some(gate) = gate {
+            let _ = gate.recv();
+        }
+        FakeScheme.verify(message, signature, key)
+    }
+    fn verify_same_digest(
+        &self,
+        message: &FakePoint,
+        items: &[(&FakePoint, &FakePoint)],
+    ) -> Vec<usize> {
+        self.started
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.batches.lock().unwrap().push(items.len());
+        FakeScheme.verify_same_digest(message, items)
+    }
+    fn verify_batch(&self, items: &[BatchItem<'_, Self>]) -> Vec<usize> {
+        self.started
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.batches.lock().unwrap().push(items.len());
+        items
+            .iter()
+            .enumerate()
+            .filter(|(_, it)| !FakeScheme.verify(it.message, it.signature, it.key))
+            .map(|(i, _)| i)
+            .collect()
+    }
+    fn aggregate_signatures(&self, items: &[(&FakePoint, u64)]) -> FakePoint {
+        FakeScheme.aggregate_signatures(items)
+    }
+    fn aggregate_g1(&self, items: &[(&FakePoint, i64)]) -> FakePoint {
+        FakeScheme.aggregate_g1(items)
+    }
+    fn aggregate_g2(&self, items: &[(&FakePoint, i64)]) -> FakePoint {
+        FakeScheme.aggregate_g2(items)
+    }
+    fn check_aggregate(
+        &self,
+        digest: &ResponseDigest,
+        apk_g1: &FakePoint,
+        apk_g2: &FakePoint,
+        sigma: &FakePoint,
+    ) -> bool {
+        FakeScheme.check_aggregate(digest, apk_g1, apk_g2, sigma)
+    }
+    fn operator_id(&self, key: &FakePoint) -> quorate_domain::OperatorId {
+        FakeScheme.operator_id(key)
+    }
+    fn encode_g1(&self, key: &FakePoint) -> quorate_domain::G1Point {
+        FakeScheme.encode_g1(key)
+    }
+    fn encode_g2(&self, key: &FakePoint) -> quorate_domain::G2Point {
+        FakeScheme.encode_g2(key)
+    }
+    fn encode_signature(&self, signature: &FakePoint) -> quorate_domain::G1Point {
+        FakeScheme.encode_signature(signature)
+    }
+    fn decode_g1(
+        &self,
+        point: &quorate_domain::G1Point,
+    ) -> Result<FakePoint, quorate_domain::PointDecodingError> {
+        FakeScheme.decode_g1(point)
+    }
+    fn decode_g2(
+        &self,
+        point: &quorate_domain::G2Point,
+    ) -> Result<FakePoint, quorate_domain::PointDecodingError> {
+        FakeScheme.decode_g2(point)
+    }
+    fn decode_signature(
+        &self,
+        point: &quorate_domain::G1Point,
+    ) -> Result<FakePoint, quorate_domain::PointDecodingError> {
+        FakeScheme.decode_signature(point)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_few_aggregate_checks_wait_for_the_running_batch_and_many_start_beside_it() {
+    let (open, gate) = std::sync::mpsc::channel();
+    let (open_again, gate_again) = std::sync::mpsc::channel();
+    let scheme = Arc::new(Gated {
+        gates: std::sync::Mutex::new(vec![gate_again, gate]),
+        started: Default::default(),
+        batches: Default::default(),
+    });
+    let started = || scheme.started.load(std::sync::atomic::Ordering::SeqCst);
+    let pool = Arc::new(VerificationPool::start_with(
+        Arc::clone(&scheme),
+        PoolSizing {
+            threads: 2,
+            queue_capacity: 64,
+            max_batch: 64,
+            min_concurrent_aggregate_checks: 4,
+        },
+    ));
+    let keys: Vec<FakeKeyPair> = (1..=3).map(FakeKeyPair::new).collect();
+    let check = |tag: u8| {
+        let pool = Arc::clone(&pool);
+        let digest = ResponseDigest::new([tag; 32]);
+        let signatures = keys.iter().map(|k| (k.sign(&digest), 1)).collect();
+        let keys = keys.iter().map(|k| (k.public_g2(), 1)).collect();
+        tokio::spawn(async move {
+            let message = FakeScheme.hash_to_g1(&digest);
+            pool.verify_sum(digest, message, signatures, keys).await
+        })
+    };
+    let wait_until = |n: usize| async move {
+        for _ in 0..500 {
+            if started() >= n {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        panic!("{} checks started, expected {n}", started());
+    };
+    // One aggregate check runs alone, held at the gate.
+    let first = check(1);
+    wait_until(1).await;
+    // Three more (fewer than 4) wait for it although the second thread is free.
+    let few: Vec<_> = (2..=4).map(check).collect();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(
+        started(),
+        1,
+        "a batch of three started beside the running one"
+    );
+    // When the first ends, the three run as one batch.
+    open.send(()).unwrap();
+    assert!(first.await.unwrap().unwrap().is_some());
+    for f in few {
+        assert!(f.await.unwrap().unwrap().is_some());
+    }
+    assert_eq!(*scheme.batches.lock().unwrap(), vec![3]);
+    // Again one held at the gate; four queued (enough) start beside it at once.
+    let lone = check(10);
+    wait_until(3).await;
+    let many: Vec<_> = (11..=14).map(check).collect();
+    wait_until(4).await;
+    assert_eq!(*scheme.batches.lock().unwrap(), vec![3, 4]);
+    for m in many {
+        assert!(m.await.unwrap().unwrap().is_some());
+    }
+    open_again.send(()).unwrap();
+    assert!(lone.await.unwrap().unwrap().is_some());
 }
