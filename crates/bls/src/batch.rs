@@ -236,7 +236,7 @@ impl<'a> Batch<'a> {
         self.summed.set(self.summed.get() + range.len());
         let scalar = |i: usize| u128::from(self.coeffs[i]) * u128::from(weight(i));
         let scalars: Vec<u128> = range.clone().map(scalar).collect();
-        let sig = msm_u128::<G1Projective>(&self.sigs[range.clone()], &scalars);
+        let sig = msm_u128(&self.sigs[range.clone()], &scalars);
         let mut bases: Vec<Vec<&[G2Affine]>> = vec![Vec::new(); self.messages.len()];
         let mut scalars: Vec<Vec<u128>> = vec![Vec::new(); self.messages.len()];
         let mut by_key = vec![G1Projective::zero(); self.key_list.len()];
@@ -264,13 +264,13 @@ impl<'a> Batch<'a> {
                 if b.is_empty() {
                     G2Projective::zero()
                 } else {
-                    msm_fixed::<G2Projective>(b, s).unwrap_or_else(|| {
+                    msm_fixed(b, s).unwrap_or_else(|| {
                         // Scalars beyond the tables' reach (never with 64-bit coefficients
                         // and the search's position weights in batches under 8 192 items):
                         // sum the keys themselves.
                         let keys: Vec<G2Affine> =
                             b.iter().filter_map(|t| t.first().copied()).collect();
-                        msm_u128::<G2Projective>(&keys, s)
+                        msm_u128(&keys, s)
                     })
                 }
             })

@@ -11,16 +11,20 @@
 //!
 //! Tested against arkworks' `msm_bigint` (the oracle) on random inputs.
 
+use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ec::CurveGroup;
+use ark_ff::{AdditiveGroup, Zero};
+
+mod affine;
 
 /// `Σ sᵢ·Pᵢ` over the pairs of `bases` and `scalars` (the shorter one bounds the sum).
-pub(crate) fn msm_u128<G: CurveGroup>(bases: &[G::Affine], scalars: &[u128]) -> G {
+pub(crate) fn msm_u128<P: SWCurveConfig>(bases: &[Affine<P>], scalars: &[u128]) -> Projective<P> {
     let n = bases.len().min(scalars.len());
     let (bases, scalars) = (&bases[..n], &scalars[..n]);
     let bits = digit_bits(scalars);
     if bits == 1 {
         // Every scalar is zero.
-        return G::zero();
+        return Projective::zero();
     }
     let c = window_bits(n, bits);
     // Pippenger's empty buckets cost little, which the model does not see: measured, Straus
@@ -29,40 +33,30 @@ pub(crate) fn msm_u128<G: CurveGroup>(bases: &[G::Affine], scalars: &[u128]) -> 
     if let Some((w, _)) =
         straus_window(n, bits).filter(|&(_, cost)| cost * 10 < pippenger_cost(n, bits, c) * 7)
     {
-        return straus(bases, scalars, bits, w);
+        return straus::<Projective<P>>(bases, scalars, bits, w);
     }
     let windows = bits.div_ceil(c);
     let digits = signed_digits(scalars, c, windows);
     let half = 1usize << (c - 1);
-    let mut result = G::zero();
-    let mut buckets = vec![G::zero(); half];
+    let mut result = Projective::<P>::zero();
     for w in (0..windows).rev() {
         for _ in 0..c {
             result.double_in_place();
         }
-        buckets.fill(G::zero());
-        for (i, base) in bases.iter().enumerate() {
+        let entries = bases.iter().enumerate().filter_map(|(i, base)| {
             let d = digits.get(i * windows + w).copied().unwrap_or(0);
-            add_to_bucket(&mut buckets, d, base);
-        }
-        result += bucket_sum(&buckets);
+            bucket_entry(d, base)
+        });
+        result += bucket_sum(&affine::bucket_sums(entries, half));
     }
     result
 }
 
-/// Adds `point` to bucket `|d|`, negated for a negative digit; digit 0 adds nothing.
-fn add_to_bucket<G: CurveGroup>(buckets: &mut [G], d: i32, point: &G::Affine) {
-    let Some(bucket) = (d.unsigned_abs() as usize)
-        .checked_sub(1)
-        .and_then(|k| buckets.get_mut(k))
-    else {
-        return;
-    };
-    if d > 0 {
-        *bucket += point;
-    } else {
-        *bucket -= point;
-    }
+/// Where signed digit `d` puts `point`: bucket `|d| − 1`, negated for a negative digit;
+/// digit 0 puts it nowhere.
+fn bucket_entry<P: SWCurveConfig>(d: i32, point: &Affine<P>) -> Option<(usize, Affine<P>)> {
+    let bucket = (d.unsigned_abs() as usize).checked_sub(1)?;
+    Some((bucket, if d > 0 { *point } else { -*point }))
 }
 
 /// `Σ k·bucket[k−1]`, as running sums from the top bucket down.
@@ -101,9 +95,13 @@ pub(crate) fn fixed_base_table<G: CurveGroup>(base: &G::Affine) -> Vec<G::Affine
 
 /// `Σ sᵢ·Pᵢ` from each point's [`fixed_base_table`]: every window's signed digit adds the
 /// window's entry to one shared set of 32 buckets, so there are no doublings and one bucket
-/// sum for the whole MSM (Pippenger has one per window). `None` when a scalar is too long for
-/// the tables.
-pub(crate) fn msm_fixed<G: CurveGroup>(tables: &[&[G::Affine]], scalars: &[u128]) -> Option<G> {
+/// sum for the whole MSM (Pippenger has one per window). The buckets are filled in affine
+/// coordinates with shared inversions ([`affine::bucket_sums`]). `None` when a scalar is too
+/// long for the tables.
+pub(crate) fn msm_fixed<P: SWCurveConfig>(
+    tables: &[&[Affine<P>]],
+    scalars: &[u128],
+) -> Option<Projective<P>> {
     let n = tables.len().min(scalars.len());
     let (tables, scalars) = (&tables[..n], &scalars[..n]);
     let bits = digit_bits(scalars);
@@ -113,13 +111,16 @@ pub(crate) fn msm_fixed<G: CurveGroup>(tables: &[&[G::Affine]], scalars: &[u128]
         return None;
     }
     let digits = signed_digits(scalars, FIXED_WINDOW, windows);
-    let mut buckets = [G::zero(); 1 << (FIXED_WINDOW - 1)];
-    for (i, table) in tables.iter().enumerate() {
-        for (w, entry) in table.iter().take(windows).enumerate() {
-            let d = digits.get(i * windows + w).copied().unwrap_or(0);
-            add_to_bucket(&mut buckets, d, entry);
-        }
-    }
+    let entries = tables.iter().enumerate().flat_map(|(i, table)| {
+        let digits = digits
+            .get(i * windows..(i + 1) * windows)
+            .unwrap_or_default();
+        table
+            .iter()
+            .zip(digits)
+            .filter_map(|(entry, &d)| bucket_entry(d, entry))
+    });
+    let buckets = affine::bucket_sums(entries, 1 << (FIXED_WINDOW - 1));
     Some(bucket_sum(&buckets))
 }
 
@@ -286,15 +287,15 @@ mod tests {
         (bases, scalars, big)
     }
 
-    fn check<G: CurveGroup + VariableBaseMSM<MulBase = <G as CurveGroup>::Affine>>(
-        seed: u64,
-        n: usize,
-        bits: u32,
-    ) where
-        G::ScalarField: ark_ff::PrimeField<BigInt = BigInt<4>>,
+    fn check<P: SWCurveConfig>(seed: u64, n: usize, bits: u32)
+    where
+        P::ScalarField: ark_ff::PrimeField<BigInt = BigInt<4>>,
     {
-        let (bases, scalars, big) = inputs::<G>(seed, n, bits);
-        assert_eq!(msm_u128::<G>(&bases, &scalars), G::msm_bigint(&bases, &big));
+        let (bases, scalars, big) = inputs::<Projective<P>>(seed, n, bits);
+        assert_eq!(
+            msm_u128::<P>(&bases, &scalars),
+            Projective::<P>::msm_bigint(&bases, &big)
+        );
     }
 
     /// Straus alone (whatever the cost model picks) against arkworks.
@@ -313,7 +314,7 @@ mod tests {
             bases.iter().map(fixed_base_table::<G2Projective>).collect();
         let refs: Vec<&[ark_bn254::G2Affine]> = tables.iter().map(|t| t.as_slice()).collect();
         let top = digit_bits(&scalars);
-        match msm_fixed::<G2Projective>(&refs, &scalars) {
+        match msm_fixed(&refs, &scalars) {
             Some(sum) => assert_eq!(sum, G2Projective::msm_bigint(&bases, &big)),
             None => assert!(top > FIXED_WINDOW * FIXED_WINDOWS, "refused {top} bits"),
         }
@@ -333,12 +334,17 @@ mod tests {
 
         #[test]
         fn equals_arkworks_msm_on_g1(seed: u64, n in 0usize..70, bits in 1u32..=128) {
-            check::<G1Projective>(seed, n, bits);
+            check::<ark_bn254::g1::Config>(seed, n, bits);
+        }
+
+        #[test]
+        fn equals_arkworks_msm_on_many_g1_points(seed: u64, n in 200usize..1200, bits in 60u32..=80) {
+            check::<ark_bn254::g1::Config>(seed, n, bits);
         }
 
         #[test]
         fn equals_arkworks_msm_on_g2(seed: u64, n in 0usize..40, bits in 1u32..=128) {
-            check::<G2Projective>(seed, n, bits);
+            check::<ark_bn254::g2::Config>(seed, n, bits);
         }
     }
 
@@ -363,16 +369,12 @@ mod tests {
                     BigInt::new([1, 0, 0, 0]),
                 ],
             );
-            assert_eq!(
-                msm_u128::<G1Projective>(&[g, h], &[s, 1]),
-                expected,
-                "s = {s}"
-            );
+            assert_eq!(msm_u128(&[g, h], &[s, 1]), expected, "s = {s}");
         }
         assert_eq!(
-            msm_u128::<G1Projective>(&[g], &[u128::from(u64::MAX)]),
+            msm_u128(&[g], &[u128::from(u64::MAX)]),
             G1Projective::generator() * Fr::from(u64::MAX)
         );
-        assert!(msm_u128::<G1Projective>(&[], &[]).is_zero());
+        assert!(msm_u128::<ark_bn254::g1::Config>(&[], &[]).is_zero());
     }
 }

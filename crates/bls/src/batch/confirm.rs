@@ -121,7 +121,7 @@ impl Batch<'_> {
             terms.push((u, l.a));
         }
         // The signatures' pair first, then the candidates' own, in one normalization.
-        let mut g1 = vec![msm_u128::<G1Projective>(&sigs, &scalars)];
+        let mut g1 = vec![msm_u128(&sigs, &scalars)];
         g1.extend(key_side);
         let g1 = G1Projective::normalize_batch(&g1);
         let expected = match terms.as_slice() {
