@@ -113,6 +113,32 @@ fn final_exponentiation(c: &mut Criterion) {
     g.finish();
 }
 
+/// Filling an MSM's buckets: one projective mixed addition per point against affine additions
+/// with shared inversions, on the entries of a fixed-base MSM of `keys` 64-bit coefficients
+/// (about eleven per key, into 32 buckets).
+fn msm_buckets(c: &mut Criterion) {
+    use ark_ec::CurveGroup;
+    use ark_ff::UniformRand;
+    use rand::Rng;
+    let mut rng = ChaCha20Rng::seed_from_u64(6);
+    let mut g = c.benchmark_group("msm_buckets");
+    for keys in [25usize, 100] {
+        let entries: Vec<(usize, ark_bn254::G2Affine)> = (0..keys * 11)
+            .map(|_| {
+                let p = ark_bn254::G2Projective::rand(&mut rng).into_affine();
+                (rng.gen_range(0..32), p)
+            })
+            .collect();
+        g.bench_with_input(BenchmarkId::new("projective", keys), &entries, |b, e| {
+            b.iter(|| quorate_bls::g2_projective_bucket_sums(black_box(e), 32))
+        });
+        g.bench_with_input(BenchmarkId::new("affine", keys), &entries, |b, e| {
+            b.iter(|| quorate_bls::g2_bucket_sums(black_box(e), 32))
+        });
+    }
+    g.finish();
+}
+
 fn same_digest(c: &mut Criterion) {
     let mut g = c.benchmark_group("verify_same_digest");
     for n in [10usize, 100, 1000] {
@@ -188,6 +214,6 @@ fn batch(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
-    targets = hashing, single, final_exponentiation, same_digest, batch
+    targets = hashing, single, final_exponentiation, msm_buckets, same_digest, batch
 }
 criterion_main!(benches);

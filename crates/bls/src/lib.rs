@@ -52,6 +52,8 @@ pub use error::KeyError;
 pub use final_exp::final_exponentiation;
 pub use hash::hash_to_g1;
 pub use keys::{KeyPair, SecretKey};
+#[doc(hidden)]
+pub use msm::{g2_bucket_sums, g2_projective_bucket_sums};
 pub use pairing::{check_aggregate, check_aggregate_gamma, verify};
 pub use points::{G1PublicKey, G2PublicKey, MessagePoint, Signature};
 pub use scheme::Bn254Scheme;

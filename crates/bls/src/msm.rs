@@ -17,6 +17,8 @@ use ark_ff::{AdditiveGroup, Zero};
 
 mod affine;
 
+pub use affine::{g2_bucket_sums, g2_projective_bucket_sums};
+
 /// `Σ sᵢ·Pᵢ` over the pairs of `bases` and `scalars` (the shorter one bounds the sum).
 pub(crate) fn msm_u128<P: SWCurveConfig>(bases: &[Affine<P>], scalars: &[u128]) -> Projective<P> {
     let n = bases.len().min(scalars.len());

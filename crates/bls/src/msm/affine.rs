@@ -10,6 +10,7 @@
 //! Rounds with few pairs, where the one inversion would not pay, are left to projective
 //! additions.
 
+use ark_bn254::{G2Affine, G2Projective};
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ec::AffineRepr;
 use ark_ff::{batch_inversion, Field, Zero};
@@ -17,85 +18,149 @@ use ark_ff::{batch_inversion, Field, Zero};
 /// Below this many pairs in a round, one inversion costs more than the additions it saves.
 const MIN_AFFINE_PAIRS: usize = 16;
 
-/// How a pair of points adds.
-enum PairSum {
-    /// `x` differs: the chord. The denominator is `x_b − x_a`.
-    Chord,
-    /// The same point: the tangent. The denominator is `2y` (`y ≠ 0`: no point of order two
-    /// on a prime-order curve).
-    Tangent,
-    /// Opposite points: the sum is the point at infinity.
-    Cancel,
-}
-
 /// The sum of each bucket's points: `buckets[k]` is the sum of the points given with bucket
 /// `k`. Points at infinity and buckets out of range are ignored.
 pub(crate) fn bucket_sums<P: SWCurveConfig>(
     entries: impl IntoIterator<Item = (usize, Affine<P>)>,
     buckets: usize,
 ) -> Vec<Projective<P>> {
-    let mut lists: Vec<Vec<Affine<P>>> = vec![Vec::new(); buckets];
-    for (k, point) in entries {
-        if let (Some(list), false) = (lists.get_mut(k), point.is_zero()) {
-            list.push(point);
-        }
+    let entries: Vec<(usize, Affine<P>)> = entries
+        .into_iter()
+        .filter(|(k, p)| *k < buckets && !p.is_zero())
+        .collect();
+    // One vector, each bucket's points contiguous from `starts[k]`, `lens[k]` of them.
+    let mut lens = vec![0usize; buckets];
+    for (k, _) in &entries {
+        lens[*k] += 1;
     }
-    while lists.iter().map(|l| l.len() / 2).sum::<usize>() >= MIN_AFFINE_PAIRS {
-        halve(&mut lists);
-    }
-    lists
+    let starts: Vec<usize> = lens
         .iter()
-        .map(|list| list.iter().fold(Projective::<P>::zero(), |acc, p| acc + p))
+        .scan(0, |next, &len| {
+            let start = *next;
+            *next += len;
+            Some(start)
+        })
+        .collect();
+    let mut points = vec![Affine::<P>::identity(); entries.len()];
+    let mut fill = starts.clone();
+    for (k, p) in entries {
+        points[fill[k]] = p;
+        fill[k] += 1;
+    }
+    let mut denominators = Vec::with_capacity(points.len() / 2);
+    while lens.iter().map(|l| l / 2).sum::<usize>() >= MIN_AFFINE_PAIRS {
+        halve(&mut points, &starts, &mut lens, &mut denominators);
+    }
+    starts
+        .iter()
+        .zip(&lens)
+        .map(|(&start, &len)| {
+            points[start..start + len]
+                .iter()
+                .fold(Projective::<P>::zero(), |acc, p| acc + p)
+        })
         .collect()
 }
 
-/// One round: every bucket's points added in pairs (an odd one carried over), all the pairs'
-/// inversions in one.
-fn halve<P: SWCurveConfig>(lists: &mut [Vec<Affine<P>>]) {
-    let mut kinds = Vec::new();
-    let mut denominators = Vec::new();
-    for list in lists.iter() {
-        for pair in list.chunks_exact(2) {
-            let (a, b) = (pair[0], pair[1]);
-            let (kind, denominator) = if a.x != b.x {
-                (PairSum::Chord, b.x - a.x)
-            } else if a.y == b.y {
-                (PairSum::Tangent, a.y + a.y)
-            } else {
-                // Nothing to invert: a placeholder that `batch_inversion` keeps invertible.
-                (PairSum::Cancel, P::BaseField::ONE)
-            };
-            kinds.push(kind);
-            denominators.push(denominator);
+/// The same sums with one projective mixed addition per point: the tests' oracle and the
+/// benchmark's baseline.
+pub(crate) fn projective_bucket_sums<P: SWCurveConfig>(
+    entries: &[(usize, Affine<P>)],
+    buckets: usize,
+) -> Vec<Projective<P>> {
+    let mut sums = vec![Projective::<P>::zero(); buckets];
+    for (k, p) in entries {
+        if let Some(s) = sums.get_mut(*k) {
+            *s += p;
         }
     }
-    batch_inversion(&mut denominators);
-    let mut sums = kinds.iter().zip(&denominators);
-    for list in lists.iter_mut() {
-        let odd = (list.len() % 2 == 1)
-            .then(|| list.last().copied())
-            .flatten();
-        let mut next = Vec::with_capacity(list.len().div_ceil(2));
-        for pair in list.chunks_exact(2) {
-            let Some((kind, inverse)) = sums.next() else {
-                // One kind and denominator was pushed per pair above.
-                continue;
-            };
-            let (a, b) = (pair[0], pair[1]);
-            let slope = match kind {
-                PairSum::Chord => (b.y - a.y) * inverse,
-                PairSum::Tangent => {
-                    (a.x.square() * P::BaseField::from(3u64) + P::COEFF_A) * inverse
-                }
-                PairSum::Cancel => continue,
-            };
-            let x = slope.square() - a.x - b.x;
-            let y = slope * (a.x - x) - a.y;
-            next.push(Affine::new_unchecked(x, y));
+    sums
+}
+
+/// [`bucket_sums`] in G2, for `benches/bls.rs` (`msm_buckets`).
+#[doc(hidden)]
+pub fn g2_bucket_sums(entries: &[(usize, G2Affine)], buckets: usize) -> Vec<G2Projective> {
+    bucket_sums(entries.iter().copied(), buckets)
+}
+
+/// [`projective_bucket_sums`] in G2, for the same benchmark.
+#[doc(hidden)]
+pub fn g2_projective_bucket_sums(
+    entries: &[(usize, G2Affine)],
+    buckets: usize,
+) -> Vec<G2Projective> {
+    projective_bucket_sums(entries, buckets)
+}
+
+/// One round: every bucket's points added in pairs (an odd one carried over), in place, all
+/// the pairs' inversions in one.
+fn halve<P: SWCurveConfig>(
+    points: &mut [Affine<P>],
+    starts: &[usize],
+    lens: &mut [usize],
+    denominators: &mut Vec<P::BaseField>,
+) {
+    denominators.clear();
+    for (&start, &len) in starts.iter().zip(lens.iter()) {
+        for pair in points[start..start + len].chunks_exact(2) {
+            denominators.push(denominator(&pair[0], &pair[1]));
         }
-        next.extend(odd);
-        *list = next;
     }
+    batch_inversion(denominators);
+    let mut inverses = denominators.iter();
+    for (&start, len) in starts.iter().zip(lens.iter_mut()) {
+        let end = start + *len;
+        // Sums are written from `start` on, never past the pair being read.
+        let mut out = start;
+        let mut i = start;
+        while i + 1 < end {
+            let Some(inverse) = inverses.next() else {
+                // One denominator was pushed per pair above.
+                return;
+            };
+            if let Some(sum) = add_with_inverse(&points[i], &points[i + 1], inverse) {
+                points[out] = sum;
+                out += 1;
+            }
+            i += 2;
+        }
+        if i < end {
+            points[out] = points[i];
+            out += 1;
+        }
+        *len = out - start;
+    }
+}
+
+/// What `a + b` divides by: `x_b − x_a` for the chord; `2y` for the tangent when `b = a`
+/// (`y ≠ 0`: no point of order two on a prime-order curve); nothing (one) when `b = −a`.
+fn denominator<P: SWCurveConfig>(a: &Affine<P>, b: &Affine<P>) -> P::BaseField {
+    if a.x != b.x {
+        b.x - a.x
+    } else if a.y == b.y {
+        a.y + a.y
+    } else {
+        P::BaseField::ONE
+    }
+}
+
+/// `a + b` given the inverse of their [`denominator`]; `None` for the point at infinity.
+fn add_with_inverse<P: SWCurveConfig>(
+    a: &Affine<P>,
+    b: &Affine<P>,
+    inverse: &P::BaseField,
+) -> Option<Affine<P>> {
+    let slope = if a.x != b.x {
+        (b.y - a.y) * inverse
+    } else if a.y == b.y {
+        (a.x.square() * P::BaseField::from(3u64) + P::COEFF_A) * inverse
+    } else {
+        // Opposite points.
+        return None;
+    };
+    let x = slope.square() - a.x - b.x;
+    let y = slope * (a.x - x) - a.y;
+    Some(Affine::new_unchecked(x, y))
 }
 
 #[cfg(test)]
@@ -105,20 +170,6 @@ mod tests {
     use ark_ec::{CurveGroup, PrimeGroup};
     use ark_ff::UniformRand;
     use rand::{Rng, SeedableRng};
-
-    /// The oracle: each bucket's points summed one by one in projective coordinates.
-    fn plain<P: SWCurveConfig>(
-        entries: &[(usize, Affine<P>)],
-        buckets: usize,
-    ) -> Vec<Projective<P>> {
-        let mut sums = vec![Projective::<P>::zero(); buckets];
-        for (k, p) in entries {
-            if let Some(s) = sums.get_mut(*k) {
-                *s += p;
-            }
-        }
-        sums
-    }
 
     fn check<P: SWCurveConfig>(seed: u64, n: usize, buckets: usize) {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
@@ -135,7 +186,7 @@ mod tests {
             .collect();
         assert_eq!(
             bucket_sums(entries.iter().copied(), buckets),
-            plain(&entries, buckets),
+            projective_bucket_sums(&entries, buckets),
             "seed {seed}, {n} points, {buckets} buckets"
         );
     }
