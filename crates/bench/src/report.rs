@@ -211,6 +211,12 @@ pub fn fmt_ratio(r: Option<f64>) -> String {
     r.map_or("n/a".into(), |r| format!("{r:.1}×"))
 }
 
+/// A two-core scaling ratio: two decimals, since the target (1.8×) sits where one decimal
+/// would round a miss up to it (1.78 printed as "1.8×, missed").
+pub fn fmt_scaling(r: Option<f64>) -> String {
+    r.map_or("n/a".into(), |r| format!("{r:.2}×"))
+}
+
 /// Milliseconds, or —.
 pub fn fmt_ms(v: Option<f64>) -> String {
     v.map_or("—".into(), |v| {
@@ -302,7 +308,7 @@ pub fn terminal_scaling(rows: &[Row]) -> String {
             t,
             "two cores vs one, {:<18} {one:>9.0} → {two:>9.0} sig/s (wall): {}",
             imp.label(),
-            fmt_ratio((one > 0.0).then(|| two / one))
+            fmt_scaling((one > 0.0).then(|| two / one))
         );
     }
     t

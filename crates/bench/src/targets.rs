@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::orchestrate::Spec;
-use super::report::{fmt_ms, fmt_ratio, scaling, workload, Row};
+use super::report::{fmt_ms, fmt_ratio, fmt_scaling, scaling, workload, Row};
 use super::workload::Invalid;
 use super::Impl;
 
@@ -153,7 +153,7 @@ pub fn targets(rows: &[Row]) -> String {
         let found = sc.iter().find(|(imp, _, _)| *imp == mode);
         let ratio = found.and_then(|(_, one, two)| (*one > 0.0).then(|| two / one));
         let measured = found.map_or("n/a".into(), |(_, one, two)| {
-            format!("{} ({one:.0} → {two:.0} sig/s)", fmt_ratio(ratio))
+            format!("{} ({one:.0} → {two:.0} sig/s)", fmt_scaling(ratio))
         });
         let _ = writeln!(
             t,
