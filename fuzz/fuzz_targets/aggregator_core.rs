@@ -90,7 +90,7 @@ fn config(optimistic: bool) -> AggregatorConfig {
         verification_threads: 1,
         max_verification_batch: 4,
         verification_queue_capacity: 8,
-        min_concurrent_aggregate_checks: 2,
+        min_concurrent_merged_batch: 2,
         pending_cleanup_interval: Duration::from_millis(50),
         event_buffer: 4,
         verification_linger: Duration::from_millis(1),

@@ -48,9 +48,9 @@ pub struct RuntimeSettings {
     pub max_verification_batch: usize,
     /// Verification jobs queued before senders wait [default: 4096].
     pub verification_queue_capacity: usize,
-    /// Aggregate checks queued that start beside a running batch of them instead of joining
-    /// the next one [default: 64].
-    pub min_concurrent_aggregate_checks: usize,
+    /// Merged work (aggregate checks, fresh signatures) queued that starts beside a running
+    /// batch of it instead of joining the next one [default: 64].
+    pub min_concurrent_merged_batch: usize,
     /// How often expired buffered signatures are dropped, ms [default: 1000].
     pub pending_cleanup_interval_ms: u64,
     /// Finished-task events kept for subscribers [default: 1024].
@@ -110,10 +110,10 @@ pub struct RuntimeArgs {
     /// Verification jobs queued before senders wait [default: 4096].
     #[arg(long, env = "QUORATE_VERIFICATION_QUEUE_CAPACITY")]
     pub verification_queue_capacity: Option<usize>,
-    /// Aggregate checks queued that start beside a running batch of them instead of joining
-    /// the next one [default: 64].
-    #[arg(long, env = "QUORATE_MIN_CONCURRENT_AGGREGATE_CHECKS")]
-    pub min_concurrent_aggregate_checks: Option<usize>,
+    /// Merged work (aggregate checks, fresh signatures) queued that starts beside a running
+    /// batch of it instead of joining the next one [default: 64].
+    #[arg(long, env = "QUORATE_MIN_CONCURRENT_MERGED_BATCH")]
+    pub min_concurrent_merged_batch: Option<usize>,
     /// How often expired buffered signatures are dropped, ms [default: 1000].
     #[arg(long, env = "QUORATE_PENDING_CLEANUP_INTERVAL_MS")]
     pub pending_cleanup_interval_ms: Option<u64>,
@@ -154,7 +154,7 @@ macro_rules! runtime_fields {
             verification_threads,
             max_verification_batch,
             verification_queue_capacity,
-            min_concurrent_aggregate_checks,
+            min_concurrent_merged_batch,
             pending_cleanup_interval_ms,
             event_buffer,
             verification_linger_ms,
@@ -200,7 +200,7 @@ impl Default for RuntimeSettings {
             verification_threads: d.verification_threads,
             max_verification_batch: d.max_verification_batch,
             verification_queue_capacity: d.verification_queue_capacity,
-            min_concurrent_aggregate_checks: d.min_concurrent_aggregate_checks,
+            min_concurrent_merged_batch: d.min_concurrent_merged_batch,
             pending_cleanup_interval_ms: ms(d.pending_cleanup_interval),
             event_buffer: d.event_buffer,
             verification_linger_ms: ms(d.verification_linger),
@@ -282,7 +282,7 @@ impl RuntimeSettings {
             verification_threads: self.verification_threads,
             max_verification_batch: self.max_verification_batch,
             verification_queue_capacity: self.verification_queue_capacity,
-            min_concurrent_aggregate_checks: self.min_concurrent_aggregate_checks,
+            min_concurrent_merged_batch: self.min_concurrent_merged_batch,
             pending_cleanup_interval: ms(self.pending_cleanup_interval_ms),
             event_buffer: self.event_buffer,
             verification_linger: ms(self.verification_linger_ms),

@@ -51,15 +51,15 @@ pub struct AggregatorConfig {
     pub max_verification_batch: usize,
     /// Verification jobs queued for the pool before senders wait. Default 4 096.
     pub verification_queue_capacity: usize,
-    /// Optimistic mode: aggregate checks queued while a batch of aggregate checks is being
-    /// checked wait to join the next batch (one final exponentiation for all of them) unless
-    /// at least this many are queued; then they start on a free verification thread. A batch
-    /// of one aggregate check costs a whole pairing check, each further one about a tenth, so
-    /// a second thread started for one or two checks spends CPU that the per-signature work
-    /// needs on a busy node. One starts every check as soon as a thread is free. Other work
-    /// (searches, eager batches, quarantined operators' checks) always starts on a free
-    /// thread. Default 64.
-    pub min_concurrent_aggregate_checks: usize,
+    /// Merged work (optimistic mode's aggregate checks, eager mode's fresh signatures) queued
+    /// while a batch of merged work is being checked waits to join the next batch (one final
+    /// exponentiation and one `−G2` pair for all of it) unless at least this many checks or
+    /// signatures are queued; then it starts on a free verification thread. A batch of one
+    /// aggregate check costs a whole pairing check, each further one about a tenth, so a second
+    /// thread started for a little work spends CPU that the per-signature work needs on a busy
+    /// node. One starts all work as soon as a thread is free. Searches and quarantined
+    /// operators' checks always start on a free thread. Default 64.
+    pub min_concurrent_merged_batch: usize,
     /// How often expired pending signatures are dropped. Default 1 s.
     pub pending_cleanup_interval: Duration,
     /// Finished-task events kept for [`subscribe`](crate::AggregatorCore::subscribe)rs; a
@@ -112,7 +112,7 @@ impl Default for AggregatorConfig {
             verification_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             max_verification_batch: 1_024,
             verification_queue_capacity: 4_096,
-            min_concurrent_aggregate_checks: 64,
+            min_concurrent_merged_batch: 64,
             pending_cleanup_interval: Duration::from_secs(1),
             event_buffer: 1_024,
             verification_linger: Duration::ZERO,

@@ -110,7 +110,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> AggregatorCore<S, R> {
                 threads: config.verification_threads,
                 queue_capacity: config.verification_queue_capacity,
                 max_batch: config.max_verification_batch,
-                min_concurrent_aggregate_checks: config.min_concurrent_aggregate_checks,
+                min_concurrent_merged_batch: config.min_concurrent_merged_batch,
             },
         ));
         let (events, _) = broadcast::channel(config.event_buffer.max(1));

@@ -119,35 +119,52 @@ pub(crate) struct PoolSizing {
     pub queue_capacity: usize,
     /// Most signatures merged into one batch.
     pub max_batch: usize,
-    /// Aggregate checks queued while a batch of them runs wait to join the next batch unless
-    /// at least this many are queued (see [`AggregateBatches`]).
-    pub min_concurrent_aggregate_checks: usize,
+    /// Merged work queued while a batch of it runs waits to join the next batch unless at
+    /// least this many checks or signatures are queued (see [`MergedBatches`]).
+    pub min_concurrent_merged_batch: usize,
 }
 
-/// Batches made only of aggregate checks that are running, and a signal when one ends.
+/// Running batches made only of merged work (aggregate checks, fresh signatures), and a signal
+/// when one ends.
 ///
-/// Merged aggregate checks share one final exponentiation and the `−G2` pair: a batch of one
-/// costs a whole pairing check, each further task about a tenth of one. So a few aggregate
-/// checks that arrive while a batch of them runs wait for it to end and join the next batch,
-/// rather than start beside it on a second thread: that thread would spend a pairing check on
-/// one or two tasks, CPU the async side (every signature's hand-in and tally) needs when the
-/// node is busy. Enough queued checks ([`PoolSizing::min_concurrent_aggregate_checks`]) start
-/// at once, so a second thread still runs when one cannot keep up; other work (searches,
-/// eager batches, lone checks) starts whenever a thread is free.
+/// Merged work shares one final exponentiation and the `−G2` pair per batch: a batch of one
+/// aggregate check costs a whole pairing check, each further task about a tenth of one, and a
+/// small batch of fresh signatures pays the same fixed part for a few of them. So a little
+/// merged work that arrives while a batch of it runs waits for that batch to end and joins the
+/// next one, rather than start beside it on a second thread: that thread would spend a fixed
+/// part on a few items, CPU the async side (every signature's hand-in and tally) needs when the
+/// node is busy. Enough queued work ([`PoolSizing::min_concurrent_merged_batch`], counting
+/// an aggregate check as one) starts at once, so a second thread still runs when one cannot
+/// keep up; other work (searches, quarantined operators' checks) starts whenever a thread is
+/// free.
 #[derive(Default)]
-struct AggregateBatches {
-    /// Running batches of aggregate checks only.
+struct MergedBatches {
+    /// Running batches of merged work only.
     running: std::sync::atomic::AtomicUsize,
     /// Notified when one of them ends.
     ended: tokio::sync::Notify,
 }
 
-impl AggregateBatches {
-    /// Whether `jobs` (aggregate checks only, fewer than `min`) should wait for the running
-    /// batch of aggregate checks to end.
+impl MergedBatches {
+    /// Whether `jobs` is merged work only.
+    fn all_merged<S: SignatureScheme>(jobs: &[Job<S>]) -> bool {
+        jobs.iter().all(|j| {
+            matches!(
+                j,
+                Job::Sum { .. }
+                    | Job::Items {
+                        checking: Checking::Merged,
+                        ..
+                    }
+            )
+        })
+    }
+
+    /// Whether `jobs` (merged work only, less than `min`) should wait for the running batch
+    /// of merged work to end.
     fn should_wait<S: SignatureScheme>(&self, jobs: &[Job<S>], min: usize) -> bool {
-        jobs.len() < min
-            && jobs.iter().all(|j| matches!(j, Job::Sum { .. }))
+        jobs.iter().map(Job::len).sum::<usize>() < min
+            && Self::all_merged(jobs)
             && self.running.load(Ordering::Acquire) > 0
     }
 }
@@ -206,8 +223,8 @@ impl<S: SignatureScheme> VerificationPool<S> {
         // The share of invalid signatures in recent batches: where a failing batch's search
         // starts.
         let share = Arc::new(InvalidShare::default());
-        let aggregates = Arc::new(AggregateBatches::default());
-        let min_concurrent = sizing.min_concurrent_aggregate_checks.max(1);
+        let merged = Arc::new(MergedBatches::default());
+        let min_concurrent = sizing.min_concurrent_merged_batch.max(1);
         tokio::spawn(async move {
             loop {
                 // Take a slot first: while every slot is busy, jobs pile up and merge.
@@ -220,9 +237,9 @@ impl<S: SignatureScheme> VerificationPool<S> {
                 let size = first.len();
                 let mut jobs = vec![first];
                 lanes.fill(&mut jobs, size, max_batch);
-                while aggregates.should_wait(&jobs, min_concurrent) {
+                while merged.should_wait(&jobs, min_concurrent) {
                     // An end since the check above left a permit (`notify_one`): not missed.
-                    let ended = aggregates.ended.notified();
+                    let ended = merged.ended.notified();
                     tokio::select! {
                         biased;
                         () = ended => {}
@@ -237,18 +254,18 @@ impl<S: SignatureScheme> VerificationPool<S> {
                         },
                     }
                 }
-                let aggregates_only = jobs.iter().all(|j| matches!(j, Job::Sum { .. }));
-                if aggregates_only {
-                    aggregates.running.fetch_add(1, Ordering::AcqRel);
+                let merged_only = MergedBatches::all_merged(&jobs);
+                if merged_only {
+                    merged.running.fetch_add(1, Ordering::AcqRel);
                 }
                 let scheme = Arc::clone(&scheme);
                 let share = Arc::clone(&share);
-                let aggregates = Arc::clone(&aggregates);
+                let merged = Arc::clone(&merged);
                 tokio::task::spawn_blocking(move || {
                     run_jobs(&*scheme, &share, jobs);
-                    if aggregates_only {
-                        aggregates.running.fetch_sub(1, Ordering::AcqRel);
-                        aggregates.ended.notify_one();
+                    if merged_only {
+                        merged.running.fetch_sub(1, Ordering::AcqRel);
+                        merged.ended.notify_one();
                     }
                     drop(permit);
                 });

@@ -165,7 +165,7 @@ async fn merged_and_lone_checks_give_the_same_verdicts() {
             threads: 1,
             queue_capacity: 64,
             max_batch: 64,
-            min_concurrent_aggregate_checks: 8,
+            min_concurrent_merged_batch: 8,
         },
     ));
     let mut handles = Vec::new();
@@ -300,7 +300,7 @@ impl SignatureScheme for Gated {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_few_aggregate_checks_wait_for_the_running_batch_and_many_start_beside_it() {
+async fn a_little_merged_work_waits_for_the_running_batch_and_enough_starts_beside_it() {
     let (open, gate) = std::sync::mpsc::channel();
     let (open_again, gate_again) = std::sync::mpsc::channel();
     let scheme = Arc::new(Gated {
@@ -315,7 +315,7 @@ async fn a_few_aggregate_checks_wait_for_the_running_batch_and_many_start_beside
             threads: 2,
             queue_capacity: 64,
             max_batch: 64,
-            min_concurrent_aggregate_checks: 4,
+            min_concurrent_merged_batch: 4,
         },
     ));
     let keys: Vec<FakeKeyPair> = (1..=3).map(FakeKeyPair::new).collect();
@@ -341,27 +341,40 @@ async fn a_few_aggregate_checks_wait_for_the_running_batch_and_many_start_beside
     // One aggregate check runs alone, held at the gate.
     let first = check(1);
     wait_until(1).await;
-    // Three more (fewer than 4) wait for it although the second thread is free.
-    let few: Vec<_> = (2..=4).map(check).collect();
+    // Two more and one fresh signature (three, fewer than 4) wait for it although the second
+    // thread is free.
+    let few: Vec<_> = (2..=3).map(check).collect();
+    let fresh = {
+        let pool = Arc::clone(&pool);
+        let digest = ResponseDigest::new([4; 32]);
+        let item = VerifyItem {
+            digest,
+            message: FakeScheme.hash_to_g1(&digest),
+            signature: keys[0].sign(&digest),
+            key: keys[0].public_g2(),
+        };
+        tokio::spawn(async move { pool.verify(vec![item], Checking::Merged).await })
+    };
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert_eq!(
         started(),
         1,
-        "a batch of three started beside the running one"
+        "a little merged work started beside the running batch"
     );
-    // When the first ends, the three run as one batch.
+    // When the first ends, they run as one batch: the two checks merged, then the signature.
     open.send(()).unwrap();
     assert!(first.await.unwrap().unwrap().is_some());
     for f in few {
         assert!(f.await.unwrap().unwrap().is_some());
     }
-    assert_eq!(*scheme.batches.lock().unwrap(), vec![3]);
+    assert_eq!(fresh.await.unwrap().unwrap(), vec![true]);
+    assert_eq!(*scheme.batches.lock().unwrap(), vec![2, 1]);
     // Again one held at the gate; four queued (enough) start beside it at once.
     let lone = check(10);
-    wait_until(3).await;
-    let many: Vec<_> = (11..=14).map(check).collect();
     wait_until(4).await;
-    assert_eq!(*scheme.batches.lock().unwrap(), vec![3, 4]);
+    let many: Vec<_> = (11..=14).map(check).collect();
+    wait_until(5).await;
+    assert_eq!(*scheme.batches.lock().unwrap(), vec![2, 1, 4]);
     for m in many {
         assert!(m.await.unwrap().unwrap().is_some());
     }
