@@ -128,9 +128,8 @@ const FULL_WAVE_MAX_SIGS: usize = 1_000_000;
 /// Estimated single-core cost per signature (µs), to size runs to a time budget.
 fn cost_us(imp: Impl, spec: &Spec) -> f64 {
     // Measured in the full runs for `7acac7d` and `5a6406b` (CPU µs per signature), rounded
-    // up. Random
-    // invalid signatures cost Quorate a search per task, about 300 µs per signature at 5 %; a
-    // fixed faulty operator is quarantined after its second failure, and each of its
+    // up. Random invalid signatures cost Quorate a search per task, about 300 µs per signature
+    // at 5 %; a fixed faulty operator is quarantined after its second failure, and each of its
     // signatures then costs one check of its own (about a millisecond) per task. Optimistic
     // mode pays one aggregate check per task: a whole one with one task in flight, about a
     // tenth of one when many tasks' checks merge. A model that overestimates sizes runs

@@ -167,6 +167,23 @@ impl MergedBatches {
             && Self::all_merged(jobs)
             && self.running.load(Ordering::Acquire) > 0
     }
+
+    /// Counts a batch of merged work as running until the guard is dropped.
+    fn start(self: &Arc<Self>) -> RunningMerged {
+        self.running.fetch_add(1, Ordering::AcqRel);
+        RunningMerged(Arc::clone(self))
+    }
+}
+
+/// A running batch of merged work: dropped when it ends, even by a panic, so the count never
+/// stays up and leaves later work waiting for an end that never comes.
+struct RunningMerged(Arc<MergedBatches>);
+
+impl Drop for RunningMerged {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::AcqRel);
+        self.0.ended.notify_one();
+    }
 }
 
 /// The dispatcher's receiving ends.
@@ -254,19 +271,12 @@ impl<S: SignatureScheme> VerificationPool<S> {
                         },
                     }
                 }
-                let merged_only = MergedBatches::all_merged(&jobs);
-                if merged_only {
-                    merged.running.fetch_add(1, Ordering::AcqRel);
-                }
+                let running = MergedBatches::all_merged(&jobs).then(|| merged.start());
                 let scheme = Arc::clone(&scheme);
                 let share = Arc::clone(&share);
-                let merged = Arc::clone(&merged);
                 tokio::task::spawn_blocking(move || {
                     run_jobs(&*scheme, &share, jobs);
-                    if merged_only {
-                        merged.running.fetch_sub(1, Ordering::AcqRel);
-                        merged.ended.notify_one();
-                    }
+                    drop(running);
                     drop(permit);
                 });
             }
