@@ -20,8 +20,32 @@ pub struct LedgerSubmitter {
     inner: Arc<dyn ResponseSubmitter>,
     /// The ledger file.
     path: PathBuf,
-    /// Accepted submissions per task, as read from the file plus those since.
-    accepted: Mutex<HashMap<TaskId, u32>>,
+    /// Accepted submissions, as read from the file plus those since.
+    accepted: Mutex<Tally>,
+}
+
+/// Accepted submissions per task, with the gauges' totals kept up to date as they come (so a
+/// submission costs the same however long the ledger is).
+#[derive(Debug, Default)]
+struct Tally {
+    /// Accepted submissions per task.
+    per_task: HashMap<TaskId, u32>,
+    /// All accepted submissions.
+    total: u64,
+    /// Tasks accepted more than once.
+    duplicates: usize,
+}
+
+impl Tally {
+    /// Counts one accepted submission for `task_id`.
+    fn add(&mut self, task_id: TaskId) {
+        let n = self.per_task.entry(task_id).or_default();
+        *n += 1;
+        if *n == 2 {
+            self.duplicates += 1;
+        }
+        self.total += 1;
+    }
 }
 
 /// The ledger file of a database at `db`.
@@ -34,13 +58,13 @@ pub fn ledger_path(db: &Path) -> PathBuf {
 impl LedgerSubmitter {
     /// Loads the ledger at `path` (missing: empty) over `inner`.
     pub fn open(inner: Arc<dyn ResponseSubmitter>, path: PathBuf) -> std::io::Result<Self> {
-        let mut accepted: HashMap<TaskId, u32> = HashMap::new();
+        let mut accepted = Tally::default();
         match std::fs::read_to_string(&path) {
             Ok(text) => {
                 // A torn last line (crash mid-append) is not a submission the node saw
                 // acknowledged; skip anything that does not parse.
                 for id in text.lines().filter_map(|l| TaskId::from_hex(l.trim()).ok()) {
-                    *accepted.entry(id).or_default() += 1;
+                    accepted.add(id);
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -60,9 +84,7 @@ impl LedgerSubmitter {
         let Ok(accepted) = self.accepted.lock() else {
             return;
         };
-        let total: u64 = accepted.values().map(|n| u64::from(*n)).sum();
-        let duplicates = accepted.values().filter(|n| **n > 1).count();
-        crate::metrics::dev_ledger(total, duplicates);
+        crate::metrics::dev_ledger(accepted.total, accepted.duplicates);
     }
 
     fn append(&self, task_id: TaskId) -> std::io::Result<()> {
@@ -96,7 +118,7 @@ impl ResponseSubmitter for LedgerSubmitter {
                 reason: format!("dev ledger: {e}"),
             })?;
         if let Ok(mut accepted) = self.accepted.lock() {
-            *accepted.entry(task_id).or_default() += 1;
+            accepted.add(task_id);
         }
         self.publish();
         Ok(landed)
@@ -110,8 +132,24 @@ impl ResponseSubmitter for LedgerSubmitter {
         let known = self
             .accepted
             .lock()
-            .map(|a| a.contains_key(&task_id))
+            .map(|a| a.per_task.contains_key(&task_id))
             .unwrap_or(false);
         Ok(known.then(|| receipt(task_id)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tally_counts_submissions_and_tasks_answered_twice() {
+        let mut tally = Tally::default();
+        let (a, b) = (TaskId::from(1u32), TaskId::from(2u32));
+        for id in [a, b, a, a] {
+            tally.add(id);
+        }
+        assert_eq!((tally.total, tally.duplicates), (4, 1));
+        assert_eq!(tally.per_task.get(&a), Some(&3));
     }
 }

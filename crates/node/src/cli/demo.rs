@@ -275,7 +275,7 @@ async fn run_async(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let stats = core.stats();
     core.shutdown().await;
     latencies.sort();
-    let accepted_on_check = submitter.accepted().len();
+    let accepted_on_check = submitter.accepted_total();
     let verified = stats.signatures_accepted + stats.signatures_rejected;
     println!("\nsummary");
     println!(
@@ -305,7 +305,7 @@ async fn run_async(args: DemoArgs) -> anyhow::Result<ExitCode> {
         ms(latencies.last().copied().unwrap_or_default())
     );
     let ok = failed == 0
-        && accepted_on_check == total
+        && accepted_on_check == total as u64
         && stats.tasks_aggregated as usize == total
         && invalid == work.forged;
     Ok(if ok {

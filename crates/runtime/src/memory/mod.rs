@@ -5,4 +5,4 @@ mod registry;
 mod submitter;
 
 pub use registry::{InMemoryOperator, InMemoryRegistry};
-pub use submitter::InMemorySubmitter;
+pub use submitter::{InMemorySubmitter, DEFAULT_SUBMISSION_RETENTION};

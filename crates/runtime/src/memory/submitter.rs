@@ -1,6 +1,7 @@
 //! A submitter that applies `BLSSignatureChecker.checkSignatures` in memory and records what
 //! it accepts: the on-chain oracle for tests without a chain.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -13,7 +14,15 @@ use quorate_domain::{
     SubmissionRequest, SubmitError,
 };
 
+/// Accepted submissions an [`InMemorySubmitter`] keeps unless told otherwise
+/// ([`InMemorySubmitter::with_retention`]).
+pub const DEFAULT_SUBMISSION_RETENTION: usize = 10_000;
+
 /// Checks each aggregate against a registry as the contract would, then records it.
+///
+/// It keeps the most recent accepted submissions only (a long-running `--dev` node submits
+/// without end, and each request holds a whole aggregate); [`Self::accepted_total`] counts
+/// them all.
 pub struct InMemorySubmitter<S: SignatureScheme, R> {
     /// Decodes and checks points.
     scheme: Arc<S>,
@@ -21,8 +30,12 @@ pub struct InMemorySubmitter<S: SignatureScheme, R> {
     registry: Arc<R>,
     /// The chain head the check runs at (`block.number`); 0: unknown, not checked.
     head: AtomicU64,
-    /// Every accepted submission, in order.
-    accepted: Mutex<Vec<SubmissionRequest>>,
+    /// The most recent accepted submissions, oldest first, at most `retention`.
+    accepted: Mutex<VecDeque<SubmissionRequest>>,
+    /// How many accepted submissions `accepted` keeps (at least one).
+    retention: usize,
+    /// Accepted submissions since the start, including those no longer kept.
+    accepted_total: AtomicU64,
 }
 
 impl<S: SignatureScheme, R: OperatorRegistry<S>> InMemorySubmitter<S, R> {
@@ -32,8 +45,18 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> InMemorySubmitter<S, R> {
             scheme,
             registry,
             head: AtomicU64::new(0),
-            accepted: Mutex::new(Vec::new()),
+            accepted: Mutex::new(VecDeque::new()),
+            retention: DEFAULT_SUBMISSION_RETENTION,
+            accepted_total: AtomicU64::new(0),
         }
+    }
+
+    /// Keeps the `retention` most recent accepted submissions (at least one) instead of
+    /// [`DEFAULT_SUBMISSION_RETENTION`].
+    #[must_use]
+    pub fn with_retention(mut self, retention: usize) -> Self {
+        self.retention = retention.max(1);
+        self
     }
 
     /// Sets the chain head: the contract requires `referenceBlockNumber < block.number`.
@@ -41,9 +64,14 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> InMemorySubmitter<S, R> {
         self.head.store(block, Ordering::Relaxed);
     }
 
-    /// Every accepted submission, in order.
+    /// The most recent accepted submissions (up to the retention), oldest first.
     pub fn accepted(&self) -> Vec<SubmissionRequest> {
-        lock(&self.accepted).clone()
+        lock(&self.accepted).iter().cloned().collect()
+    }
+
+    /// Accepted submissions since the start, including those no longer kept.
+    pub fn accepted_total(&self) -> u64 {
+        self.accepted_total.load(Ordering::Relaxed)
     }
 
     /// The checker's logic. Returns the signed stake per quorum, or why it would revert.
@@ -230,7 +258,11 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> ResponseSubmitter for InMemoryS
             });
         }
         let mut accepted = lock(&self.accepted);
-        accepted.push(request.clone());
+        while accepted.len() >= self.retention {
+            accepted.pop_front();
+        }
+        accepted.push_back(request.clone());
+        self.accepted_total.fetch_add(1, Ordering::Relaxed);
         Ok(SubmissionReceipt {
             task_id,
             tx_hash: None,
@@ -240,7 +272,7 @@ impl<S: SignatureScheme, R: OperatorRegistry<S>> ResponseSubmitter for InMemoryS
     }
 
     /// `Some` once a submission for the request's task was accepted (what the contract's
-    /// per-task response record would show).
+    /// per-task response record would show), among the submissions still kept.
     async fn already_responded(
         &self,
         request: &SubmissionRequest,

@@ -142,7 +142,9 @@ async fn real_bls_run(mode: VerificationMode) {
         Arc::clone(&scheme),
     )
     .unwrap();
-    let submitter = InMemorySubmitter::new(Arc::clone(&scheme), Arc::clone(&registry));
+    // It keeps two accepted submissions of the three (the oldest is dropped) and counts all.
+    let submitter =
+        InMemorySubmitter::new(Arc::clone(&scheme), Arc::clone(&registry)).with_retention(2);
     for t in 1..=3u32 {
         let meta =
             TaskMetadata::from_raw(TaskId::from(t), 5, &[(0, 50), (1, 50), (2, 40)], WAIT).unwrap();
@@ -174,7 +176,13 @@ async fn real_bls_run(mode: VerificationMode) {
             .await
             .unwrap();
     }
-    assert_eq!(submitter.accepted().len(), 3);
+    assert_eq!(submitter.accepted_total(), 3);
+    let kept: Vec<TaskId> = submitter
+        .accepted()
+        .iter()
+        .map(|r| r.aggregate.task_id)
+        .collect();
+    assert_eq!(kept, [TaskId::from(2u32), TaskId::from(3u32)]);
     core.shutdown().await;
 }
 
