@@ -125,6 +125,12 @@ fn specs(quick: bool, targets_only: bool) -> Vec<Spec> {
 /// signatures, which cost a search.
 const FULL_WAVE_MAX_SIGS: usize = 1_000_000;
 
+/// Most signatures in a full wave (or, with random invalid signatures, in three: see [`plan`])
+/// for a workload with `invalid` signatures.
+fn full_wave_cap(invalid: Invalid) -> usize {
+    FULL_WAVE_MAX_SIGS / if invalid == Invalid::None { 1 } else { 10 }
+}
+
 /// Estimated single-core cost per signature (µs), to size runs to a time budget.
 fn cost_us(imp: Impl, spec: &Spec) -> f64 {
     // Measured in the full runs for `7acac7d` and `5a6406b` (CPU µs per signature), rounded
@@ -217,7 +223,7 @@ fn plan(imp: Impl, spec: &Spec, budget: f64, rate: Option<f64>, paced_seconds: f
         return args;
     }
     let random = matches!(spec.invalid, Invalid::RandomPermille(_));
-    if random && imp != Impl::Eigensdk && 3 * k * ops <= FULL_WAVE_MAX_SIGS / 10 {
+    if random && imp != Impl::Eigensdk && 3 * k * ops <= full_wave_cap(spec.invalid) {
         // Quorate learns the fault rate from its own checks (how often an aggregate check
         // fails, how many invalid signatures a failing batch holds) and starts its searches
         // accordingly; a single wave measures that learning and the staggered start and drain
@@ -243,8 +249,7 @@ fn plan(imp: Impl, spec: &Spec, budget: f64, rate: Option<f64>, paced_seconds: f
                 Impl::Eager => matches!(spec.invalid, Invalid::RandomPermille(_)),
                 Impl::Eigensdk => false,
             };
-            let cap = FULL_WAVE_MAX_SIGS / if spec.invalid == Invalid::None { 1 } else { 10 };
-            if !full_wave || k * ops > cap {
+            if !full_wave || k * ops > full_wave_cap(spec.invalid) {
                 args.truncate = Some(sigs.max(ops));
             }
         }
@@ -339,7 +344,14 @@ fn scaling_spec() -> Spec {
 /// 100 × 100 measured 725 000 to 950 000 signatures per second; four of 10 000 tasks, alternated
 /// with them, 790 000 to 835 000.
 fn scaling_factor(imp: Impl, spec: &Spec) -> f64 {
-    let sides = [scaling_spec(), Spec::sat(100, 100, VALID, 1)];
+    let two_cores = scaling_spec();
+    let sides = [
+        two_cores,
+        Spec {
+            cores: 1,
+            ..two_cores
+        },
+    ];
     if imp != Impl::Eigensdk && sides.contains(spec) {
         4.0
     } else {
