@@ -23,6 +23,7 @@
 //! check pairs only its own groups.
 
 mod confirm;
+mod pair;
 mod search;
 mod verify;
 
@@ -37,7 +38,7 @@ use rand_core::{CryptoRng, RngCore};
 use crate::msm::{msm_fixed, msm_u128};
 use crate::pairing::{neg_g2_prepared, pairing_product};
 use crate::points::{G2Prepared, G2PublicKey};
-use search::{Found, Gt, LOCATE_MIN_ITEMS};
+use search::{Found, Gt, Reading, LOCATE_MIN_ITEMS};
 pub use verify::{
     verify_batch, verify_batch_expecting, verify_batch_with_rng, verify_same_digest,
     verify_same_digest_expecting, verify_same_digest_locating_from, verify_same_digest_with_rng,
@@ -342,7 +343,7 @@ impl<'a> Batch<'a> {
         let mut found = Found::default();
         for part in self.parts(0..n, self.top_parts) {
             let value = self.value(part.clone());
-            self.search(part, value, None, true, &mut found);
+            self.search(part, value, None, Reading::SinglesAndPairs, &mut found);
         }
         let located = std::mem::take(&mut found.located);
         self.settle(rng, located, &mut found);

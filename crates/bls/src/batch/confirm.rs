@@ -1,12 +1,15 @@
 //! Confirming the walks' guesses, all with one final exponentiation.
 //!
-//! A walk's match `B = kⱼ·A` says "item `j` is the only invalid item of its range", but only
-//! as a guess steered by public weights. It is confirmed by item `j`'s own error:
-//! `rⱼ·eⱼ = A`. Then `Σ_{i≠j} rᵢeᵢ = 0`, which is the random-coefficient batch check of the
-//! range's other items, and `eⱼ ≠ 0` because `A ≠ 0`, so `j` is certainly invalid.
+//! A walk's match says "the candidates (item `j`, or the pair `x`, `y`) are the only invalid
+//! items of their range", but only as a guess steered by public weights. It is confirmed by
+//! the candidates' own errors: `Σⱼ rⱼ·eⱼ = A` over the candidates. Then `Σ rᵢeᵢ = 0` over the
+//! range's other items, which is the random-coefficient batch check of those, so they are
+//! valid. Every candidate is then certainly invalid: a single one because `A ≠ 0`; each of a
+//! pair because, the rest being valid, a valid partner would leave exactly one invalid item,
+//! whose values the single walk (run first, exactly) would have matched.
 //!
 //! Several guesses `t` are confirmed at once with fresh CSPRNG weights `uₜ` (64-bit,
-//! non-zero): `Σ uₜ·Aₜ = Σ uₜrⱼeⱼ`, the right side one multi-Miller loop (one pair for the
+//! non-zero): `Σ uₜ·Aₜ = Σ uₜ·Σⱼ rⱼeⱼ`, the right side one multi-Miller loop (one pair for the
 //! signatures, one per candidate on its key's cached line coefficients) and one final
 //! exponentiation, the left side a GT multi-exponentiation. If any guess is wrong, the two
 //! sides differ except with probability ≤ 2⁻⁶⁴ over the `uₜ`, which are drawn after every
@@ -21,7 +24,7 @@ use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{CyclotomicMultSubgroup, Zero};
 use rand_core::{CryptoRng, RngCore};
 
-use super::search::{Found, Gt, Located, Value};
+use super::search::{Found, Gt, Located, Reading, Value};
 use super::Batch;
 use crate::msm::msm_u128;
 use crate::pairing::{neg_g2_prepared, pairing_product};
@@ -80,11 +83,13 @@ impl Batch<'_> {
             return;
         }
         if self.confirm(rng, &located) {
-            found.bad.extend(located.iter().map(|l| l.item));
+            found
+                .bad
+                .extend(located.iter().flat_map(|l| l.items.iter().copied()));
             return;
         }
         for l in located {
-            self.search(l.range, Value::Fail(l.a), None, false, found);
+            self.search(l.range, Value::Fail(l.a), None, Reading::Bisect, found);
         }
     }
 
@@ -101,23 +106,24 @@ impl Batch<'_> {
         let mut g2 = vec![neg_g2_prepared()];
         let mut terms: Vec<(u64, Gt)> = Vec::with_capacity(located.len());
         for (l, &u) in located.iter().zip(&weights) {
-            let j = l.item;
-            let message = self.groups.get(j).and_then(|&g| self.messages.get(g));
-            let (Some(sig), Some(key), Some(message), Some(&r)) = (
-                self.sigs.get(j),
-                self.keys.get(j),
-                message,
-                self.coeffs.get(j),
-            ) else {
-                // No such item: nothing to confirm.
-                return false;
-            };
-            let c = u128::from(u) * u128::from(r);
-            sigs.push(*sig);
-            scalars.push(c);
-            // The candidate's own pair, on its key's cached line coefficients.
-            key_side.push(message.mul_bigint([c as u64, (c >> 64) as u64]));
-            g2.push(key.prepared().clone());
+            for &j in &l.items {
+                let message = self.groups.get(j).and_then(|&g| self.messages.get(g));
+                let (Some(sig), Some(key), Some(message), Some(&r)) = (
+                    self.sigs.get(j),
+                    self.keys.get(j),
+                    message,
+                    self.coeffs.get(j),
+                ) else {
+                    // No such item: nothing to confirm.
+                    return false;
+                };
+                let c = u128::from(u) * u128::from(r);
+                sigs.push(*sig);
+                scalars.push(c);
+                // The candidate's own pair, on its key's cached line coefficients.
+                key_side.push(message.mul_bigint([c as u64, (c >> 64) as u64]));
+                g2.push(key.prepared().clone());
+            }
             terms.push((u, l.a));
         }
         // The signatures' pair first, then the candidates' own, in one normalization.
