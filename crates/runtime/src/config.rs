@@ -86,7 +86,10 @@ pub struct AggregatorConfig {
     /// alone. So an operator that fails often is checked alone, and one that fails now and
     /// then (a flaky key, or random faults) stays batched, where an invalid signature costs a
     /// few checks of a search, not a whole check for each of its signatures. Zero quarantines
-    /// at the first failure and releases only at the end of the period. Default 3.
+    /// at the first failure and releases only at the end of the period. Default 1: two failed
+    /// checks in a row quarantine, one clean check releases. At 5 % invalid signatures at
+    /// random, 3 quarantined an operator at one failure in seven and held it for about three
+    /// single checks, and cost 7 % of the throughput (`docs/performance-analysis.md`).
     pub quarantine_clean_checks: u32,
     /// Operators tracked by the quarantine at most; a new one beyond it evicts the one
     /// released soonest. Default 10 000.
@@ -117,7 +120,7 @@ impl Default for AggregatorConfig {
             event_buffer: 1_024,
             verification_linger: Duration::ZERO,
             quarantine_period: Duration::from_secs(60),
-            quarantine_clean_checks: 3,
+            quarantine_clean_checks: 1,
             max_quarantined_operators: 10_000,
             max_operator_labels: 1_024,
         }
