@@ -104,9 +104,26 @@ async fn an_operator_that_fails_now_and_then_stays_batched() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_operator_alternating_forgeries_with_valid_signatures_stays_batched() {
+    // Forgeries in tasks 1, 3, 5, 7 and 9: one clean check between them, which clears each
+    // failure at the default `quarantine_clean_checks` (1). Each forgery costs its task a failed
+    // aggregate check and a search, never a single check for each of the operator's signatures.
+    let f = operator_run(VerificationMode::Optimistic, Duration::from_secs(60), |t| {
+        t % 2 == 1
+    })
+    .await;
+    let stats = f.core.stats();
+    assert_eq!(stats.aggregate_checks_failed, 5, "{stats:?}");
+    assert_eq!(stats.quarantine_strikes, 5);
+    assert!(f.core.quarantined().is_empty());
+    assert_eq!(stats.tasks_aggregated, 10);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_clean_run_releases_a_quarantined_operator_before_its_period_ends() {
     // Forgeries in tasks 1 to 4 (quarantined at the second), honest from task 5 on: checked
-    // alone, three passes in a row release it, long before its period (60 s doubled) ends.
+    // alone, one pass (the default `quarantine_clean_checks`) releases it, long before its
+    // period (60 s doubled) ends.
     let f = operator_run(VerificationMode::Eager, Duration::from_secs(60), |t| t <= 4).await;
     assert!(
         f.core.quarantined().is_empty(),
