@@ -407,7 +407,10 @@ fn scaling_section(rows: &[Row], cpu: usize, cpus2: &str) -> String {
          `verification_threads: 1`) against two (CPUs {cpus2}; multi-thread tokio runtime with 2 \
          workers, Quorate with `verification_threads: 2`). Signatures settled per wall-clock \
          second, because the point is what a second core adds; the other tenants of this \
-         machine share both CPUs, so these are noisier than the per-core figures.\n",
+         machine share both CPUs, so these are noisier than the per-core figures. Quorate's \
+         runs on both sides last four times the common budget, and a full run adds two rounds \
+         of them (each one-core run right before its two-core run), so each side's median is \
+         taken over five runs.\n",
         workload(&Spec {
             cores: 1,
             ..two.spec

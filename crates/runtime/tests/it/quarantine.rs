@@ -87,36 +87,39 @@ async fn quarantine_lists_the_faulty_operator_in_eager_mode_and_expires() {
     assert_eq!(agg.signer_ids.len(), 5);
 }
 
+/// An optimistic run of 10 tasks in which the operator forges where `forged` says, and is never
+/// quarantined: each forgery costs its task one failed aggregate check (and a search), and its
+/// honest signatures go into the aggregates unchecked alone, so every task is aggregated.
+async fn stays_batched(forged: fn(u32) -> bool, forgeries: u64) {
+    let f = operator_run(
+        VerificationMode::Optimistic,
+        Duration::from_secs(60),
+        forged,
+    )
+    .await;
+    let stats = f.core.stats();
+    assert_eq!(stats.aggregate_checks_failed, forgeries, "{stats:?}");
+    assert_eq!(stats.quarantine_strikes, forgeries);
+    assert!(
+        f.core.quarantined().is_empty(),
+        "{:?}",
+        f.core.quarantined()
+    );
+    assert_eq!(stats.tasks_aggregated, 10);
+}
+
 #[tokio::test(start_paused = true)]
 async fn an_operator_that_fails_now_and_then_stays_batched() {
     // Forgeries in tasks 1, 5 and 9: three clean checks between them each time.
-    let f = operator_run(VerificationMode::Optimistic, Duration::from_secs(60), |t| {
-        t % 4 == 1
-    })
-    .await;
-    let stats = f.core.stats();
-    assert_eq!(stats.aggregate_checks_failed, 3, "{stats:?}");
-    assert_eq!(stats.quarantine_strikes, 3);
-    assert!(f.core.quarantined().is_empty());
-    // Its honest signatures went into the aggregates unchecked alone: every other task's
-    // aggregate check passed at once.
-    assert_eq!(stats.tasks_aggregated, 10);
+    stays_batched(|t| t % 4 == 1, 3).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_operator_alternating_forgeries_with_valid_signatures_stays_batched() {
     // Forgeries in tasks 1, 3, 5, 7 and 9: one clean check between them, which clears each
-    // failure at the default `quarantine_clean_checks` (1). Each forgery costs its task a failed
-    // aggregate check and a search, never a single check for each of the operator's signatures.
-    let f = operator_run(VerificationMode::Optimistic, Duration::from_secs(60), |t| {
-        t % 2 == 1
-    })
-    .await;
-    let stats = f.core.stats();
-    assert_eq!(stats.aggregate_checks_failed, 5, "{stats:?}");
-    assert_eq!(stats.quarantine_strikes, 5);
-    assert!(f.core.quarantined().is_empty());
-    assert_eq!(stats.tasks_aggregated, 10);
+    // failure at the default `quarantine_clean_checks` (1), never a single check for each of
+    // the operator's signatures.
+    stays_batched(|t| t % 2 == 1, 5).await;
 }
 
 #[tokio::test(start_paused = true)]
