@@ -26,8 +26,9 @@ use ark_ff::Zero;
 
 use super::search::Gt;
 
-/// Failing ranges of at most this many items, whose single-item walk found nothing, pay one
-/// more weighted check (`C`) and are walked for two invalid items before being split.
+/// Failing ranges of at most this many items (and at least [`PAIR_MIN_ITEMS`]), whose
+/// single-item walk found nothing, pay one more weighted check (`C`) and are walked for two
+/// invalid items before being split.
 ///
 /// The walk costs about `n²/2` GT multiplications of about 1.9 µs each: half a check's time at
 /// 16 items, a whole check at 24, where the check it may save (a split's two to four, when the
@@ -69,9 +70,17 @@ pub(super) fn pair_walk(range: Range<usize>, a: Gt, b: Gt, c: Gt) -> Option<(usi
     None
 }
 
+/// Failing ranges of fewer items are split instead: at three, one check of a half names an
+/// item either way. Ranges this short get the walk only with `B` derived from their parent's
+/// (a check for it is paid from [`super::search::LOCATE_MIN_ITEMS`] items).
+///
+/// Counted by a throwaway test over the batch (200 draws of 100 signatures at 5 %, 4 parts):
+/// 11.68 final exponentiations per search from 4 items, 11.92 from 8, the same items summed.
+const PAIR_MIN_ITEMS: usize = 4;
+
 /// Whether the pair walk is worth a check for a failing range of `len` items.
 pub(super) fn worth_a_pair_walk(len: usize) -> bool {
-    (super::LOCATE_MIN_ITEMS..=PAIR_MAX_ITEMS).contains(&len)
+    (PAIR_MIN_ITEMS..=PAIR_MAX_ITEMS).contains(&len)
 }
 
 #[cfg(test)]

@@ -350,6 +350,13 @@ mod tests {
         assert_eq!(found, vec![3, 30]);
         // A, B, the left half's A and B, the confirmation of both singles.
         assert_eq!(checks, 5);
+        // Three invalid among 12: A, B, C (no pair matches), the left half's A and B; that
+        // half of 6 holds two, read out of its C (derived B, one more check); the right
+        // half's one is walked; one confirmation. Bisecting the half of 6 took three checks.
+        assert_eq!(
+            run_seeded(5, 12, &[1, 2, 9], LOCATE_MIN_ITEMS),
+            (vec![1, 2, 9], 7)
+        );
     }
 
     #[test]
