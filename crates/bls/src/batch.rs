@@ -291,22 +291,23 @@ impl<'a> Batch<'a> {
                 live.push(*key);
             }
         }
-        let mut g2: Vec<G2Prepared> = vec![neg_g2_prepared()];
-        g2.extend(
-            G2Projective::normalize_batch(&live)
-                .into_iter()
-                .map(G2Prepared::from),
-        );
-        let (mut solo_sums, mut solo_keys) = (Vec::new(), Vec::new());
+        // The messages' key sums are fresh and prepared here; `−G2` and the solo items' keys
+        // are paired on their cached line coefficients.
+        let fresh: Vec<G2Prepared> = G2Projective::normalize_batch(&live)
+            .into_iter()
+            .map(G2Prepared::from)
+            .collect();
+        let mut g2: Vec<&G2Prepared> = vec![neg_g2_prepared()];
+        g2.extend(&fresh);
+        let mut solo_sums = Vec::new();
         for (sum, key) in sums.by_key.iter().zip(&self.key_list) {
             if !sum.is_zero() {
                 solo_sums.push(*sum);
-                solo_keys.push(key.prepared().clone());
+                g2.push(key.prepared());
             }
         }
         g1.extend(G1Projective::normalize_batch(&solo_sums));
-        g2.extend(solo_keys);
-        pairing_product(g1, g2)
+        pairing_product(&g1, &g2)
     }
 
     /// Where to split a failing range: at the group boundary nearest its middle when it spans

@@ -17,23 +17,21 @@ use crate::points::{G1PublicKey, G2Prepared, G2PublicKey, MessagePoint, Signatur
 static NEG_G2_PREPARED: LazyLock<G2Prepared> =
     LazyLock::new(|| G2Prepared::from(-G2Affine::generator()));
 
-/// A clone of the cached `−G2` line coefficients (arkworks' Miller loop consumes them).
-pub(crate) fn neg_g2_prepared() -> G2Prepared {
-    NEG_G2_PREPARED.clone()
+/// The cached `−G2` line coefficients.
+pub(crate) fn neg_g2_prepared() -> &'static G2Prepared {
+    &NEG_G2_PREPARED
 }
 
 /// `∏ e(g1ᵢ, g2ᵢ)` in GT (written additively by arkworks: `ZERO` is 1), with one multi-Miller
 /// loop and one final exponentiation (ours, [`crate::final_exp`]: arkworks' with a shorter
 /// chain); `None` if the lengths differ or the Miller loop's output is not invertible
-/// (unreachable for curve points, but not worth a panic).
-pub(crate) fn pairing_product(
-    g1: Vec<G1Affine>,
-    g2: Vec<G2Prepared>,
-) -> Option<PairingOutput<Bn254>> {
+/// (unreachable for curve points, but not worth a panic). The G2 side is borrowed: cached line
+/// coefficients (`−G2`, every key's) are read in place, never copied.
+pub(crate) fn pairing_product(g1: &[G1Affine], g2: &[&G2Prepared]) -> Option<PairingOutput<Bn254>> {
     if g1.len() != g2.len() {
         return None;
     }
-    crate::final_exp::final_exponentiation(multi_miller_loop(&g1, &g2))
+    crate::final_exp::final_exponentiation(multi_miller_loop(g1, g2))
 }
 
 /// BN254's multi-Miller loop, `∏ᵢ f(g1ᵢ, g2ᵢ)`, with one accumulator for all pairs.
@@ -42,7 +40,7 @@ pub(crate) fn pairing_product(
 /// its own accumulator, squared at every step, and multiplies the chunks' results at the end:
 /// a check of 101 pairs (a batch's signatures and 100 keys) squares 26 times as often as one
 /// accumulator needs to. The lines and their order per pair are arkworks'; tested against it.
-fn multi_miller_loop(g1: &[G1Affine], g2: &[G2Prepared]) -> MillerLoopOutput<Bn254> {
+fn multi_miller_loop(g1: &[G1Affine], g2: &[&G2Prepared]) -> MillerLoopOutput<Bn254> {
     type Config = ark_bn254::Config;
     let mut pairs: Vec<_> = g1
         .iter()
@@ -88,7 +86,7 @@ fn line_at(f: &mut Fq12, line: &EllCoeff<ark_bn254::Config>, p: &G1Affine) {
 }
 
 /// Whether `∏ e(g1ᵢ, g2ᵢ) = 1`, with one multi-Miller loop and one final exponentiation.
-pub(crate) fn pairing_product_is_one(g1: Vec<G1Affine>, g2: Vec<G2Prepared>) -> bool {
+pub(crate) fn pairing_product_is_one(g1: &[G1Affine], g2: &[&G2Prepared]) -> bool {
     pairing_product(g1, g2).is_some_and(|out| out == PairingOutput::<Bn254>::ZERO)
 }
 
@@ -96,8 +94,8 @@ pub(crate) fn pairing_product_is_one(g1: Vec<G1Affine>, g2: Vec<G2Prepared>) -> 
 /// pairs and one final exponentiation; `−G2` and the key's line coefficients are cached.
 pub fn verify(message: &MessagePoint, signature: &Signature, key: &G2PublicKey) -> bool {
     pairing_product_is_one(
-        vec![signature.0, message.0],
-        vec![neg_g2_prepared(), key.prepared().clone()],
+        &[signature.0, message.0],
+        &[neg_g2_prepared(), key.prepared()],
     )
 }
 
@@ -133,8 +131,8 @@ pub fn check_aggregate(
     let right =
         G1Projective::from(hash_to_g1(digest.as_bytes())) + G1Projective::generator() * gamma;
     pairing_product_is_one(
-        vec![left.into_affine(), right.into_affine()],
-        vec![neg_g2_prepared(), G2Prepared::from(*apk_g2.as_affine())],
+        &[left.into_affine(), right.into_affine()],
+        &[neg_g2_prepared(), &G2Prepared::from(*apk_g2.as_affine())],
     )
 }
 
@@ -162,7 +160,8 @@ mod tests {
             let prepared: Vec<G2Prepared> = g2.iter().map(|q| G2Prepared::from(*q)).collect();
             // The oracle: arkworks' loop (the same product, accumulated in chunks of four) and
             // arkworks' pairing.
-            let ours = multi_miller_loop(&g1, &prepared);
+            let borrowed: Vec<&G2Prepared> = prepared.iter().collect();
+            let ours = multi_miller_loop(&g1, &borrowed);
             let theirs = Bn254::multi_miller_loop(g1.clone(), prepared.clone());
             assert_eq!(ours.0, theirs.0, "{n} pairs");
             assert_eq!(

@@ -122,7 +122,7 @@ impl Batch<'_> {
                 scalars.push(c);
                 // The candidate's own pair, on its key's cached line coefficients.
                 key_side.push(message.mul_bigint([c as u64, (c >> 64) as u64]));
-                g2.push(key.prepared().clone());
+                g2.push(key.prepared());
             }
             terms.push((u, l.a));
         }
@@ -134,7 +134,7 @@ impl Batch<'_> {
             [(1, a)] => *a,
             _ => multi_exp(&terms),
         };
-        pairing_product(g1, g2).is_some_and(|e| e == expected)
+        pairing_product(&g1, &g2).is_some_and(|e| e == expected)
     }
 }
 

@@ -409,8 +409,7 @@ mod tests {
         assert!(!found.located.is_empty());
         assert!(batch.confirm(rng, &found.located));
         // Each guess's first candidate moved to a valid item of its range: the confirmation
-        // fails, and the
-        // fallback bisects every guessed range.
+        // fails, and the fallback bisects every guessed range.
         let mut wrong = found.located.clone();
         for l in &mut wrong {
             let moved = (l.range.start..l.range.end)
