@@ -338,21 +338,19 @@ fn scaling_spec() -> Spec {
     }
 }
 
+/// The two-core comparison's sides: the one-core run, then the two-core run it is compared to.
+fn scaling_sides() -> [Spec; 2] {
+    let two = scaling_spec();
+    [Spec { cores: 1, ..two }, two]
+}
+
 /// How much longer than the others Quorate's runs of the two-core comparison are (both its
 /// sides): at the common budget an optimistic run lasts about half a second, or a quarter on two
 /// cores, where thread start-up and scheduling weigh. Four two-core runs of 2 500 tasks at
 /// 100 × 100 measured 725 000 to 950 000 signatures per second; four of 10 000 tasks, alternated
 /// with them, 790 000 to 835 000.
 fn scaling_factor(imp: Impl, spec: &Spec) -> f64 {
-    let two_cores = scaling_spec();
-    let sides = [
-        two_cores,
-        Spec {
-            cores: 1,
-            ..two_cores
-        },
-    ];
-    if imp != Impl::Eigensdk && sides.contains(spec) {
+    if imp != Impl::Eigensdk && scaling_sides().contains(spec) {
         4.0
     } else {
         1.0
@@ -372,8 +370,7 @@ fn scaling_rounds(repeats: usize, two_cpus: bool) -> Vec<(Impl, Spec)> {
     if !two_cpus || repeats < 3 {
         return Vec::new();
     }
-    let two = scaling_spec();
-    let one = Spec { cores: 1, ..two };
+    let [one, two] = scaling_sides();
     let mut runs = Vec::new();
     for round in 0..SCALING_EXTRA_ROUNDS {
         let mut modes = [Impl::Eager, Impl::Optimistic];
