@@ -14,19 +14,23 @@
 //! coefficients stop invalid signatures from cancelling each other (probability of a false
 //! accept ≤ 2⁻⁶⁴ per check).
 //!
-//! On failure the search ([`search`]) names the invalid items: a tree of ranges carrying two GT
-//! values each, the plain check and one weighted by position, most of them derived rather than
-//! checked, with an index read out of the two values when a range holds exactly one invalid
-//! item (confirmed for all ranges at once, [`confirm`]). Items are reordered so that each
+//! On failure the search ([`search`]) names the invalid items, checking parts of the batch
+//! with the same `rᵢ`: their keys' sums come from the products `rᵢ·pkᵢ`, made once
+//! ([`key_sums`]). It walks a tree of ranges carrying two GT values each, the plain check and
+//! one weighted by position, most of them derived rather than checked, with an index read out
+//! of the two values when a range holds exactly one invalid item (confirmed for all ranges at
+//! once, [`confirm`]). Items are reordered so that each
 //! message-side group is contiguous and the key-side items follow, sorted by key; a range
 //! spanning several groups is split at the group boundary nearest its middle, so a half's
 //! check pairs only its own groups.
 
 mod confirm;
+mod key_sums;
 mod pair;
 mod search;
 mod verify;
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -38,6 +42,7 @@ use rand_core::{CryptoRng, RngCore};
 use crate::msm::{msm_fixed, msm_u128};
 use crate::pairing::{neg_g2_prepared, pairing_product};
 use crate::points::{G2Prepared, G2PublicKey};
+use key_sums::Weight;
 use search::{Found, Gt, Reading, LOCATE_MIN_ITEMS};
 pub use verify::{
     verify_batch, verify_batch_expecting, verify_batch_with_rng, verify_same_digest,
@@ -115,6 +120,9 @@ struct Batch<'a> {
     key_list: Vec<&'a G2PublicKey>,
     /// The random coefficients `rᵢ`, non-zero.
     coeffs: Vec<u64>,
+    /// `rᵢ·pkᵢ` for the message-side items (infinity for the key-side ones), made when the
+    /// first sum of a part of the batch needs them ([`key_sums`]).
+    products: OnceCell<Vec<G2Affine>>,
     /// Failing ranges at least this long whose weighted value is not known yet pay a check
     /// for it (and are walked); shorter ones are bisected.
     locate_min: usize,
@@ -218,6 +226,7 @@ impl<'a> Batch<'a> {
             key_groups,
             key_list,
             coeffs,
+            products: OnceCell::new(),
             locate_min: LOCATE_MIN_ITEMS,
             top_parts: 1,
             order,
@@ -229,25 +238,45 @@ impl<'a> Batch<'a> {
 
     /// The sums of `range` with coefficients `rᵢ`.
     fn sums(&self, range: Range<usize>) -> Sums {
-        self.weighted_sums(range, |_| 1)
+        self.weighted_sums(range, Weight::One)
     }
 
-    /// The sums of `range` with coefficients `weight(i)·rᵢ` (`weight` small and public).
-    fn weighted_sums(&self, range: Range<usize>, weight: impl Fn(usize) -> u64) -> Sums {
+    /// The sums of `range` with coefficients `weight·rᵢ`.
+    fn weighted_sums(&self, range: Range<usize>, weight: Weight) -> Sums {
         self.summed.set(self.summed.get() + range.len());
-        let scalar = |i: usize| u128::from(self.coeffs[i]) * u128::from(weight(i));
+        let start = range.start;
+        let scalar = |i: usize| u128::from(self.coeffs[i]) * u128::from(weight.at(i, start));
         let scalars: Vec<u128> = range.clone().map(scalar).collect();
         let sig = msm_u128(&self.sigs[range.clone()], &scalars);
-        let mut bases: Vec<Vec<&[G2Affine]>> = vec![Vec::new(); self.messages.len()];
-        let mut scalars: Vec<Vec<u128>> = vec![Vec::new(); self.messages.len()];
         let mut by_key = vec![G1Projective::zero(); self.key_list.len()];
-        for i in range {
+        for i in range.clone() {
             if let Some(p) = self.solo[i] {
                 // `solo` already holds `rᵢ·Hⱼ`; the weight is a small multiplier on top.
-                let w = weight(i);
+                let w = weight.at(i, start);
                 if let Some(k) = by_key.get_mut(self.key_groups[i]) {
                     *k += if w == 1 { p.into() } else { p.mul_bigint([w]) };
                 }
+            }
+        }
+        // The batch's first check, of the whole batch, sums the keys by fixed-base MSM: when it
+        // passes (most batches) no other sum follows. Every other sum is of a search's part,
+        // which takes the keys' products with their coefficients, made once for the batch.
+        let whole = range == (0..self.sigs.len()) && weight == Weight::One;
+        let keys = if whole && self.products.get().is_none() {
+            self.key_sums_by_msm(range)
+        } else {
+            self.key_sums(range, weight)
+        };
+        Sums { sig, keys, by_key }
+    }
+
+    /// Per message group, `Σ rᵢ·pkᵢ` over the group's items in `range`, by fixed-base MSM.
+    fn key_sums_by_msm(&self, range: Range<usize>) -> Vec<G2Projective> {
+        let mut bases: Vec<Vec<&[G2Affine]>> = vec![Vec::new(); self.messages.len()];
+        let mut scalars: Vec<Vec<u128>> = vec![Vec::new(); self.messages.len()];
+        for i in range {
+            if self.solo[i].is_some() {
+                // Paired on the key's side: no G2 sum.
                 continue;
             }
             if let (Some(b), Some(s)) = (
@@ -255,10 +284,10 @@ impl<'a> Batch<'a> {
                 scalars.get_mut(self.groups[i]),
             ) {
                 b.push(self.keys[i].fixed_base_table());
-                s.push(scalar(i));
+                s.push(u128::from(self.coeffs[i]));
             }
         }
-        let keys = bases
+        bases
             .iter()
             .zip(&scalars)
             .map(|(b, s)| {
@@ -266,8 +295,7 @@ impl<'a> Batch<'a> {
                     G2Projective::zero()
                 } else {
                     msm_fixed(b, s).unwrap_or_else(|| {
-                        // Scalars beyond the tables' reach (never with 64-bit coefficients
-                        // and the search's position weights in batches under 8 192 items):
+                        // Scalars beyond the tables' reach (never with 64-bit coefficients):
                         // sum the keys themselves.
                         let keys: Vec<G2Affine> =
                             b.iter().filter_map(|t| t.first().copied()).collect();
@@ -275,8 +303,7 @@ impl<'a> Batch<'a> {
                     })
                 }
             })
-            .collect();
-        Sums { sig, keys, by_key }
+            .collect()
     }
 
     /// The batched pairing check of the items whose sums are `sums`: one multi-Miller loop,

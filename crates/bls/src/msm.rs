@@ -16,8 +16,10 @@ use ark_ec::CurveGroup;
 use ark_ff::{AdditiveGroup, Zero};
 
 mod affine;
+mod multiples;
 
 pub use affine::{g2_bucket_sums, g2_projective_bucket_sums};
+pub(crate) use multiples::{moment_sums, multiples_table, products};
 
 /// `Σ sᵢ·Pᵢ` over the pairs of `bases` and `scalars` (the shorter one bounds the sum).
 pub(crate) fn msm_u128<P: SWCurveConfig>(bases: &[Affine<P>], scalars: &[u128]) -> Projective<P> {

@@ -36,6 +36,7 @@ use ark_ec::pairing::PairingOutput;
 use ark_ec::PrimeGroup;
 use ark_ff::Zero;
 
+use super::key_sums::Weight;
 use super::pair::{pair_walk, worth_a_pair_walk};
 use super::Batch;
 
@@ -169,16 +170,12 @@ impl Batch<'_> {
 
     /// The weighted check `B` of `range`.
     fn weighted_value(&self, range: Range<usize>) -> Option<Gt> {
-        self.check(&self.weighted_sums(range, |i| i as u64 + 1))
+        self.check(&self.weighted_sums(range, Weight::Position))
     }
 
     /// The check `C` of `range`, weighted by squared local positions ([`super::pair`]).
     fn squared_value(&self, range: Range<usize>) -> Option<Gt> {
-        let start = range.start;
-        self.check(&self.weighted_sums(range, |i| {
-            let x = (i - start + 1) as u64;
-            x * x
-        }))
+        self.check(&self.weighted_sums(range, Weight::LocalSquare))
     }
 
     /// Finds the invalid items of `range`, whose plain value is `a` and weighted value `b`
