@@ -10,8 +10,9 @@
 //!
 //! Several guesses `t` are confirmed at once with fresh CSPRNG weights `uₜ` (64-bit,
 //! non-zero): `Σ uₜ·Aₜ = Σ uₜ·Σⱼ rⱼeⱼ`, the right side one multi-Miller loop (one pair for the
-//! signatures, one per candidate on its key's cached line coefficients) and one final
-//! exponentiation, the left side a GT multi-exponentiation. If any guess is wrong, the two
+//! signatures; one per candidate on its key's cached line coefficients, or, for three or more
+//! candidates of one message, one for the message with their keys' products `rⱼ·pkⱼ` summed)
+//! and one final exponentiation, the left side a GT multi-exponentiation. If any guess is wrong, the two
 //! sides differ except with probability ≤ 2⁻⁶⁴ over the `uₜ`, which are drawn after every
 //! `Aₜ` is fixed. A single guess needs no weight.
 //!
@@ -19,7 +20,7 @@
 //! stay secret CSPRNG output, and every accepting decision (a passing range, a confirmed
 //! guess) rests on the plain `rᵢ`. A wrong guess costs a bisection, never a wrong answer.
 
-use ark_bn254::G1Projective;
+use ark_bn254::{G1Projective, G2Affine, G2Projective};
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{CyclotomicMultSubgroup, Zero};
 use rand_core::{CryptoRng, RngCore};
@@ -28,6 +29,12 @@ use super::search::{Found, Gt, Located, Reading, Value};
 use super::Batch;
 use crate::msm::msm_u128;
 use crate::pairing::{neg_g2_prepared, pairing_product};
+use crate::points::G2Prepared;
+
+/// Candidates of one message from which they share one pair on the message's side: below it,
+/// their own pairs on their keys' cached lines cost less than a fresh G2 preparation and the
+/// weighted G2 sum.
+pub(super) const MESSAGE_SIDE_CANDIDATES: usize = 3;
 
 /// Terms per subset table in [`multi_exp`]: 16 products each, built with 11 multiplications.
 const TABLE_TERMS: usize = 4;
@@ -100,41 +107,102 @@ impl Batch<'_> {
             [_] => vec![1],
             _ => located.iter().map(|_| rng.next_u64().max(1)).collect(),
         };
-        let mut sigs = Vec::with_capacity(located.len());
-        let mut scalars = Vec::with_capacity(located.len());
-        let mut key_side = Vec::with_capacity(located.len());
+        // Each candidate with its guess's weight.
+        let candidates: Vec<(usize, u64)> = located
+            .iter()
+            .zip(&weights)
+            .flat_map(|(l, &u)| l.items.iter().map(move |&j| (j, u)))
+            .collect();
+        let on_message_side = self.message_side_candidates(&candidates);
+        let mut sigs = Vec::with_capacity(candidates.len());
+        let mut scalars = Vec::with_capacity(candidates.len());
+        let mut key_side = Vec::with_capacity(candidates.len());
         let mut g2 = vec![neg_g2_prepared()];
-        let mut terms: Vec<(u64, Gt)> = Vec::with_capacity(located.len());
-        for (l, &u) in located.iter().zip(&weights) {
-            for &j in &l.items {
-                let message = self.groups.get(j).and_then(|&g| self.messages.get(g));
-                let (Some(sig), Some(key), Some(message), Some(&r)) = (
-                    self.sigs.get(j),
-                    self.keys.get(j),
-                    message,
-                    self.coeffs.get(j),
-                ) else {
-                    // No such item: nothing to confirm.
-                    return false;
-                };
-                let c = u128::from(u) * u128::from(r);
-                sigs.push(*sig);
-                scalars.push(c);
-                // The candidate's own pair, on its key's cached line coefficients.
-                key_side.push(message.mul_bigint([c as u64, (c >> 64) as u64]));
-                g2.push(key.prepared());
+        let mut message_side: Vec<Vec<(G2Affine, u128)>> = vec![Vec::new(); self.messages.len()];
+        for &(j, u) in &candidates {
+            let group = self.groups.get(j).copied();
+            let message = group.and_then(|g| self.messages.get(g));
+            let (Some(sig), Some(key), Some(message), Some(&r), Some(g)) = (
+                self.sigs.get(j),
+                self.keys.get(j),
+                message,
+                self.coeffs.get(j),
+                group,
+            ) else {
+                // No such item: nothing to confirm.
+                return false;
+            };
+            let c = u128::from(u) * u128::from(r);
+            sigs.push(*sig);
+            scalars.push(c);
+            match (on_message_side.get(g), self.products().get(j)) {
+                // Its key's product `rⱼ·pkⱼ`, weighted by `u`, joins its message's sum.
+                (Some(true), Some(product)) => {
+                    if let Some(terms) = message_side.get_mut(g) {
+                        terms.push((*product, u128::from(u)));
+                    }
+                }
+                // Its own pair, on its key's cached line coefficients.
+                _ => {
+                    key_side.push(message.mul_bigint([c as u64, (c >> 64) as u64]));
+                    g2.push(key.prepared());
+                }
             }
-            terms.push((u, l.a));
         }
-        // The signatures' pair first, then the candidates' own, in one normalization.
+        // One pair per message paired on its side: `e(Hₘ, Σ uₜ·rⱼ·pkⱼ)`.
+        let mut messages = Vec::new();
+        let mut sums = Vec::new();
+        for (terms, message) in message_side.iter().zip(&self.messages) {
+            if !terms.is_empty() {
+                let (bases, weights): (Vec<G2Affine>, Vec<u128>) = terms.iter().copied().unzip();
+                sums.push(msm_u128(&bases, &weights));
+                messages.push(*message);
+            }
+        }
+        let fresh: Vec<G2Prepared> = G2Projective::normalize_batch(&sums)
+            .into_iter()
+            .map(G2Prepared::from)
+            .collect();
+        g2.extend(&fresh);
+        // The signatures' pair first, then the candidates' own, in one normalization; then
+        // the messages' pairs.
         let mut g1 = vec![msm_u128(&sigs, &scalars)];
         g1.extend(key_side);
-        let g1 = G1Projective::normalize_batch(&g1);
-        let expected = match terms.as_slice() {
-            [(1, a)] => *a,
-            _ => multi_exp(&terms),
+        let mut g1 = G1Projective::normalize_batch(&g1);
+        g1.extend(messages);
+        let expected = match weights.as_slice() {
+            [1] => located.first().map(|l| l.a).unwrap_or_default(),
+            _ => {
+                let terms: Vec<(u64, Gt)> = located
+                    .iter()
+                    .zip(&weights)
+                    .map(|(l, &u)| (u, l.a))
+                    .collect();
+                multi_exp(&terms)
+            }
         };
         pairing_product(&g1, &g2).is_some_and(|e| e == expected)
+    }
+
+    /// Which message groups' candidates pair on the message's side: one pair and a fresh G2
+    /// preparation (about half a pair) for the group, against one pair per candidate on its
+    /// key's cached lines; from [`MESSAGE_SIDE_CANDIDATES`] candidates of one message.
+    /// Key-side items (a message alone in the batch) stay on their keys' side.
+    fn message_side_candidates(&self, candidates: &[(usize, u64)]) -> Vec<bool> {
+        let mut counts = vec![0usize; self.messages.len()];
+        for &(j, _) in candidates {
+            let message_side = self.solo.get(j).is_some_and(Option::is_none);
+            if let (true, Some(count)) = (
+                message_side,
+                self.groups.get(j).and_then(|&g| counts.get_mut(g)),
+            ) {
+                *count += 1;
+            }
+        }
+        counts
+            .iter()
+            .map(|&n| n >= MESSAGE_SIDE_CANDIDATES)
+            .collect()
     }
 }
 

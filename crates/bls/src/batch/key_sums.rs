@@ -45,7 +45,7 @@ impl Weight {
 impl Batch<'_> {
     /// `rᵢ·pkᵢ` for every item, made on first use; infinity for key-side items, which are
     /// paired on their keys' cached lines instead.
-    fn products(&self) -> &[G2Affine] {
+    pub(super) fn products(&self) -> &[G2Affine] {
         self.products.get_or_init(|| {
             let tables: Vec<Option<&[G2Affine]>> = self
                 .keys

@@ -404,6 +404,9 @@ mod tests {
             &mut found,
         );
         assert!(!found.located.is_empty());
+        // Enough candidates of the one message that the confirmation pairs them on its side.
+        let candidates: usize = found.located.iter().map(|l| l.items.len()).sum();
+        assert!(candidates >= crate::batch::confirm::MESSAGE_SIDE_CANDIDATES);
         assert!(batch.confirm(rng, &found.located));
         // Each guess's first candidate moved to a valid item of its range: the confirmation
         // fails, and the fallback bisects every guessed range.
