@@ -122,9 +122,13 @@ impl MessagePoint {
 /// and hashing look at the point only.
 #[derive(Clone)]
 pub struct G2PublicKey {
+    /// The key itself (what equality and hashing look at).
     point: G2Affine,
+    /// Its Miller-loop line coefficients, for pairings on the key's side.
     prepared: Arc<OnceLock<G2Prepared>>,
+    /// `[2^(6j)·pk]`, for the fixed-base MSM of a batch's first check.
     fixed_base: Arc<OnceLock<Box<[G2Affine]>>>,
+    /// `[d·2^(6j)·pk]`, for a searched batch's products `rᵢ·pkᵢ`.
     multiples: Arc<OnceLock<Box<[G2Affine]>>>,
 }
 
