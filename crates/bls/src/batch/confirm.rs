@@ -135,13 +135,13 @@ impl Batch<'_> {
             let c = u128::from(u) * u128::from(r);
             sigs.push(*sig);
             scalars.push(c);
-            match (on_message_side.get(g), self.products().get(j)) {
+            // The batch's products are read only for a message paired on its side.
+            let product = (on_message_side.get(g) == Some(&true))
+                .then(|| self.products().get(j))
+                .flatten();
+            match (product, message_side.get_mut(g)) {
                 // Its key's product `rⱼ·pkⱼ`, weighted by `u`, joins its message's sum.
-                (Some(true), Some(product)) => {
-                    if let Some(terms) = message_side.get_mut(g) {
-                        terms.push((*product, u128::from(u)));
-                    }
-                }
+                (Some(product), Some(terms)) => terms.push((*product, u128::from(u))),
                 // Its own pair, on its key's cached line coefficients.
                 _ => {
                     key_side.push(message.mul_bigint([c as u64, (c >> 64) as u64]));
