@@ -78,8 +78,10 @@ fn bucket_sum<G: CurveGroup>(buckets: &[G]) -> G {
 const FIXED_WINDOW: usize = 6;
 
 /// Entries of a fixed-base table: `2^(6j)·P` for `j < 13` covers scalars of up to 77 bits with
-/// the signed top digit's carry (batch coefficients are 64 bits, weighted by position in a batch
-/// of under 8 192 items at most 77).
+/// the signed top digit's carry. A batch's first check sums its keys with their plain 64-bit
+/// coefficients (eleven windows); the search's position-weighted sums, up to 77 bits in a batch
+/// of under 8 192 items, now take the keys' products instead (`msm::multiples`), so the two
+/// further windows are headroom, not needed by any caller today.
 pub(crate) const FIXED_WINDOWS: usize = 13;
 
 /// A point's fixed-base table, `[2^(6j)·P]` for `j <` [`FIXED_WINDOWS`], affine: 78 doublings,

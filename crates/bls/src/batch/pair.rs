@@ -16,8 +16,9 @@
 //! `2⁻⁶⁴` per pair tried, and a wrong match is refused by the confirmation like a single guess.
 //!
 //! The weights stay short: local positions of a range of at most [`PAIR_MAX_ITEMS`] items
-//! square to at most 256, so `C`'s scalars (64-bit `rᵢ` times the weight) fit the fixed-base
-//! tables' 77 bits.
+//! square to at most 256, so `C`'s signature-side scalars (64-bit `rᵢ` times the weight) stay
+//! under 73 bits, and its keys' side is three additions per key from the batch's products
+//! ([`super::key_sums`]).
 
 use std::ops::Range;
 
