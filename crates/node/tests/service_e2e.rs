@@ -186,6 +186,24 @@ fn an_out_of_range_runtime_setting_stops_the_node_with_its_name() {
     );
 }
 
+/// The node turns transparent huge pages off for its process: the kernel zeroing a fresh
+/// 2 MiB page stalled answers for tens of milliseconds (`docs/performance-analysis.md`).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_node_runs_with_transparent_huge_pages_off() {
+    let dir = Scratch::new("thp");
+    let mut node = start_node(&dir.0.join("node.redb"), &[]);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", node.proc.0.id()))
+        .expect("the node's /proc status");
+    let thp = status
+        .lines()
+        .find_map(|l| l.strip_prefix("THP_enabled:"))
+        .map(str::trim);
+    assert_eq!(thp, Some("0"), "{status}");
+    let exit = node.proc.sigterm().expect("node stops on SIGTERM");
+    assert!(exit.success(), "{exit:?}");
+}
+
 /// `quorate task create --payload PAYLOAD [ARGS] --wait` against `grpc`; its output.
 fn create_and_wait(grpc: &str, payload: &str, args: &[&str]) -> String {
     let out = Command::new(BIN)
