@@ -25,12 +25,8 @@ mod workload;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Turns transparent huge pages off for this process. mimalloc asks the kernel for huge pages
-/// on the memory it maps, and the kernel zeroes a whole 2 MiB page on its first touch: with a
-/// node's churn of task state, that stalled the process for tens of milliseconds at a time
-/// (p99 latency 45 ms instead of 3.3 ms at half load in `quorate-bench`) and cost more CPU
-/// than the huge pages saved (optimistic throughput 10–38 % higher without them). Best effort:
-/// a kernel without the call keeps its default.
+/// Turns transparent huge pages off for this process, as the `quorate` binary does (its
+/// `disable_transparent_huge_pages` says why), so the bench runs the aggregator as the node does.
 fn disable_transparent_huge_pages() {
     #[cfg(target_os = "linux")]
     let _ = rustix::thread::disable_transparent_huge_pages(true);
@@ -59,7 +55,6 @@ enum Command {
 }
 
 fn main() -> Result<()> {
-    // As the `quorate` binary does: huge pages stalled paced runs and cost throughput.
     disable_transparent_huge_pages();
     match <Command as clap::Parser>::parse() {
         Command::Run(args) => orchestrate::run(args),
